@@ -1,0 +1,109 @@
+//! One SQL pool for either backend: PostgreSQL in production, SQLite for the
+//! embedded local run. Stores write portable SQL (`$n` parameters, TEXT ids,
+//! BIGINT unix milliseconds) so one implementation serves both; migrations
+//! are per backend because DDL differs.
+
+use std::{borrow::Cow, str::FromStr, time::Duration};
+
+use sqlx::{
+    ConnectOptions as _, PgPool, SqlitePool,
+    migrate::{Migration, MigrationType, Migrator},
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions},
+};
+
+/// A connection pool on one of the two supported backends.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Migrations of one service, one list per backend: `(version, description, sql)`.
+pub struct Migrations {
+    /// The table recording applied versions; one per service so services may share a database.
+    pub table: &'static str,
+    pub postgres: &'static [(i64, &'static str, &'static str)],
+    pub sqlite: &'static [(i64, &'static str, &'static str)],
+}
+
+impl Pool {
+    /// Connects to `postgres://…` or `sqlite://…` (the file is created when missing).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Pool, sqlx::Error> {
+        // Fail fast when the database is unreachable: callers turn it into 503.
+        let acquire_timeout = Duration::from_secs(3);
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+                .disable_statement_logging();
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(acquire_timeout)
+                .connect_with(options)
+                .await?;
+            Ok(Pool::Sqlite(pool))
+        } else {
+            let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(acquire_timeout)
+                .connect_with(options)
+                .await?;
+            Ok(Pool::Postgres(pool))
+        }
+    }
+
+    /// Applies the migrations for this pool's backend.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+        let list = match self {
+            Pool::Postgres(_) => migrations.postgres,
+            Pool::Sqlite(_) => migrations.sqlite,
+        };
+        let mut migrator = Migrator::with_migrations(
+            list.iter()
+                .map(|&(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        sqlx::SqlSafeStr::into_sql_str(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        );
+        migrator.dangerous_set_table_name(migrations.table);
+        match self {
+            Pool::Postgres(pool) => migrator.run(pool).await,
+            Pool::Sqlite(pool) => migrator.run(pool).await,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Pool::Postgres(pool) => pool.close().await,
+            Pool::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Now, as the stores keep it: unix milliseconds.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Runs the same body against whichever pool is live. The body sees `$pool`
+/// as a concrete `PgPool` or `SqlitePool`, so one piece of portable SQL is
+/// compiled and type-checked for both backends.
+#[macro_export]
+macro_rules! with_pool {
+    ($pool:expr, |$name:ident| $body:expr) => {
+        match $pool {
+            $crate::db::Pool::Postgres($name) => $body,
+            $crate::db::Pool::Sqlite($name) => $body,
+        }
+    };
+}

@@ -1,0 +1,214 @@
+//! The public error vocabulary: stable codes clients can rely on, how they
+//! travel over gRPC, and which gRPC code each one maps to.
+//!
+//! Each service keeps its own `thiserror` enum and converts it into an
+//! [`ApiError`] in one place; the gateway maps [`ErrorCode`] to HTTP in one
+//! place. Details are written for clients: never a token, a password or an
+//! internal error chain.
+
+use std::fmt;
+
+use tonic::{Code, Status, metadata::MetadataValue};
+
+/// Metadata key carrying the stable error code on a failed gRPC call.
+const CODE_KEY: &str = "actas-error-code";
+/// Metadata key carrying the missing privileges, comma separated.
+const PRIVILEGES_KEY: &str = "actas-missing-privileges";
+
+macro_rules! error_codes {
+    ($($variant:ident => ($text:literal, $grpc:ident)),+ $(,)?) => {
+        /// A stable, documented error code. The text never changes once shipped.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant),+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The stable text of the code, as clients see it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text),+
+                }
+            }
+
+            /// The gRPC status code this error travels with.
+            pub fn grpc_code(self) -> Code {
+                match self {
+                    $(ErrorCode::$variant => Code::$grpc),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<ErrorCode> {
+                match text {
+                    $($text => Some(ErrorCode::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    Unauthorized => ("FRAMEWORK__UNAUTHORIZED", Unauthenticated),
+    CustomerBadCredentials => ("CHECKOUT__CUSTOMER_AUTH_BAD_CREDENTIALS", Unauthenticated),
+    AdminBadCredentials => ("FRAMEWORK__INVALID_GRANT", Unauthenticated),
+    UnsupportedGrantType => ("FRAMEWORK__UNSUPPORTED_GRANT_TYPE", InvalidArgument),
+    InvalidAccessKey => ("FRAMEWORK__INVALID_SALES_CHANNEL_ACCESS_KEY", Unauthenticated),
+    MissingPrivilege => ("FRAMEWORK__MISSING_PRIVILEGE_ERROR", PermissionDenied),
+    CustomerInactive => ("CHECKOUT__CUSTOMER_IS_INACTIVE", PermissionDenied),
+    CustomerIsGuest => ("CHECKOUT__CUSTOMER_IS_GUEST", PermissionDenied),
+    CustomerNotInSalesChannel => ("CHECKOUT__CUSTOMER_NOT_BOUND_TO_SALES_CHANNEL", PermissionDenied),
+    ImpersonationChain => ("ACTAS__IMPERSONATION_CHAIN_FORBIDDEN", PermissionDenied),
+    ImpersonationNotAllowed => ("ACTAS__IMPERSONATION_NOT_ALLOWED", PermissionDenied),
+    CustomerNotFound => ("CHECKOUT__CUSTOMER_NOT_FOUND", NotFound),
+    SalesChannelNotFound => ("FRAMEWORK__SALES_CHANNEL_NOT_FOUND", NotFound),
+    InvalidImpersonationToken => ("CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN", InvalidArgument),
+    InvalidUuid => ("FRAMEWORK__INVALID_UUID", InvalidArgument),
+    MissingParameter => ("FRAMEWORK__MISSING_REQUEST_PARAMETER", InvalidArgument),
+    InvalidRequestBody => ("FRAMEWORK__INVALID_REQUEST_BODY", InvalidArgument),
+    RouteNotFound => ("FRAMEWORK__ROUTE_NOT_FOUND", NotFound),
+    MethodNotAllowed => ("FRAMEWORK__METHOD_NOT_ALLOWED", Unimplemented),
+    Unavailable => ("FRAMEWORK__SERVICE_UNAVAILABLE", Unavailable),
+    Internal => ("FRAMEWORK__INTERNAL_ERROR", Internal),
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as a client may see it: a stable code and a detail written for
+/// people. Built deliberately; never from an internal error's text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: String,
+    /// For [`ErrorCode::MissingPrivilege`]: the privileges the caller lacks.
+    pub missing_privileges: Vec<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            missing_privileges: Vec::new(),
+        }
+    }
+
+    pub fn missing_privileges(privileges: Vec<String>) -> Self {
+        Self {
+            code: ErrorCode::MissingPrivilege,
+            detail: format!("Missing privilege: {}", privileges.join(", ")),
+            missing_privileges: privileges,
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            ErrorCode::Unauthorized,
+            "The credential is missing, invalid or expired.",
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            ErrorCode::Unavailable,
+            "A backend is unavailable; try again later.",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(ErrorCode::Internal, "An internal error occurred.")
+    }
+
+    pub fn invalid_impersonation_token() -> Self {
+        Self::new(
+            ErrorCode::InvalidImpersonationToken,
+            "The login-as-customer token is invalid, expired, already used or does not match.",
+        )
+    }
+
+    /// Turns a status received from another actas service back into the
+    /// error it carried. Transport failures become `Unavailable`.
+    pub fn from_status(status: &Status) -> Self {
+        let metadata = status.metadata();
+        let code = metadata
+            .get(CODE_KEY)
+            .and_then(|value| value.to_str().ok())
+            .and_then(ErrorCode::parse);
+        match code {
+            Some(code) => {
+                let missing_privileges = metadata
+                    .get(PRIVILEGES_KEY)
+                    .and_then(|value| value.to_str().ok())
+                    .map(|list| {
+                        list.split(',')
+                            .filter(|p| !p.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Self {
+                    code,
+                    detail: status.message().to_owned(),
+                    missing_privileges,
+                }
+            }
+            None => match status.code() {
+                Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => Self::unavailable(),
+                Code::Unauthenticated => Self::unauthorized(),
+                _ => Self::internal(),
+            },
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Status {
+        let mut status = Status::new(error.code.grpc_code(), error.detail);
+        let metadata = status.metadata_mut();
+        metadata.insert(CODE_KEY, MetadataValue::from_static(error.code.as_str()));
+        if !error.missing_privileges.is_empty()
+            && let Ok(value) = MetadataValue::try_from(error.missing_privileges.join(","))
+        {
+            metadata.insert(PRIVILEGES_KEY, value);
+        }
+        status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_survives_a_grpc_round_trip() {
+        for &code in ErrorCode::ALL {
+            let sent = ApiError::new(code, "detail");
+            let received = ApiError::from_status(&Status::from(sent.clone()));
+            assert_eq!(received, sent);
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+    }
+
+    #[test]
+    fn missing_privileges_travel_with_the_status() {
+        let sent = ApiError::missing_privileges(vec!["api_proxy_login-as-customer".into()]);
+        let received = ApiError::from_status(&Status::from(sent.clone()));
+        assert_eq!(received.missing_privileges, ["api_proxy_login-as-customer"]);
+    }
+
+    #[test]
+    fn foreign_statuses_map_to_transport_errors() {
+        let unavailable = ApiError::from_status(&Status::unavailable("connection refused"));
+        assert_eq!(unavailable.code, ErrorCode::Unavailable);
+        let other = ApiError::from_status(&Status::internal("db password is hunter2"));
+        assert_eq!(other.code, ErrorCode::Internal);
+        assert!(!other.detail.contains("hunter2"));
+    }
+}

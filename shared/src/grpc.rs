@@ -1,0 +1,107 @@
+//! gRPC plumbing shared by every service: one server with health and
+//! reflection (v1 and v1alpha) beside the service's own APIs, graceful
+//! shutdown, and lazily connected client channels.
+
+use std::{future::Future, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{
+    service::Routes,
+    transport::{Channel, Endpoint, Server},
+};
+use tonic_health::ServingStatus;
+
+use crate::proto::FILE_DESCRIPTOR_SET;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid gRPC endpoint {url:?}")]
+    Endpoint {
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("gRPC reflection could not be built")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server failed")]
+    Serve(#[source] tonic::transport::Error),
+}
+
+/// Serves `routes` on `listener` with health and reflection until `shutdown`
+/// resolves; then reports NOT_SERVING and drains in-flight calls.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    service_names: &[&str],
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in service_names {
+        reporter.set_service_status(*name, ServingStatus::Serving).await;
+    }
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let names: Vec<String> = service_names.iter().map(|s| (*s).to_owned()).collect();
+    let signal = async move {
+        shutdown.await;
+        for name in &names {
+            reporter.set_service_status(name, ServingStatus::NotServing).await;
+        }
+        tracing::info!("grpc server draining");
+    };
+    Server::builder()
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .add_routes(routes)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        .await
+        .map_err(Error::Serve)
+}
+
+/// A channel to another actas service; connects on first use (services may
+/// start in any order) and multiplexes every call over one HTTP/2 connection.
+pub fn channel(url: &str) -> Result<Channel, Error> {
+    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|source| Error::Endpoint {
+        url: url.to_owned(),
+        source,
+    })?;
+    Ok(endpoint
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .connect_lazy())
+}
+
+/// Resolves on SIGTERM or Ctrl-C: the one shutdown signal of a process.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

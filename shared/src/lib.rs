@@ -1,0 +1,16 @@
+//! The common library of every actas service: the generated gRPC contract,
+//! the public error codes, ids, secrets, configuration, database and gRPC
+//! plumbing, and telemetry.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod ids;
+pub mod principal;
+pub mod proto;
+pub mod secret;
+pub mod telemetry;
+pub mod testing;
+
+pub use error::{ApiError, ErrorCode};
