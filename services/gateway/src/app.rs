@@ -1,0 +1,175 @@
+//! Startup wiring: typed config, gRPC clients, the router, and the HTTP
+//! server on an injected listener with graceful shutdown.
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use actas_shared::{
+    ErrorCode, grpc,
+    proto::{
+        permission_service_client::PermissionServiceClient, session_service_client::SessionServiceClient,
+        token_issuer_client::TokenIssuerClient,
+    },
+};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+use tower_http::trace::TraceLayer;
+
+use crate::{
+    error::HttpError,
+    routes::{admin, store, storefront},
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `ACTAS_HTTP_ADDR`
+    pub http_addr: String,
+    /// `ACTAS_PERMISSION_URL`
+    pub permission_url: String,
+    /// `ACTAS_SESSION_URL`
+    pub session_url: String,
+    /// `ACTAS_TOKEN_ISSUER_URL`
+    pub token_issuer_url: String,
+    /// `ACTAS_COOKIE_SECURE`: mark the storefront cookie `Secure` (behind HTTPS).
+    pub cookie_secure: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http_addr: "127.0.0.1:8080".into(),
+            permission_url: "http://127.0.0.1:50051".into(),
+            session_url: "http://127.0.0.1:50053".into(),
+            token_issuer_url: "http://127.0.0.1:50052".into(),
+            cookie_secure: false,
+        }
+    }
+}
+
+/// What every handler gets: one multiplexed channel per downstream service.
+#[derive(Clone)]
+pub struct AppState {
+    pub permission: PermissionServiceClient<Channel>,
+    pub sessions: SessionServiceClient<Channel>,
+    pub tokens: TokenIssuerClient<Channel>,
+    pub cookie_secure: bool,
+    ready: Arc<AtomicBool>,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Request bodies here are a few fields; anything larger is a mistake or an attack.
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/oauth/token", post(admin::oauth_token))
+        .route("/api/_info/me", get(admin::me))
+        .route(
+            "/api/_proxy/generate-imitate-customer-token",
+            post(admin::generate_imitate_customer_token),
+        )
+        .route("/store-api/account/login", post(store::login))
+        .route(
+            "/store-api/account/login/imitate-customer",
+            post(store::imitate_customer),
+        )
+        .route("/store-api/account/logout", post(store::logout))
+        .route(
+            "/store-api/context",
+            get(store::context).patch(store::update_context),
+        )
+        .route("/account", get(storefront::account))
+        .route("/account/login", get(storefront::login_page))
+        .route(
+            "/account/login/imitate-customer",
+            post(storefront::imitate_customer),
+        )
+        .route("/account/logout", post(storefront::logout))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .fallback(|| async { HttpError::new(ErrorCode::RouteNotFound, "No route matches this path.") })
+        .method_not_allowed_fallback(|| async {
+            HttpError::new(
+                ErrorCode::MethodNotAllowed,
+                "This route does not accept this method.",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(
+            // Spans name the matched route, never the raw URI: paths and
+            // query strings may carry tokens.
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let route = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |path| path.as_str());
+                tracing::info_span!("http", method = %request.method(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> StatusCode {
+    if state.ready.load(Ordering::Relaxed) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+impl Application {
+    pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let state = AppState {
+            permission: PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
+            sessions: SessionServiceClient::new(grpc::channel(&config.session_url)?),
+            tokens: TokenIssuerClient::new(grpc::channel(&config.token_issuer_url)?),
+            cookie_secure: config.cookie_secure,
+            ready: Arc::new(AtomicBool::new(true)),
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, "gateway listening");
+        let ready = self.state.ready.clone();
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Readiness off first, so load balancers stop sending.
+                ready.store(false, Ordering::Relaxed);
+                tracing::info!("gateway draining");
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// How long in-flight requests get to finish after the shutdown signal.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);

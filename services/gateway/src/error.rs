@@ -1,0 +1,96 @@
+//! The one place public error codes become HTTP: status and Shopware's
+//! envelope `{"errors":[{"status","code","title","detail"}]}`.
+
+use actas_shared::{ApiError, ErrorCode};
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// An error answered to an HTTP client.
+#[derive(Debug)]
+pub struct HttpError(pub ApiError);
+
+impl HttpError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self(ApiError::new(code, detail))
+    }
+}
+
+/// The HTTP status of each public code.
+pub fn http_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::Unauthorized | ErrorCode::CustomerBadCredentials | ErrorCode::InvalidAccessKey => {
+            StatusCode::UNAUTHORIZED
+        }
+        // OAuth 2.0 (RFC 6749 §5.2) answers a bad password grant with 400.
+        ErrorCode::AdminBadCredentials | ErrorCode::UnsupportedGrantType => StatusCode::BAD_REQUEST,
+        ErrorCode::MissingPrivilege
+        | ErrorCode::CustomerInactive
+        | ErrorCode::CustomerIsGuest
+        | ErrorCode::CustomerNotInSalesChannel
+        | ErrorCode::ImpersonationChain
+        | ErrorCode::ImpersonationNotAllowed => StatusCode::FORBIDDEN,
+        ErrorCode::CustomerNotFound | ErrorCode::SalesChannelNotFound | ErrorCode::RouteNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        ErrorCode::InvalidImpersonationToken
+        | ErrorCode::InvalidUuid
+        | ErrorCode::MissingParameter
+        | ErrorCode::InvalidRequestBody => StatusCode::BAD_REQUEST,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<ApiError> for HttpError {
+    fn from(error: ApiError) -> Self {
+        Self(error)
+    }
+}
+
+impl From<tonic::Status> for HttpError {
+    fn from(status: tonic::Status) -> Self {
+        Self(ApiError::from_status(&status))
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = http_status(self.0.code);
+        let mut error = json!({
+            "status": status.as_str(),
+            "code": self.0.code.as_str(),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "detail": self.0.detail,
+        });
+        if !self.0.missing_privileges.is_empty() {
+            error["meta"] = json!({ "parameters": { "missingPrivileges": self.0.missing_privileges } });
+        }
+        let mut response = (status, Json(json!({ "errors": [error] }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_client_error_code_maps_to_a_server_error() {
+        for &code in ErrorCode::ALL {
+            let status = http_status(code);
+            let server_side = matches!(code, ErrorCode::Unavailable | ErrorCode::Internal);
+            assert_eq!(status.is_server_error(), server_side, "{code}");
+        }
+    }
+}

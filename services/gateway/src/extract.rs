@@ -1,0 +1,244 @@
+//! Typed request parts: who is calling (admin bearer, sales channel access
+//! key, storefront context token) and request bodies that fail with a
+//! stable code instead of axum's plain-text rejections.
+
+use actas_shared::{
+    ErrorCode,
+    ids::{PrincipalId, SalesChannelId, parse_uuid},
+    principal::PrincipalKind,
+    proto::{GetContextRequest, ResolveSalesChannelRequest, SessionContext},
+};
+use axum::{
+    body::Bytes,
+    extract::{FromRef, FromRequest, FromRequestParts, Request},
+    http::{HeaderMap, request::Parts},
+};
+use serde_json::{Map, Value};
+
+use crate::{app::AppState, error::HttpError};
+
+/// Header carrying the storefront context token (Shopware's name).
+pub const CONTEXT_TOKEN_HEADER: &str = "sw-context-token";
+const ACCESS_KEY_HEADER: &str = "sw-access-key";
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+}
+
+/// A request body of named fields: a JSON object, or an HTML form
+/// (`application/x-www-form-urlencoded`, as OAuth clients and storefront
+/// forms send). Anything else is a 400 with `FRAMEWORK__INVALID_REQUEST_BODY`;
+/// fields are read with [`BodyObject::string`] and friends.
+pub struct BodyObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for BodyObject {
+    type Rejection = HttpError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, HttpError> {
+        let is_form = header(request.headers(), http::header::CONTENT_TYPE.as_str())
+            .is_some_and(|kind| kind.starts_with("application/x-www-form-urlencoded"));
+        let bytes = Bytes::from_request(request, state).await.map_err(|_| {
+            HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                "The request body could not be read.",
+            )
+        })?;
+        if is_form {
+            let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                .map_err(|_| HttpError::new(ErrorCode::InvalidRequestBody, "The form body is malformed."))?;
+            return Ok(BodyObject(
+                fields
+                    .into_iter()
+                    .map(|(key, value)| (key, Value::String(value)))
+                    .collect(),
+            ));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(object)) => Ok(BodyObject(object)),
+            _ => Err(HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                "The request body must be a JSON object.",
+            )),
+        }
+    }
+}
+
+impl BodyObject {
+    /// A required, non-blank string field.
+    pub fn string(&self, field: &str) -> Result<String, HttpError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Err(missing(field)),
+            Some(Value::String(text)) if text.trim().is_empty() => Err(missing(field)),
+            Some(Value::String(text)) => Ok(text.clone()),
+            Some(_) => Err(HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                format!("{field} must be a string."),
+            )),
+        }
+    }
+
+    /// An optional string field: absent or null is `None`.
+    pub fn optional_string(&self, field: &str) -> Result<Option<String>, HttpError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            _ => self.string(field).map(Some),
+        }
+    }
+
+    /// A required id field, in either accepted UUID form.
+    pub fn id<T: std::str::FromStr>(&self, field: &str) -> Result<T, HttpError> {
+        parse_id(&self.string(field)?, field)
+    }
+}
+
+pub fn missing(field: &str) -> HttpError {
+    HttpError::new(ErrorCode::MissingParameter, format!("{field} is required."))
+}
+
+pub fn parse_id<T: std::str::FromStr>(text: &str, field: &str) -> Result<T, HttpError> {
+    if parse_uuid(text).is_err() {
+        return Err(HttpError::new(
+            ErrorCode::InvalidUuid,
+            format!("{field} is not a valid UUID."),
+        ));
+    }
+    text.parse()
+        .map_err(|_| HttpError::new(ErrorCode::InvalidUuid, format!("{field} is not a valid UUID.")))
+}
+
+/// A verified admin session from `Authorization: Bearer …`. Customer
+/// sessions and impersonated sessions are not admin credentials.
+pub struct AdminSession {
+    pub token: String,
+    pub admin_id: PrincipalId,
+}
+
+impl<S> FromRequestParts<S> for AdminSession
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let state = AppState::from_ref(state);
+        let token = header(&parts.headers, http::header::AUTHORIZATION.as_str())
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_owned())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
+        let context = state
+            .sessions
+            .clone()
+            .get_context(GetContextRequest { token: token.clone() })
+            .await?
+            .into_inner();
+        if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Admin) || context.imitated
+        {
+            return Err(HttpError(actas_shared::ApiError::unauthorized()));
+        }
+        let admin_id = context
+            .principal_id
+            .parse()
+            .map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
+        Ok(AdminSession { token, admin_id })
+    }
+}
+
+/// The sales channel named by the `sw-access-key` header.
+pub struct SalesChannelKey(pub SalesChannelId);
+
+impl<S> FromRequestParts<S> for SalesChannelKey
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let state = AppState::from_ref(state);
+        let Some(access_key) = header(&parts.headers, ACCESS_KEY_HEADER) else {
+            return Err(HttpError::new(
+                ErrorCode::InvalidAccessKey,
+                "The sw-access-key header is required.",
+            ));
+        };
+        let channel = state
+            .permission
+            .clone()
+            .resolve_sales_channel(ResolveSalesChannelRequest {
+                access_key: access_key.to_owned(),
+            })
+            .await?
+            .into_inner();
+        let id = channel
+            .id
+            .parse()
+            .map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
+        Ok(SalesChannelKey(id))
+    }
+}
+
+/// The `sw-context-token` header, when present.
+pub struct ContextToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ContextToken {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+        Ok(ContextToken(
+            header(&parts.headers, CONTEXT_TOKEN_HEADER).map(str::to_owned),
+        ))
+    }
+}
+
+/// Looks up a storefront context and checks it belongs to `channel`.
+pub async fn customer_context(
+    state: &AppState,
+    token: Option<String>,
+    channel: Option<SalesChannelId>,
+) -> Result<(String, SessionContext), HttpError> {
+    let token = token.ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
+    let context = state
+        .sessions
+        .clone()
+        .get_context(GetContextRequest { token: token.clone() })
+        .await?
+        .into_inner();
+    let is_customer = PrincipalKind::from_proto(context.principal_kind) == Some(PrincipalKind::Customer);
+    let same_channel = channel.is_none_or(|channel| context.sales_channel_id == channel.to_string());
+    if !is_customer || !same_channel {
+        return Err(HttpError(actas_shared::ApiError::unauthorized()));
+    }
+    Ok((token, context))
+}
+
+/// Who sent the request, for the audit record.
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string())
+            .unwrap_or_default();
+        let user_agent = header(&parts.headers, http::header::USER_AGENT.as_str())
+            .map(|agent| agent.chars().take(512).collect())
+            .unwrap_or_default();
+        Ok(Client { ip, user_agent })
+    }
+}

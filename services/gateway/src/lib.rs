@@ -1,0 +1,9 @@
+//! actas HTTP edge gateway: translates the admin API, the Store API and the
+//! storefront pages into gRPC calls; one place maps errors to HTTP.
+
+pub mod app;
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+pub use app::{Application, Config};

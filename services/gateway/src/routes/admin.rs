@@ -1,0 +1,97 @@
+//! Admin API: the OAuth password grant, the admin's own record, and the
+//! login-as-customer token (Shopware's `/api/_proxy/generate-imitate-customer-token`).
+
+use actas_shared::{
+    ErrorCode,
+    ids::{PrincipalId, SalesChannelId},
+    principal::PrincipalKind,
+    proto::{GetPrincipalRequest, IssueRequest, LoginRequest},
+};
+use axum::{Json, extract::State};
+use serde_json::{Value, json};
+
+use crate::{
+    app::AppState,
+    error::HttpError,
+    extract::{AdminSession, BodyObject},
+};
+
+/// `POST /api/oauth/token` with the password grant.
+pub async fn oauth_token(State(state): State<AppState>, body: BodyObject) -> Result<Json<Value>, HttpError> {
+    let grant_type = body.string("grant_type")?;
+    if grant_type != "password" {
+        return Err(HttpError::new(
+            ErrorCode::UnsupportedGrantType,
+            "Only the password grant is supported.",
+        ));
+    }
+    let username = body.string("username")?;
+    let password = body.string("password")?;
+    let issued = state
+        .sessions
+        .clone()
+        .login(LoginRequest {
+            kind: PrincipalKind::Admin.to_proto().into(),
+            email: username,
+            password,
+            sales_channel_id: String::new(),
+            previous_token: String::new(),
+        })
+        .await?
+        .into_inner();
+    let expires_in = issued
+        .context
+        .map(|context| context.expires_at_unix - chrono::Utc::now().timestamp())
+        .unwrap_or_default()
+        .max(0);
+    Ok(Json(json!({
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "access_token": issued.token,
+    })))
+}
+
+/// `GET /api/_info/me`: the signed-in admin's own record.
+pub async fn me(State(state): State<AppState>, admin: AdminSession) -> Result<Json<Value>, HttpError> {
+    let principal = state
+        .permission
+        .clone()
+        .get_principal(GetPrincipalRequest {
+            id: admin.admin_id.to_string(),
+        })
+        .await?
+        .into_inner();
+    Ok(Json(json!({
+        "data": {
+            "id": admin.admin_id.simple(),
+            "email": principal.email,
+            "username": principal.email,
+            "name": principal.display_name,
+            "active": principal.active,
+            "privileges": principal.privileges,
+        }
+    })))
+}
+
+/// `POST /api/_proxy/generate-imitate-customer-token` {customerId, salesChannelId, reason?}
+pub async fn generate_imitate_customer_token(
+    State(state): State<AppState>,
+    admin: AdminSession,
+    body: BodyObject,
+) -> Result<Json<Value>, HttpError> {
+    let customer: PrincipalId = body.id("customerId")?;
+    let sales_channel: SalesChannelId = body.id("salesChannelId")?;
+    let reason = body.optional_string("reason")?.unwrap_or_default();
+    let issued = state
+        .tokens
+        .clone()
+        .issue_impersonation_token(IssueRequest {
+            actor_session_token: admin.token,
+            target_id: customer.to_string(),
+            audience: sales_channel.to_string(),
+            reason,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(json!({ "token": issued.token })))
+}

@@ -1,0 +1,169 @@
+//! Store API (headless storefront clients): customer login, the
+//! login-as-customer exchange, the context, logout.
+
+use actas_shared::{
+    ids::{PrincipalId, SalesChannelId},
+    principal::PrincipalKind,
+    proto::{
+        ImitateCustomerRequest, LoginRequest, LogoutRequest, SessionContext, SessionToken,
+        UpdateContextRequest,
+    },
+};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderName, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    app::AppState,
+    error::HttpError,
+    extract::{BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, customer_context},
+};
+
+/// Ids leave the gateway in Shopware's form; an empty id stays `null`.
+pub fn simple_id(id: &str) -> Value {
+    id.parse::<PrincipalId>()
+        .map(|id| Value::String(id.simple()))
+        .unwrap_or(Value::Null)
+}
+
+/// The JSON of a storefront context; headless clients read `imitated`.
+pub fn context_json(token: &str, context: &SessionContext) -> Value {
+    let payload: Value = serde_json::from_str(&context.payload_json).unwrap_or_else(|_| json!({}));
+    json!({
+        "apiAlias": "sales_channel_context",
+        "token": token,
+        "customerId": simple_id(&context.principal_id),
+        "salesChannelId": simple_id(&context.sales_channel_id),
+        "customer": { "id": simple_id(&context.principal_id) },
+        "salesChannel": { "id": simple_id(&context.sales_channel_id) },
+        "imitated": context.imitated,
+        "imitatingUserId": simple_id(&context.imitating_user_id),
+        "payload": payload,
+        "expiresAt": chrono::DateTime::from_timestamp(context.expires_at_unix, 0).map(|t| t.to_rfc3339()),
+    })
+}
+
+/// The new context token, in the `sw-context-token` header and the body.
+fn context_token_response(issued: SessionToken) -> Result<Response, HttpError> {
+    let header =
+        HeaderValue::from_str(&issued.token).map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
+    let mut response = Json(json!({
+        "contextToken": issued.token,
+        "redirectUrl": null,
+        "apiAlias": "array_struct",
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(HeaderName::from_static(CONTEXT_TOKEN_HEADER), header);
+    Ok(response)
+}
+
+/// `POST /store-api/account/login` {email (or username), password}
+pub async fn login(
+    State(state): State<AppState>,
+    SalesChannelKey(channel): SalesChannelKey,
+    ContextToken(previous): ContextToken,
+    body: BodyObject,
+) -> Result<Response, HttpError> {
+    let email = match body.optional_string("email")? {
+        Some(email) => email,
+        None => body
+            .string("username")
+            .map_err(|_| crate::extract::missing("email"))?,
+    };
+    let password = body.string("password")?;
+    let issued = state
+        .sessions
+        .clone()
+        .login(LoginRequest {
+            kind: PrincipalKind::Customer.to_proto().into(),
+            email,
+            password,
+            sales_channel_id: channel.to_string(),
+            previous_token: previous.unwrap_or_default(),
+        })
+        .await?
+        .into_inner();
+    context_token_response(issued)
+}
+
+/// The exchange shared by the Store API and the storefront form.
+pub async fn exchange(
+    state: &AppState,
+    body: &BodyObject,
+    channel: Option<SalesChannelId>,
+    client: Client,
+) -> Result<SessionToken, HttpError> {
+    let token = body.string("token")?;
+    let customer: PrincipalId = body.id("customerId")?;
+    let user: PrincipalId = body.id("userId")?;
+    Ok(state
+        .sessions
+        .clone()
+        .imitate_customer(ImitateCustomerRequest {
+            token,
+            customer_id: customer.to_string(),
+            user_id: user.to_string(),
+            sales_channel_id: channel.map(|c| c.to_string()).unwrap_or_default(),
+            client_ip: client.ip,
+            user_agent: client.user_agent,
+        })
+        .await?
+        .into_inner())
+}
+
+/// `POST /store-api/account/login/imitate-customer` {token, customerId, userId}
+pub async fn imitate_customer(
+    State(state): State<AppState>,
+    SalesChannelKey(channel): SalesChannelKey,
+    client: Client,
+    body: BodyObject,
+) -> Result<Response, HttpError> {
+    context_token_response(exchange(&state, &body, Some(channel), client).await?)
+}
+
+/// `GET /store-api/context`
+pub async fn context(
+    State(state): State<AppState>,
+    SalesChannelKey(channel): SalesChannelKey,
+    ContextToken(token): ContextToken,
+) -> Result<Json<Value>, HttpError> {
+    let (token, context) = customer_context(&state, token, Some(channel)).await?;
+    Ok(Json(context_json(&token, &context)))
+}
+
+/// `PATCH /store-api/context` {languageId?, currencyId?, …}
+pub async fn update_context(
+    State(state): State<AppState>,
+    SalesChannelKey(channel): SalesChannelKey,
+    ContextToken(token): ContextToken,
+    body: BodyObject,
+) -> Result<Json<Value>, HttpError> {
+    let (token, _) = customer_context(&state, token, Some(channel)).await?;
+    let context = state
+        .sessions
+        .clone()
+        .update_context(UpdateContextRequest {
+            token: token.clone(),
+            payload_json: Value::Object(body.0).to_string(),
+        })
+        .await?
+        .into_inner();
+    Ok(Json(context_json(&token, &context)))
+}
+
+/// `POST /store-api/account/logout`: ends this session only.
+pub async fn logout(
+    State(state): State<AppState>,
+    SalesChannelKey(channel): SalesChannelKey,
+    ContextToken(token): ContextToken,
+) -> Result<StatusCode, HttpError> {
+    let (token, _) = customer_context(&state, token, Some(channel)).await?;
+    state.sessions.clone().logout(LogoutRequest { token }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

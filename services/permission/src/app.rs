@@ -1,0 +1,82 @@
+//! Startup wiring: typed config, the database, and the gRPC server on an
+//! injected listener (port 0 in tests).
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use actas_shared::{db::Pool, grpc, proto::permission_service_server::PermissionServiceServer};
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::{
+    directory::Directory,
+    grpc::PermissionGrpc,
+    store::{MIGRATIONS, SqlDirectory},
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `ACTAS_GRPC_ADDR`
+    pub grpc_addr: String,
+    /// `DATABASE_URL`: `postgres://…` or `sqlite://…`
+    pub database_url: String,
+    /// `ACTAS_DATABASE_MAX_CONNECTIONS`
+    pub database_max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            grpc_addr: "127.0.0.1:50051".into(),
+            database_url: "sqlite://actas-permission.db".into(),
+            database_max_connections: 10,
+        }
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    directory: Directory,
+    pool: Pool,
+}
+
+/// Connects to the database and applies the migrations.
+pub async fn connect(config: &Config) -> anyhow::Result<Pool> {
+    let pool = Pool::connect(&config.database_url, config.database_max_connections)
+        .await
+        .context("connecting to the directory database (DATABASE_URL)")?;
+    pool.migrate(&MIGRATIONS)
+        .await
+        .context("migrating the directory database")?;
+    Ok(pool)
+}
+
+impl Application {
+    pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let pool = connect(config).await?;
+        let directory = Directory::new(Arc::new(SqlDirectory::new(pool.clone())));
+        Ok(Self {
+            listener,
+            directory,
+            pool,
+        })
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, "permission service listening");
+        let routes = Routes::new(PermissionServiceServer::new(PermissionGrpc::new(self.directory)));
+        grpc::serve(self.listener, routes, &["actas.v1.PermissionService"], shutdown).await?;
+        self.pool.close().await;
+        Ok(())
+    }
+}

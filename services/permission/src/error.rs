@@ -1,0 +1,63 @@
+//! The permission service's errors and their one mapping to the public codes.
+
+use actas_shared::{ApiError, ErrorCode, principal::PrincipalKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{field} is not a UUID")]
+    InvalidId { field: &'static str },
+    #[error("{field} is missing")]
+    Missing { field: &'static str },
+    #[error("email or password is wrong")]
+    BadCredentials(PrincipalKind),
+    #[error("principal not found")]
+    PrincipalNotFound,
+    #[error("no sales channel has this access key")]
+    UnknownAccessKey,
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error(transparent)]
+    Password(#[from] crate::password::Error),
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> ApiError {
+        match error {
+            Error::InvalidId { field } => {
+                ApiError::new(ErrorCode::InvalidUuid, format!("{field} is not a valid UUID."))
+            }
+            Error::Missing { field } => {
+                ApiError::new(ErrorCode::MissingParameter, format!("{field} is required."))
+            }
+            Error::BadCredentials(PrincipalKind::Customer) => ApiError::new(
+                ErrorCode::CustomerBadCredentials,
+                "Invalid username and/or password.",
+            ),
+            Error::BadCredentials(_) => ApiError::new(
+                ErrorCode::AdminBadCredentials,
+                "The user credentials were incorrect.",
+            ),
+            Error::PrincipalNotFound => {
+                ApiError::new(ErrorCode::CustomerNotFound, "No principal has this id.")
+            }
+            Error::UnknownAccessKey => ApiError::new(
+                ErrorCode::InvalidAccessKey,
+                "The sw-access-key header does not name a sales channel.",
+            ),
+            Error::Store(source) => {
+                tracing::error!(error = %source, source = ?std::error::Error::source(&source), "directory store failed");
+                ApiError::unavailable()
+            }
+            Error::Password(source) => {
+                tracing::error!(error = %source, "password hashing failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> tonic::Status {
+        ApiError::from(error).into()
+    }
+}

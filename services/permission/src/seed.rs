@@ -1,0 +1,140 @@
+//! The demo directory that `actas-dev` seeds into an empty directory. The
+//! README walk-through and the acceptance checks rely on these exact values.
+
+use actas_shared::{
+    ids::{PrincipalId, SalesChannelId},
+    principal::PrincipalKind,
+};
+use uuid::Uuid;
+
+use crate::{
+    error::Error,
+    model::{LOGIN_AS_CUSTOMER, NewPrincipal, SalesChannel},
+    password,
+    store::DirectoryStore,
+};
+
+const fn id(value: u128) -> Uuid {
+    Uuid::from_u128(value)
+}
+
+pub const STOREFRONT_EU: Uuid = id(0x018f8d3a_5e00_7000_8000_000000000e01);
+pub const STOREFRONT_US: Uuid = id(0x018f8d3a_5e00_7000_8000_000000000e02);
+pub const STOREFRONT_EU_ACCESS_KEY: &str = "SWSCDEMOEU0000000000000000";
+pub const STOREFRONT_US_ACCESS_KEY: &str = "SWSCDEMOUS0000000000000000";
+pub const ADMIN: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000a001);
+pub const VIEWER: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000a002);
+pub const ALICE: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000c001);
+pub const BOB: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000c002);
+pub const CAROL: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000c003);
+
+struct Person {
+    id: Uuid,
+    kind: PrincipalKind,
+    email: &'static str,
+    password: &'static str,
+    name: &'static str,
+    active: bool,
+    roles: &'static [&'static str],
+    channels: &'static [Uuid],
+}
+
+const PEOPLE: &[Person] = &[
+    Person {
+        id: ADMIN,
+        kind: PrincipalKind::Admin,
+        email: "admin@example.com",
+        password: "admin-demo-password",
+        name: "Ada Admin",
+        active: true,
+        roles: &["support"],
+        channels: &[],
+    },
+    Person {
+        id: VIEWER,
+        kind: PrincipalKind::Admin,
+        email: "viewer@example.com",
+        password: "viewer-demo-password",
+        name: "Vic Viewer",
+        active: true,
+        roles: &["viewer"],
+        channels: &[],
+    },
+    Person {
+        id: ALICE,
+        kind: PrincipalKind::Customer,
+        email: "alice@example.com",
+        password: "alice-demo-password",
+        name: "Alice Example",
+        active: true,
+        roles: &[],
+        channels: &[STOREFRONT_EU],
+    },
+    Person {
+        id: BOB,
+        kind: PrincipalKind::Customer,
+        email: "bob@example.com",
+        password: "bob-demo-password",
+        name: "Bob Example",
+        active: true,
+        roles: &[],
+        channels: &[STOREFRONT_US],
+    },
+    Person {
+        id: CAROL,
+        kind: PrincipalKind::Customer,
+        email: "carol@example.com",
+        password: "carol-demo-password",
+        name: "Carol Example",
+        active: false,
+        roles: &[],
+        channels: &[STOREFRONT_EU],
+    },
+];
+
+/// Seeds the demo directory when the directory is empty. Returns whether it
+/// seeded. Safe to call on every start.
+pub async fn seed_demo(store: &dyn DirectoryStore) -> Result<bool, Error> {
+    if !store.is_empty().await? {
+        return Ok(false);
+    }
+    for (channel, name, key) in [
+        (STOREFRONT_EU, "Storefront EU", STOREFRONT_EU_ACCESS_KEY),
+        (STOREFRONT_US, "Storefront US", STOREFRONT_US_ACCESS_KEY),
+    ] {
+        let channel = SalesChannel {
+            id: SalesChannelId::from_uuid(channel),
+            name: name.to_owned(),
+        };
+        store.insert_sales_channel(&channel, key).await?;
+    }
+    store
+        .insert_role(
+            "support",
+            "Support: log in as customer",
+            &[LOGIN_AS_CUSTOMER, "customer:read"],
+        )
+        .await?;
+    store.insert_role("viewer", "Viewer", &["customer:read"]).await?;
+    for person in PEOPLE {
+        store
+            .insert_principal(&NewPrincipal {
+                id: PrincipalId::from_uuid(person.id),
+                kind: person.kind,
+                email: person.email.to_owned(),
+                display_name: person.name.to_owned(),
+                password_hash: password::hash_blocking(person.password.to_owned()).await?,
+                active: person.active,
+                guest: false,
+                roles: person.roles.iter().map(|r| (*r).to_owned()).collect(),
+                sales_channel_ids: person
+                    .channels
+                    .iter()
+                    .map(|c| SalesChannelId::from_uuid(*c))
+                    .collect(),
+            })
+            .await?;
+    }
+    tracing::info!("seeded the demo directory");
+    Ok(true)
+}

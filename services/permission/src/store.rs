@@ -1,0 +1,289 @@
+//! Where the directory lives: the [`DirectoryStore`] trait and its one SQL
+//! implementation, which runs the same portable SQL on PostgreSQL and SQLite.
+
+use actas_shared::{
+    db::{Pool, now_millis},
+    ids::{PrincipalId, SalesChannelId},
+    principal::PrincipalKind,
+    with_pool,
+};
+use async_trait::async_trait;
+use sqlx::Row as _;
+
+use crate::model::{Action, NewPrincipal, Principal, Rule, SalesChannel};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("directory database failed")]
+    Database(#[from] sqlx::Error),
+    #[error("directory row is corrupt: {0}")]
+    Corrupt(&'static str),
+    #[error("already exists")]
+    Conflict,
+}
+
+/// A principal's stored credential.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub principal_id: PrincipalId,
+    pub password_hash: String,
+}
+
+#[async_trait]
+pub trait DirectoryStore: Send + Sync + 'static {
+    /// The credential of the principal of `kind` with this (normalized) email.
+    async fn credential(&self, kind: PrincipalKind, email: &str) -> Result<Option<Credential>, Error>;
+    async fn principal(&self, id: PrincipalId) -> Result<Option<Principal>, Error>;
+    async fn sales_channel(&self, id: SalesChannelId) -> Result<Option<SalesChannel>, Error>;
+    async fn sales_channel_by_access_key(&self, access_key: &str) -> Result<Option<SalesChannel>, Error>;
+    /// The rule letting an actor of `actor_kind` perform `action`, if any.
+    async fn rule(&self, action: Action, actor_kind: PrincipalKind) -> Result<Option<Rule>, Error>;
+    async fn is_empty(&self) -> Result<bool, Error>;
+    async fn insert_sales_channel(&self, channel: &SalesChannel, access_key: &str) -> Result<(), Error>;
+    async fn insert_role(&self, name: &str, label: &str, privileges: &[&str]) -> Result<(), Error>;
+    /// Inserts the principal with its roles and sales channels, all or nothing.
+    async fn insert_principal(&self, principal: &NewPrincipal) -> Result<(), Error>;
+}
+
+pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migrations {
+    table: "_actas_permission_migrations",
+    postgres: &[(
+        1,
+        "directory",
+        include_str!("../migrations/postgres/0001_directory.sql"),
+    )],
+    sqlite: &[(
+        1,
+        "directory",
+        include_str!("../migrations/sqlite/0001_directory.sql"),
+    )],
+};
+
+/// The directory in PostgreSQL or SQLite.
+#[derive(Clone, Debug)]
+pub struct SqlDirectory {
+    pool: Pool,
+}
+
+impl SqlDirectory {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
+    text.parse().map_err(|_| Error::Corrupt("id is not a UUID"))
+}
+
+fn map_conflict(error: sqlx::Error) -> Error {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict,
+        _ => Error::Database(error),
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for SqlDirectory {
+    async fn credential(&self, kind: PrincipalKind, email: &str) -> Result<Option<Credential>, Error> {
+        let row = with_pool!(&self.pool, |pool| {
+            sqlx::query("SELECT id, password_hash FROM principal WHERE kind = $1 AND email = $2")
+                .bind(kind.as_str())
+                .bind(email)
+                .fetch_optional(pool)
+                .await?
+                .map(|row| -> Result<_, sqlx::Error> {
+                    Ok((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?))
+                })
+                .transpose()?
+        });
+        row.map(|(id, password_hash)| {
+            Ok(Credential {
+                principal_id: parse_id(&id)?,
+                password_hash,
+            })
+        })
+        .transpose()
+    }
+
+    async fn principal(&self, id: PrincipalId) -> Result<Option<Principal>, Error> {
+        let id_text = id.to_string();
+        let loaded = with_pool!(&self.pool, |pool| {
+            let Some(row) =
+                sqlx::query("SELECT kind, email, display_name, active, guest FROM principal WHERE id = $1")
+                    .bind(&id_text)
+                    .fetch_optional(pool)
+                    .await?
+            else {
+                return Ok(None);
+            };
+            let privileges: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT rp.privilege FROM principal_role pr \
+                 JOIN role_privilege rp ON rp.role = pr.role \
+                 WHERE pr.principal_id = $1 ORDER BY rp.privilege",
+            )
+            .bind(&id_text)
+            .fetch_all(pool)
+            .await?;
+            let channels: Vec<String> = sqlx::query_scalar(
+                "SELECT sales_channel_id FROM customer_sales_channel \
+                 WHERE customer_id = $1 ORDER BY sales_channel_id",
+            )
+            .bind(&id_text)
+            .fetch_all(pool)
+            .await?;
+            (
+                row.try_get::<String, _>(0)?,
+                row.try_get::<String, _>(1)?,
+                row.try_get::<String, _>(2)?,
+                row.try_get::<bool, _>(3)?,
+                row.try_get::<bool, _>(4)?,
+                privileges,
+                channels,
+            )
+        });
+        let (kind, email, display_name, active, guest, privileges, channels) = loaded;
+        Ok(Some(Principal {
+            id,
+            kind: PrincipalKind::parse(&kind).ok_or(Error::Corrupt("unknown principal kind"))?,
+            email,
+            display_name,
+            active,
+            guest,
+            privileges,
+            sales_channel_ids: channels.iter().map(|c| parse_id(c)).collect::<Result<_, _>>()?,
+        }))
+    }
+
+    async fn sales_channel(&self, id: SalesChannelId) -> Result<Option<SalesChannel>, Error> {
+        let name: Option<String> = with_pool!(&self.pool, |pool| {
+            sqlx::query_scalar("SELECT name FROM sales_channel WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(name.map(|name| SalesChannel { id, name }))
+    }
+
+    async fn sales_channel_by_access_key(&self, access_key: &str) -> Result<Option<SalesChannel>, Error> {
+        let row: Option<(String, String)> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as("SELECT id, name FROM sales_channel WHERE access_key = $1")
+                .bind(access_key)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(id, name)| {
+            Ok(SalesChannel {
+                id: parse_id(&id)?,
+                name,
+            })
+        })
+        .transpose()
+    }
+
+    async fn rule(&self, action: Action, actor_kind: PrincipalKind) -> Result<Option<Rule>, Error> {
+        let row: Option<(String, String)> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(
+                "SELECT target_kind, required_privilege FROM impersonation_rule \
+                 WHERE action = $1 AND actor_kind = $2",
+            )
+            .bind(action.as_str())
+            .bind(actor_kind.as_str())
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(|(target_kind, required_privilege)| {
+            Ok(Rule {
+                target_kind: PrincipalKind::parse(&target_kind)
+                    .ok_or(Error::Corrupt("unknown target kind in rule"))?,
+                required_privilege,
+            })
+        })
+        .transpose()
+    }
+
+    async fn is_empty(&self) -> Result<bool, Error> {
+        let count: i64 = with_pool!(&self.pool, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM principal")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count == 0)
+    }
+
+    async fn insert_sales_channel(&self, channel: &SalesChannel, access_key: &str) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "INSERT INTO sales_channel (id, name, access_key, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(channel.id.to_string())
+            .bind(&channel.name)
+            .bind(access_key)
+            .bind(now_millis())
+            .execute(pool)
+            .await
+            .map_err(map_conflict)?;
+        });
+        Ok(())
+    }
+
+    async fn insert_role(&self, name: &str, label: &str, privileges: &[&str]) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO role (name, label) VALUES ($1, $2)")
+                .bind(name)
+                .bind(label)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_conflict)?;
+            for privilege in privileges {
+                sqlx::query("INSERT INTO role_privilege (role, privilege) VALUES ($1, $2)")
+                    .bind(name)
+                    .bind(*privilege)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn insert_principal(&self, principal: &NewPrincipal) -> Result<(), Error> {
+        let id = principal.id.to_string();
+        with_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO principal (id, kind, email, display_name, password_hash, active, guest, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&id)
+            .bind(principal.kind.as_str())
+            .bind(&principal.email)
+            .bind(&principal.display_name)
+            .bind(&principal.password_hash)
+            .bind(principal.active)
+            .bind(principal.guest)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_conflict)?;
+            for role in &principal.roles {
+                sqlx::query("INSERT INTO principal_role (principal_id, role) VALUES ($1, $2)")
+                    .bind(&id)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for channel in &principal.sales_channel_ids {
+                sqlx::query(
+                    "INSERT INTO customer_sales_channel (customer_id, sales_channel_id) VALUES ($1, $2)",
+                )
+                .bind(&id)
+                .bind(channel.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}

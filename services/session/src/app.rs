@@ -1,0 +1,121 @@
+//! Startup wiring: typed config, the database, and the gRPC server on an
+//! injected listener.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use actas_shared::{
+    db::Pool,
+    grpc,
+    proto::{
+        permission_service_client::PermissionServiceClient, session_service_server::SessionServiceServer,
+        token_issuer_client::TokenIssuerClient,
+    },
+};
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::{
+    grpc::SessionGrpc,
+    sessions::{Lifetimes, SessionManager},
+    store::{MIGRATIONS, SqlSessions},
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `ACTAS_GRPC_ADDR`
+    pub grpc_addr: String,
+    /// `DATABASE_URL`: `postgres://…` or `sqlite://…`
+    pub database_url: String,
+    /// `ACTAS_DATABASE_MAX_CONNECTIONS`
+    pub database_max_connections: u32,
+    /// `ACTAS_PERMISSION_URL`
+    pub permission_url: String,
+    /// `ACTAS_TOKEN_ISSUER_URL`
+    pub token_issuer_url: String,
+    /// `ACTAS_ADMIN_SESSION_TTL_SECS`
+    pub admin_session_ttl_secs: u64,
+    /// `ACTAS_CUSTOMER_SESSION_TTL_SECS`
+    pub customer_session_ttl_secs: u64,
+    /// `ACTAS_IMPERSONATION_MAX_SECS`: hard maximum of an impersonated session.
+    pub impersonation_max_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            grpc_addr: "127.0.0.1:50053".into(),
+            database_url: "sqlite://actas-session.db".into(),
+            database_max_connections: 10,
+            permission_url: "http://127.0.0.1:50051".into(),
+            token_issuer_url: "http://127.0.0.1:50052".into(),
+            admin_session_ttl_secs: 3600,
+            customer_session_ttl_secs: 86_400,
+            impersonation_max_secs: 3600,
+        }
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    manager: SessionManager,
+    pool: Pool,
+}
+
+/// Connects to the database and applies the migrations.
+pub async fn connect(config: &Config) -> anyhow::Result<Pool> {
+    let pool = Pool::connect(&config.database_url, config.database_max_connections)
+        .await
+        .context("connecting to the session database (DATABASE_URL)")?;
+    pool.migrate(&MIGRATIONS)
+        .await
+        .context("migrating the session database")?;
+    Ok(pool)
+}
+
+impl Application {
+    pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
+        for (name, value) in [
+            ("ACTAS_ADMIN_SESSION_TTL_SECS", config.admin_session_ttl_secs),
+            (
+                "ACTAS_CUSTOMER_SESSION_TTL_SECS",
+                config.customer_session_ttl_secs,
+            ),
+            ("ACTAS_IMPERSONATION_MAX_SECS", config.impersonation_max_secs),
+        ] {
+            if value == 0 {
+                anyhow::bail!("{name} must be at least 1");
+            }
+        }
+        let pool = connect(config).await?;
+        let manager = SessionManager::new(
+            Arc::new(SqlSessions::new(pool.clone())),
+            PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
+            TokenIssuerClient::new(grpc::channel(&config.token_issuer_url)?),
+            Lifetimes {
+                admin: Duration::from_secs(config.admin_session_ttl_secs),
+                customer: Duration::from_secs(config.customer_session_ttl_secs),
+                impersonation: Duration::from_secs(config.impersonation_max_secs),
+            },
+        );
+        Ok(Self {
+            listener,
+            manager,
+            pool,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, "session service listening");
+        let routes = Routes::new(SessionServiceServer::new(SessionGrpc::new(self.manager)));
+        grpc::serve(self.listener, routes, &["actas.v1.SessionService"], shutdown).await?;
+        self.pool.close().await;
+        Ok(())
+    }
+}

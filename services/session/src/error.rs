@@ -1,0 +1,56 @@
+//! The session service's errors and their one mapping to the public codes.
+
+use actas_shared::{ApiError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Unknown, expired or ended session token.
+    #[error("no live session for this token")]
+    Unauthorized,
+    #[error("{field} is missing")]
+    Missing { field: &'static str },
+    #[error("{field} is not a UUID")]
+    InvalidId { field: &'static str },
+    #[error("invalid context payload: {0}")]
+    InvalidPayload(String),
+    #[error("invalid impersonation token")]
+    InvalidToken,
+    /// An answer from another actas service.
+    #[error("{0}")]
+    Upstream(ApiError),
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
+impl From<tonic::Status> for Error {
+    fn from(status: tonic::Status) -> Self {
+        Error::Upstream(ApiError::from_status(&status))
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> ApiError {
+        match error {
+            Error::Unauthorized => ApiError::unauthorized(),
+            Error::Missing { field } => {
+                ApiError::new(ErrorCode::MissingParameter, format!("{field} is required."))
+            }
+            Error::InvalidId { field } => {
+                ApiError::new(ErrorCode::InvalidUuid, format!("{field} is not a valid UUID."))
+            }
+            Error::InvalidPayload(detail) => ApiError::new(ErrorCode::InvalidRequestBody, detail),
+            Error::InvalidToken => ApiError::invalid_impersonation_token(),
+            Error::Upstream(api) => api,
+            Error::Store(source) => {
+                tracing::error!(error = %source, source = ?std::error::Error::source(&source), "session store failed");
+                ApiError::unavailable()
+            }
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> tonic::Status {
+        ApiError::from(error).into()
+    }
+}

@@ -1,0 +1,172 @@
+//! The gRPC adapter: parse the request, call [`Sessions`], map the error.
+
+use actas_shared::{
+    principal::PrincipalKind,
+    proto::{self, session_service_server::SessionService},
+};
+use serde_json::{Map, Value};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    error::Error,
+    model::{AuditFilter, Session},
+    sessions::{ImitateCustomer, Issued, Login, Sessions},
+};
+
+pub struct SessionGrpc<S> {
+    inner: S,
+}
+
+impl<S: Sessions> SessionGrpc<S> {
+    pub fn new(inner: S) -> Self {
+        Self { inner }
+    }
+}
+
+fn parse_id<T: std::str::FromStr>(text: &str, field: &'static str) -> Result<T, Error> {
+    if text.is_empty() {
+        return Err(Error::Missing { field });
+    }
+    text.parse().map_err(|_| Error::InvalidId { field })
+}
+
+fn optional_id<T: std::str::FromStr>(text: &str, field: &'static str) -> Result<Option<T>, Error> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    parse_id(text, field).map(Some)
+}
+
+fn context(session: Session) -> proto::SessionContext {
+    proto::SessionContext {
+        session_id: session.id.to_string(),
+        principal_id: session.principal_id.to_string(),
+        principal_kind: session.principal_kind.to_proto().into(),
+        sales_channel_id: session
+            .sales_channel_id
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        imitated: session.imitating_user_id.is_some(),
+        imitating_user_id: session
+            .imitating_user_id
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        created_at_unix: session.created_at / 1000,
+        expires_at_unix: session.expires_at / 1000,
+        payload_json: session.payload,
+    }
+}
+
+fn session_token(issued: Issued) -> proto::SessionToken {
+    proto::SessionToken {
+        token: issued.token,
+        context: Some(context(issued.session)),
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Sessions> SessionService for SessionGrpc<S> {
+    async fn login(
+        &self,
+        request: Request<proto::LoginRequest>,
+    ) -> Result<Response<proto::SessionToken>, Status> {
+        let request = request.into_inner();
+        let kind = PrincipalKind::from_proto(request.kind).ok_or(Error::Missing { field: "kind" })?;
+        let sales_channel = optional_id(&request.sales_channel_id, "salesChannelId")?;
+        if kind == PrincipalKind::Customer && sales_channel.is_none() {
+            return Err(Error::Missing {
+                field: "salesChannelId",
+            }
+            .into());
+        }
+        let issued = self
+            .inner
+            .login(Login {
+                kind,
+                email: request.email,
+                password: request.password,
+                sales_channel,
+                previous_token: Some(request.previous_token).filter(|t| !t.is_empty()),
+            })
+            .await?;
+        Ok(Response::new(session_token(issued)))
+    }
+
+    async fn imitate_customer(
+        &self,
+        request: Request<proto::ImitateCustomerRequest>,
+    ) -> Result<Response<proto::SessionToken>, Status> {
+        let request = request.into_inner();
+        let issued = self
+            .inner
+            .imitate_customer(ImitateCustomer {
+                customer: parse_id(&request.customer_id, "customerId")?,
+                user: parse_id(&request.user_id, "userId")?,
+                sales_channel: optional_id(&request.sales_channel_id, "salesChannelId")?,
+                token: request.token,
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
+            })
+            .await?;
+        Ok(Response::new(session_token(issued)))
+    }
+
+    async fn get_context(
+        &self,
+        request: Request<proto::GetContextRequest>,
+    ) -> Result<Response<proto::SessionContext>, Status> {
+        let session = self.inner.context(&request.get_ref().token).await?;
+        Ok(Response::new(context(session)))
+    }
+
+    async fn update_context(
+        &self,
+        request: Request<proto::UpdateContextRequest>,
+    ) -> Result<Response<proto::SessionContext>, Status> {
+        let request = request.into_inner();
+        let changes: Map<String, Value> = serde_json::from_str(&request.payload_json)
+            .map_err(|_| Error::InvalidPayload("the context changes must be a JSON object".into()))?;
+        let session = self.inner.update_context(&request.token, changes).await?;
+        Ok(Response::new(context(session)))
+    }
+
+    async fn logout(
+        &self,
+        request: Request<proto::LogoutRequest>,
+    ) -> Result<Response<proto::LogoutResponse>, Status> {
+        self.inner.logout(&request.get_ref().token).await?;
+        Ok(Response::new(proto::LogoutResponse {}))
+    }
+
+    async fn list_audit_records(
+        &self,
+        request: Request<proto::ListAuditRecordsRequest>,
+    ) -> Result<Response<proto::ListAuditRecordsResponse>, Status> {
+        let request = request.into_inner();
+        let records = self
+            .inner
+            .audit_records(AuditFilter {
+                actor_id: optional_id(&request.actor_id, "actorId")?,
+                target_id: optional_id(&request.target_id, "targetId")?,
+                limit: if request.limit == 0 { 100 } else { request.limit },
+            })
+            .await?;
+        Ok(Response::new(proto::ListAuditRecordsResponse {
+            records: records
+                .into_iter()
+                .map(|record| proto::AuditRecord {
+                    id: record.id.to_string(),
+                    kind: record.kind,
+                    actor_id: record.actor_id.to_string(),
+                    target_id: record.target_id.to_string(),
+                    audience: record.audience,
+                    session_id: record.session_id.map(|s| s.to_string()).unwrap_or_default(),
+                    reason: record.reason,
+                    client_ip: record.client_ip,
+                    user_agent: record.user_agent,
+                    occurred_at_unix: record.occurred_at / 1000,
+                })
+                .collect(),
+        }))
+    }
+}

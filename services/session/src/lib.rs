@@ -1,0 +1,12 @@
+//! actas session service: sessions and their context, the exchange of a
+//! one-time token for an impersonated session, and the audit records.
+
+pub mod app;
+pub mod error;
+pub mod grpc;
+pub mod model;
+pub mod sessions;
+pub mod store;
+
+pub use app::{Application, Config};
+pub use error::Error;

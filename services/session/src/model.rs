@@ -1,0 +1,68 @@
+//! Sessions and audit records.
+
+use actas_shared::{
+    ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
+    principal::PrincipalKind,
+};
+
+/// The server-side record behind a token a client holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub token_hash: String,
+    pub principal_id: PrincipalId,
+    pub principal_kind: PrincipalKind,
+    pub sales_channel_id: Option<SalesChannelId>,
+    /// The admin acting for the principal: set only on impersonated sessions.
+    pub imitating_user_id: Option<PrincipalId>,
+    /// The restorable context, a JSON object.
+    pub payload: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+impl Session {
+    pub fn is_live(&self, now: i64) -> bool {
+        self.ended_at.is_none() && now < self.expires_at
+    }
+}
+
+/// What happened, in the words the audit trail uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditKind {
+    /// An admin's impersonated session of a customer began.
+    ImpersonationStarted,
+    /// It ended: logout, or replaced by the customer's own login.
+    ImpersonationEnded,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::ImpersonationStarted => "impersonation_started",
+            AuditKind::ImpersonationEnded => "impersonation_ended",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: AuditRecordId,
+    pub kind: String,
+    pub actor_id: PrincipalId,
+    pub target_id: PrincipalId,
+    pub audience: String,
+    pub session_id: Option<SessionId>,
+    pub reason: String,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub occurred_at: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<PrincipalId>,
+    pub target_id: Option<PrincipalId>,
+    pub limit: u32,
+}

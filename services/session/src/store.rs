@@ -1,0 +1,291 @@
+//! Where sessions and audit records live: the [`SessionStore`] trait and its
+//! one SQL implementation for PostgreSQL and SQLite.
+
+use actas_shared::{
+    db::{Migrations, Pool},
+    ids::{PrincipalId, SalesChannelId, SessionId},
+    principal::PrincipalKind,
+    with_pool,
+};
+use async_trait::async_trait;
+use sqlx::Row as _;
+
+use crate::model::{AuditFilter, AuditRecord, Session};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("session database failed")]
+    Database(#[from] sqlx::Error),
+    #[error("session row is corrupt: {0}")]
+    Corrupt(&'static str),
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    async fn insert(&self, session: &Session) -> Result<(), Error>;
+    /// Inserts an impersonated session and its audit record in one
+    /// transaction: both exist afterwards, or neither does.
+    async fn insert_with_audit(&self, session: &Session, record: &AuditRecord) -> Result<(), Error>;
+    async fn by_token_hash(&self, token_hash: &str) -> Result<Option<Session>, Error>;
+    /// Ends a live session, with its audit record when given, atomically.
+    /// Returns false when it had already ended.
+    async fn end(
+        &self,
+        id: SessionId,
+        reason: &str,
+        at: i64,
+        record: Option<&AuditRecord>,
+    ) -> Result<bool, Error>;
+    /// The payload of the principal's most recent session on the channel.
+    async fn latest_payload(
+        &self,
+        principal: PrincipalId,
+        channel: Option<SalesChannelId>,
+    ) -> Result<Option<String>, Error>;
+    async fn update_payload(&self, id: SessionId, payload: &str) -> Result<(), Error>;
+    async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error>;
+}
+
+pub const MIGRATIONS: Migrations = Migrations {
+    table: "_actas_session_migrations",
+    postgres: &[(
+        1,
+        "sessions",
+        include_str!("../migrations/postgres/0001_sessions.sql"),
+    )],
+    sqlite: &[(
+        1,
+        "sessions",
+        include_str!("../migrations/sqlite/0001_sessions.sql"),
+    )],
+};
+
+#[derive(Clone, Debug)]
+pub struct SqlSessions {
+    pool: Pool,
+}
+
+impl SqlSessions {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+}
+
+const SESSION_COLUMNS: &str = "id, token_hash, principal_id, principal_kind, sales_channel_id, \
+     imitating_user_id, payload, created_at, expires_at, ended_at";
+
+type SessionRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
+    text.parse().map_err(|_| Error::Corrupt("id is not a UUID"))
+}
+
+fn session_from_row(row: SessionRow) -> Result<Session, Error> {
+    let (id, token_hash, principal_id, kind, channel, imitating, payload, created_at, expires_at, ended_at) =
+        row;
+    Ok(Session {
+        id: parse(&id)?,
+        token_hash,
+        principal_id: parse(&principal_id)?,
+        principal_kind: PrincipalKind::parse(&kind).ok_or(Error::Corrupt("unknown principal kind"))?,
+        sales_channel_id: channel.as_deref().map(parse).transpose()?,
+        imitating_user_id: imitating.as_deref().map(parse).transpose()?,
+        payload,
+        created_at,
+        expires_at,
+        ended_at,
+    })
+}
+
+const INSERT_SESSION: &str = "INSERT INTO session (id, token_hash, principal_id, principal_kind, \
+     sales_channel_id, imitating_user_id, payload, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_record (id, kind, actor_id, target_id, audience, \
+     session_id, reason, client_ip, user_agent, occurred_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// Binds a session's columns in `INSERT_SESSION` order.
+macro_rules! bind_session {
+    ($session:expr) => {
+        sqlx::query(INSERT_SESSION)
+            .bind($session.id.to_string())
+            .bind(&$session.token_hash)
+            .bind($session.principal_id.to_string())
+            .bind($session.principal_kind.as_str())
+            .bind($session.sales_channel_id.map(|c| c.to_string()))
+            .bind($session.imitating_user_id.map(|u| u.to_string()))
+            .bind(&$session.payload)
+            .bind($session.created_at)
+            .bind($session.expires_at)
+    };
+}
+
+/// Binds an audit record's columns in `INSERT_AUDIT` order.
+macro_rules! bind_audit {
+    ($record:expr) => {
+        sqlx::query(INSERT_AUDIT)
+            .bind($record.id.to_string())
+            .bind(&$record.kind)
+            .bind($record.actor_id.to_string())
+            .bind($record.target_id.to_string())
+            .bind(&$record.audience)
+            .bind($record.session_id.map(|s| s.to_string()))
+            .bind(&$record.reason)
+            .bind(&$record.client_ip)
+            .bind(&$record.user_agent)
+            .bind($record.occurred_at)
+    };
+}
+
+#[async_trait]
+impl SessionStore for SqlSessions {
+    async fn insert(&self, session: &Session) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            bind_session!(session).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn insert_with_audit(&self, session: &Session, record: &AuditRecord) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            // The audit record first: if it cannot be written, nothing is.
+            bind_audit!(record).execute(&mut *tx).await?;
+            bind_session!(session).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn by_token_hash(&self, token_hash: &str) -> Result<Option<Session>, Error> {
+        let row: Option<SessionRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SESSION_COLUMNS} FROM session WHERE token_hash = $1"
+            )))
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(session_from_row).transpose()
+    }
+
+    async fn end(
+        &self,
+        id: SessionId,
+        reason: &str,
+        at: i64,
+        record: Option<&AuditRecord>,
+    ) -> Result<bool, Error> {
+        let ended = with_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            let result = sqlx::query(
+                "UPDATE session SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+            )
+            .bind(at)
+            .bind(reason)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            let ended = result.rows_affected() == 1;
+            if ended && let Some(record) = record {
+                bind_audit!(record).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            ended
+        });
+        Ok(ended)
+    }
+
+    async fn latest_payload(
+        &self,
+        principal: PrincipalId,
+        channel: Option<SalesChannelId>,
+    ) -> Result<Option<String>, Error> {
+        let payload: Option<String> = with_pool!(&self.pool, |pool| {
+            sqlx::query_scalar(
+                "SELECT payload FROM session WHERE principal_id = $1 \
+                 AND (sales_channel_id = $2 OR (sales_channel_id IS NULL AND $2 IS NULL)) \
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(principal.to_string())
+            .bind(channel.map(|c| c.to_string()))
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(payload)
+    }
+
+    async fn update_payload(&self, id: SessionId, payload: &str) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query("UPDATE session SET payload = $1 WHERE id = $2")
+                .bind(payload)
+                .bind(id.to_string())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error> {
+        let limit = i64::from(filter.limit.clamp(1, 500));
+        let rows = with_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "SELECT id, kind, actor_id, target_id, audience, session_id, reason, client_ip, \
+                 user_agent, occurred_at FROM audit_record \
+                 WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR target_id = $2) \
+                 ORDER BY occurred_at DESC, id DESC LIMIT $3",
+            )
+            .bind(filter.actor_id.map(|a| a.to_string()))
+            .bind(filter.target_id.map(|t| t.to_string()))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok::<_, sqlx::Error>((
+                    row.try_get::<String, _>(0)?,
+                    row.try_get::<String, _>(1)?,
+                    row.try_get::<String, _>(2)?,
+                    row.try_get::<String, _>(3)?,
+                    row.try_get::<String, _>(4)?,
+                    row.try_get::<Option<String>, _>(5)?,
+                    row.try_get::<String, _>(6)?,
+                    row.try_get::<String, _>(7)?,
+                    row.try_get::<String, _>(8)?,
+                    row.try_get::<i64, _>(9)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+        });
+        rows.into_iter()
+            .map(
+                |(id, kind, actor, target, audience, session, reason, ip, agent, at)| {
+                    Ok(AuditRecord {
+                        id: parse(&id)?,
+                        kind,
+                        actor_id: parse(&actor)?,
+                        target_id: parse(&target)?,
+                        audience,
+                        session_id: session.as_deref().map(parse).transpose()?,
+                        reason,
+                        client_ip: ip,
+                        user_agent: agent,
+                        occurred_at: at,
+                    })
+                },
+            )
+            .collect()
+    }
+}

@@ -1,0 +1,109 @@
+//! Startup wiring: typed config, keys and store, the gRPC server on an
+//! injected listener.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use actas_shared::{
+    grpc,
+    proto::{
+        permission_service_client::PermissionServiceClient, session_service_client::SessionServiceClient,
+        token_issuer_server::TokenIssuerServer,
+    },
+};
+use anyhow::Context as _;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::{
+    grpc::TokenIssuerGrpc,
+    issuer::Issuer,
+    keys::Keys,
+    store::{MemoryStore, RedisStore, TokenStore},
+};
+
+/// Tokens live minutes at most.
+const MAX_TTL_SECS: u64 = 900;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `ACTAS_GRPC_ADDR`
+    pub grpc_addr: String,
+    /// `REDIS_URL`; without it, the in-memory store (one process only).
+    pub redis_url: Option<String>,
+    /// `ACTAS_REDIS_KEY_PREFIX`
+    pub redis_key_prefix: String,
+    /// `ACTAS_SIGNING_KEY_PEM`: Ed25519 PKCS#8 PEM; generated when absent.
+    #[serde(skip_serializing)]
+    pub signing_key_pem: Option<SecretString>,
+    /// `ACTAS_TOKEN_TTL_SECS`: lifetime of an impersonation token (1..=900).
+    pub token_ttl_secs: u64,
+    /// `ACTAS_TOKEN_ISSUER`: the JWT `iss`.
+    pub token_issuer: String,
+    /// `ACTAS_PERMISSION_URL`
+    pub permission_url: String,
+    /// `ACTAS_SESSION_URL`
+    pub session_url: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            grpc_addr: "127.0.0.1:50052".into(),
+            redis_url: None,
+            redis_key_prefix: "actas:".into(),
+            signing_key_pem: None,
+            token_ttl_secs: 120,
+            token_issuer: "actas".into(),
+            permission_url: "http://127.0.0.1:50051".into(),
+            session_url: "http://127.0.0.1:50053".into(),
+        }
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    issuer: Issuer,
+}
+
+impl Application {
+    pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
+        if !(1..=MAX_TTL_SECS).contains(&config.token_ttl_secs) {
+            anyhow::bail!("ACTAS_TOKEN_TTL_SECS must be between 1 and {MAX_TTL_SECS}");
+        }
+        let keys = match &config.signing_key_pem {
+            Some(pem) => Keys::from_pem(pem.expose_secret())?,
+            None => {
+                tracing::warn!("no ACTAS_SIGNING_KEY_PEM: generated a signing key for this process only");
+                Keys::generate()?
+            }
+        };
+        let store: Arc<dyn TokenStore> = match &config.redis_url {
+            Some(url) => Arc::new(RedisStore::new(url).context("REDIS_URL is not a valid Redis URL")?),
+            None => Arc::new(MemoryStore::new()),
+        };
+        let issuer = Issuer::new(
+            keys,
+            config.token_issuer.clone(),
+            Duration::from_secs(config.token_ttl_secs),
+            config.redis_key_prefix.clone(),
+            store,
+            SessionServiceClient::new(grpc::channel(&config.session_url)?),
+            PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
+        );
+        Ok(Self { listener, issuer })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.local_addr()?, "token issuer listening");
+        let routes = Routes::new(TokenIssuerServer::new(TokenIssuerGrpc::new(self.issuer)));
+        grpc::serve(self.listener, routes, &["actas.v1.TokenIssuer"], shutdown).await?;
+        Ok(())
+    }
+}

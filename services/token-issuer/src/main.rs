@@ -1,0 +1,17 @@
+//! `actas-token-issuer`
+
+use actas_token_issuer::{Application, Config};
+use anyhow::Context as _;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config: Config = actas_shared::config::load()?;
+    let _telemetry = actas_shared::telemetry::init("actas-token-issuer")?;
+    let listener = tokio::net::TcpListener::bind(&config.grpc_addr)
+        .await
+        .with_context(|| format!("binding ACTAS_GRPC_ADDR={}", config.grpc_addr))?;
+    Application::build(&config, listener)
+        .await?
+        .run_until_stopped(actas_shared::grpc::shutdown_signal())
+        .await
+}
