@@ -1,0 +1,187 @@
+//! The whole actas system in one process, for end-to-end tests and the
+//! `actas-dev` launcher: the four services, each on its own loopback port
+//! (port 0 unless told otherwise), started in order and stopped cleanly.
+
+use std::net::SocketAddr;
+
+use actas_permission::seed;
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+/// Where the sandbox keeps its state and how it behaves.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// One database for both services that own a schema (each migrates its own tables).
+    pub database_url: String,
+    /// `None`: the in-memory token store.
+    pub redis_url: Option<String>,
+    pub redis_key_prefix: String,
+    pub token_ttl_secs: u64,
+    pub impersonation_max_secs: u64,
+    /// `127.0.0.1:0` picks free ports.
+    pub http_addr: String,
+    pub permission_addr: String,
+    pub token_issuer_addr: String,
+    pub session_addr: String,
+    pub seed_demo: bool,
+}
+
+impl Options {
+    pub fn new(database_url: String) -> Self {
+        Self {
+            database_url,
+            redis_url: None,
+            redis_key_prefix: "actas:".into(),
+            token_ttl_secs: 120,
+            impersonation_max_secs: 3600,
+            http_addr: "127.0.0.1:0".into(),
+            permission_addr: "127.0.0.1:0".into(),
+            token_issuer_addr: "127.0.0.1:0".into(),
+            session_addr: "127.0.0.1:0".into(),
+            seed_demo: true,
+        }
+    }
+}
+
+/// A running system.
+pub struct Sandbox {
+    pub gateway: SocketAddr,
+    pub permission: SocketAddr,
+    pub token_issuer: SocketAddr,
+    pub session: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+}
+
+async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|error| anyhow::anyhow!("binding {addr}: {error}"))
+}
+
+fn url(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+impl Sandbox {
+    pub async fn start(options: Options) -> anyhow::Result<Sandbox> {
+        // Bind every listener first, so each service knows the others' ports.
+        let permission_listener = bind(&options.permission_addr).await?;
+        let token_issuer_listener = bind(&options.token_issuer_addr).await?;
+        let session_listener = bind(&options.session_addr).await?;
+        let gateway_listener = bind(&options.http_addr).await?;
+        let permission = permission_listener.local_addr()?;
+        let token_issuer = token_issuer_listener.local_addr()?;
+        let session = session_listener.local_addr()?;
+        let gateway = gateway_listener.local_addr()?;
+
+        let permission_app = actas_permission::Application::build(
+            &actas_permission::Config {
+                grpc_addr: permission.to_string(),
+                database_url: options.database_url.clone(),
+                database_max_connections: 10,
+            },
+            permission_listener,
+        )
+        .await?;
+        if options.seed_demo {
+            seed::seed_demo(permission_app.directory().store().as_ref()).await?;
+        }
+        let token_issuer_app = actas_token_issuer::Application::build(
+            &actas_token_issuer::Config {
+                grpc_addr: token_issuer.to_string(),
+                redis_url: options.redis_url.clone(),
+                redis_key_prefix: options.redis_key_prefix.clone(),
+                signing_key_pem: None,
+                token_ttl_secs: options.token_ttl_secs,
+                token_issuer: "actas".into(),
+                permission_url: url(permission),
+                session_url: url(session),
+            },
+            token_issuer_listener,
+        )
+        .await?;
+        let session_app = actas_session::Application::build(
+            &actas_session::Config {
+                grpc_addr: session.to_string(),
+                database_url: options.database_url.clone(),
+                database_max_connections: 10,
+                permission_url: url(permission),
+                token_issuer_url: url(token_issuer),
+                impersonation_max_secs: options.impersonation_max_secs,
+                ..actas_session::Config::default()
+            },
+            session_listener,
+        )
+        .await?;
+        let gateway_app = actas_gateway::Application::build(
+            &actas_gateway::Config {
+                http_addr: gateway.to_string(),
+                permission_url: url(permission),
+                session_url: url(session),
+                token_issuer_url: url(token_issuer),
+                cookie_secure: false,
+            },
+            gateway_listener,
+        )
+        .await?;
+
+        let (stop, stopped) = watch::channel(false);
+        let signal = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
+        let tasks = vec![
+            (
+                "permission",
+                tokio::spawn(permission_app.run_until_stopped(signal())),
+            ),
+            (
+                "token-issuer",
+                tokio::spawn(token_issuer_app.run_until_stopped(signal())),
+            ),
+            ("session", tokio::spawn(session_app.run_until_stopped(signal()))),
+            ("gateway", tokio::spawn(gateway_app.run_until_stopped(signal()))),
+        ];
+        Ok(Sandbox {
+            gateway,
+            permission,
+            token_issuer,
+            session,
+            stop,
+            tasks,
+        })
+    }
+
+    pub fn gateway_url(&self) -> String {
+        url(self.gateway)
+    }
+
+    pub fn grpc_url(&self, addr: SocketAddr) -> String {
+        url(addr)
+    }
+
+    /// Stops every service and waits for each to drain.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        for (name, task) in self.tasks {
+            task.await
+                .map_err(|error| anyhow::anyhow!("{name} panicked: {error}"))?
+                .map_err(|error| error.context(format!("{name} failed")))?;
+        }
+        Ok(())
+    }
+
+    /// Resolves when any service stops on its own (a failure), naming it.
+    pub async fn wait_for_failure(&mut self) -> anyhow::Error {
+        let (result, index, _) =
+            futures::future::select_all(self.tasks.iter_mut().map(|(_, task)| task)).await;
+        let name = self.tasks[index].0;
+        match result {
+            Ok(Ok(())) => anyhow::anyhow!("{name} stopped"),
+            Ok(Err(error)) => error.context(format!("{name} failed")),
+            Err(error) => anyhow::anyhow!("{name} panicked: {error}"),
+        }
+    }
+}
