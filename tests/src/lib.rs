@@ -17,6 +17,8 @@ pub struct Options {
     pub redis_key_prefix: String,
     pub token_ttl_secs: u64,
     pub impersonation_max_secs: u64,
+    /// Ed25519 PKCS#8 PEM; `None` generates one (replicas then disagree).
+    pub signing_key_pem: Option<String>,
     /// `127.0.0.1:0` picks free ports.
     pub http_addr: String,
     pub permission_addr: String,
@@ -33,6 +35,7 @@ impl Options {
             redis_key_prefix: "actas:".into(),
             token_ttl_secs: 120,
             impersonation_max_secs: 3600,
+            signing_key_pem: None,
             http_addr: "127.0.0.1:0".into(),
             permission_addr: "127.0.0.1:0".into(),
             token_issuer_addr: "127.0.0.1:0".into(),
@@ -91,7 +94,7 @@ impl Sandbox {
                 grpc_addr: token_issuer.to_string(),
                 redis_url: options.redis_url.clone(),
                 redis_key_prefix: options.redis_key_prefix.clone(),
-                signing_key_pem: None,
+                signing_key_pem: options.signing_key_pem.clone().map(Into::into),
                 token_ttl_secs: options.token_ttl_secs,
                 token_issuer: "actas".into(),
                 permission_url: url(permission),

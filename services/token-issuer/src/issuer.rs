@@ -111,14 +111,13 @@ impl Issuer {
         format!("{}grant:{}", self.key_prefix, hash_token(jti))
     }
 
-    fn validation(&self, audience: Option<&SalesChannelId>) -> Validation {
+    fn validation(&self) -> Validation {
         // Exactly one algorithm: `alg: none` and algorithm confusion fail here.
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = 0;
-        match audience {
-            Some(audience) => validation.set_audience(&[audience.to_string()]),
-            None => validation.validate_aud = false,
-        }
+        // The audience is a binding like target and actor: compared after the
+        // token is spent, so any mismatch burns it (see `redeem`).
+        validation.validate_aud = false;
         validation.set_issuer(&[&self.issuer]);
         validation.required_spec_claims =
             HashSet::from(["exp", "iat", "aud", "iss", "sub", "jti"].map(str::to_owned));
@@ -206,13 +205,9 @@ impl TokenIssuer for Issuer {
         if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.keys.kid.as_str()) {
             return Err(Error::InvalidToken);
         }
-        let claims = jsonwebtoken::decode::<Claims>(
-            &request.token,
-            &self.keys.decoding,
-            &self.validation(request.expected_audience.as_ref()),
-        )
-        .map_err(|_| Error::InvalidToken)?
-        .claims;
+        let claims = jsonwebtoken::decode::<Claims>(&request.token, &self.keys.decoding, &self.validation())
+            .map_err(|_| Error::InvalidToken)?
+            .claims;
         // Spend the token before comparing bindings: a token presented with
         // the wrong customer or admin is treated as exposed and burns.
         let grant = self
@@ -220,7 +215,11 @@ impl TokenIssuer for Issuer {
             .take(&self.store_key(&claims.jti))
             .await?
             .ok_or(Error::InvalidToken)?;
-        let matches = constant_time_eq(&claims.sub, &request.expected_target.to_string())
+        let audience_matches = request
+            .expected_audience
+            .is_none_or(|audience| constant_time_eq(&claims.aud, &audience.to_string()));
+        let matches = audience_matches
+            & constant_time_eq(&claims.sub, &request.expected_target.to_string())
             & constant_time_eq(&claims.act.sub, &request.expected_actor.to_string())
             & constant_time_eq(&grant.target_id, &claims.sub)
             & constant_time_eq(&grant.actor_id, &claims.act.sub)

@@ -1,0 +1,186 @@
+//! One running system per test: a fresh PostgreSQL database, a Redis key
+//! prefix of its own, all four services on free loopback ports.
+
+use actas_e2e::{Options, Sandbox};
+use actas_permission::seed;
+use actas_shared::testing::{TestDatabase, redis_url, unique_prefix};
+use reqwest::{Response, StatusCode, redirect::Policy};
+use serde_json::{Value, json};
+
+pub const EU_KEY: &str = seed::STOREFRONT_EU_ACCESS_KEY;
+pub const US_KEY: &str = seed::STOREFRONT_US_ACCESS_KEY;
+
+/// Shopware's form of an id: 32 lowercase hex digits.
+pub fn simple(id: uuid::Uuid) -> String {
+    id.simple().to_string()
+}
+
+pub struct TestSystem {
+    pub sandbox: Option<Sandbox>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub redis_key_prefix: String,
+    pub database: TestDatabase,
+}
+
+impl TestSystem {
+    pub async fn start() -> TestSystem {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Options)) -> TestSystem {
+        let database = TestDatabase::create().await.expect("a fresh PostgreSQL database");
+        let mut options = Options::new(database.url.clone());
+        options.redis_url = Some(redis_url());
+        options.redis_key_prefix = unique_prefix();
+        adjust(&mut options);
+        let redis_key_prefix = options.redis_key_prefix.clone();
+        let sandbox = Sandbox::start(options).await.expect("the system starts");
+        let base = sandbox.gateway_url();
+        TestSystem {
+            sandbox: Some(sandbox),
+            base,
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .expect("http client"),
+            redis_key_prefix,
+            database,
+        }
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().expect("running")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            sandbox.stop().await.expect("clean shutdown");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn admin_login(&self, email: &str, password: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/api/oauth/token"))
+            .json(&json!({
+                "grant_type": "password",
+                "client_id": "administration",
+                "username": email,
+                "password": password,
+            }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "admin login of {email}");
+        let body: Value = response.json().await.expect("json");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.admin_login("admin@example.com", "admin-demo-password").await
+    }
+
+    pub async fn generate(&self, bearer: &str, body: Value) -> Response {
+        self.http
+            .post(self.url("/api/_proxy/generate-imitate-customer-token"))
+            .bearer_auth(bearer)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A token for alice on the EU channel from the demo admin.
+    pub async fn alice_token(&self, admin: &str) -> String {
+        let response = self
+            .generate(
+                admin,
+                json!({ "customerId": simple(seed::ALICE), "salesChannelId": simple(seed::STOREFRONT_EU) }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn exchange(&self, access_key: &str, body: Value) -> Response {
+        self.http
+            .post(self.url("/store-api/account/login/imitate-customer"))
+            .header("sw-access-key", access_key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Exchanges `token` for alice as the demo admin; returns the context token.
+    pub async fn exchange_alice(&self, token: &str) -> String {
+        let response = self
+            .exchange(
+                EU_KEY,
+                json!({ "token": token, "customerId": simple(seed::ALICE), "userId": simple(seed::ADMIN) }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        context_token_of(response).await
+    }
+
+    pub async fn customer_login(&self, access_key: &str, email: &str, password: &str) -> Response {
+        self.http
+            .post(self.url("/store-api/account/login"))
+            .header("sw-access-key", access_key)
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn context(&self, access_key: &str, context_token: &str) -> Response {
+        self.http
+            .get(self.url("/store-api/context"))
+            .header("sw-access-key", access_key)
+            .header("sw-context-token", context_token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn context_json(&self, context_token: &str) -> Value {
+        let response = self.context(EU_KEY, context_token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+}
+
+/// The new context token: the `sw-context-token` header, equal to the body's.
+pub async fn context_token_of(response: Response) -> String {
+    let header = response
+        .headers()
+        .get("sw-context-token")
+        .expect("sw-context-token header")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["contextToken"], header.as_str());
+    header
+}
+
+/// Asserts an error response: status, the envelope, and its stable code.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status for expected {code}");
+    let body: Value = response.json().await.expect("error body is JSON");
+    let error = &body["errors"][0];
+    assert_eq!(error["code"], code, "{body}");
+    assert_eq!(error["status"], status.as_str());
+    assert!(
+        error["title"].is_string() && error["detail"].is_string(),
+        "{body}"
+    );
+    error.clone()
+}

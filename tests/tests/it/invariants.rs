@@ -1,0 +1,279 @@
+//! The invariants of DESIGN.md, each proven here: a token redeems at most
+//! once under concurrency and across replicas; no impersonated session
+//! without its audit record (fail closed); no chains; the actor's right is
+//! re-checked at exchange; tokens expire; every service reports health.
+
+use std::time::Duration;
+
+use actas_e2e::{Options, Sandbox};
+use actas_permission::seed;
+use actas_shared::proto::{ListAuditRecordsRequest, session_service_client::SessionServiceClient};
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::Connection as _;
+
+use crate::helpers::{EU_KEY, TestSystem, assert_error, simple};
+
+/// A signing key for tests only: replicas must share one to verify each other's tokens.
+const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIOtCsbDX88wnzPMd+vk9tzLsCthVjukLYlTE6BCi2Ij4
+-----END PRIVATE KEY-----
+";
+
+fn exchange_body(token: &str) -> serde_json::Value {
+    json!({ "token": token, "customerId": simple(seed::ALICE), "userId": simple(seed::ADMIN) })
+}
+
+#[tokio::test]
+async fn concurrent_redeems_of_one_token_have_exactly_one_winner() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    for _round in 0..3 {
+        let token = system.alice_token(&admin).await;
+        let attempts = (0..16).map(|_| system.exchange(EU_KEY, exchange_body(&token)));
+        let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(|response| response.status())
+            .collect();
+        let winners = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        let refused = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+        assert_eq!((winners, refused), (1, 15), "{statuses:?}");
+    }
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_redeems_once_across_replicas() {
+    let system = TestSystem::start_with(|options| {
+        options.signing_key_pem = Some(TEST_SIGNING_KEY.to_owned());
+    })
+    .await;
+    // A second replica of every service on the same database, Redis prefix and key.
+    let mut options = Options::new(system.database.url.clone());
+    options.redis_url = Some(actas_shared::testing::redis_url());
+    options.redis_key_prefix = system.redis_key_prefix.clone();
+    options.signing_key_pem = Some(TEST_SIGNING_KEY.to_owned());
+    options.seed_demo = false;
+    let replica = Sandbox::start(options).await.expect("replica starts");
+    let replica_base = replica.gateway_url();
+    let admin = system.admin().await;
+    for _round in 0..3 {
+        let token = system.alice_token(&admin).await;
+        let attempts = (0..12).map(|i| {
+            let base = if i % 2 == 0 {
+                system.base.clone()
+            } else {
+                replica_base.clone()
+            };
+            system
+                .http
+                .post(format!("{base}/store-api/account/login/imitate-customer"))
+                .header("sw-access-key", EU_KEY)
+                .json(&exchange_body(&token))
+                .send()
+        });
+        let winners = futures::future::join_all(attempts)
+            .await
+            .into_iter()
+            .filter(|response| response.as_ref().is_ok_and(|r| r.status() == StatusCode::OK))
+            .count();
+        assert_eq!(winners, 1);
+    }
+    replica.stop().await.expect("replica stops");
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_expire() {
+    let system = TestSystem::start_with(|options| options.token_ttl_secs = 1).await;
+    let admin = system.admin().await;
+    let token = system.alice_token(&admin).await;
+    // Expiry is about time passing; nothing else can stand in for it.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let late = system.exchange(EU_KEY, exchange_body(&token)).await;
+    assert_error(
+        late,
+        StatusCode::BAD_REQUEST,
+        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+    )
+    .await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn every_impersonation_leaves_its_audit_record() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let token = system.alice_token(&admin).await;
+    let response = system
+        .http
+        .post(system.url("/store-api/account/login/imitate-customer"))
+        .header("sw-access-key", EU_KEY)
+        .header("user-agent", "support-console/1.0")
+        .json(&exchange_body(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let context_token = crate::helpers::context_token_of(response).await;
+    let logout = system
+        .http
+        .post(system.url("/store-api/account/logout"))
+        .header("sw-access-key", EU_KEY)
+        .header("sw-context-token", &context_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+
+    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
+        .await
+        .unwrap();
+    let records = sessions
+        .list_audit_records(ListAuditRecordsRequest {
+            target_id: seed::ALICE.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    let kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["impersonation_ended", "impersonation_started"]);
+    let started = &records[1];
+    assert_eq!(started.actor_id, seed::ADMIN.to_string());
+    assert_eq!(started.target_id, seed::ALICE.to_string());
+    assert_eq!(started.audience, seed::STOREFRONT_EU.to_string());
+    assert!(
+        started.reason.contains("api_proxy_login-as-customer"),
+        "{}",
+        started.reason
+    );
+    assert_eq!(started.client_ip, "127.0.0.1");
+    assert_eq!(started.user_agent, "support-console/1.0");
+    assert!(!started.session_id.is_empty());
+    assert_eq!(records[0].session_id, started.session_id);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn no_audit_record_no_session() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let token = system.alice_token(&admin).await;
+    let mut database = sqlx::PgConnection::connect(&system.database.url).await.unwrap();
+    // The audit table becomes unwritable mid-run.
+    sqlx::query("ALTER TABLE audit_record RENAME TO audit_record_away")
+        .execute(&mut database)
+        .await
+        .unwrap();
+    let refused = system.exchange(EU_KEY, exchange_body(&token)).await;
+    assert_error(
+        refused,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "FRAMEWORK__SERVICE_UNAVAILABLE",
+    )
+    .await;
+    let imitated: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM session WHERE imitating_user_id IS NOT NULL")
+            .fetch_one(&mut database)
+            .await
+            .unwrap();
+    assert_eq!(imitated, 0, "no impersonated session without its audit record");
+    sqlx::query("ALTER TABLE audit_record_away RENAME TO audit_record")
+        .execute(&mut database)
+        .await
+        .unwrap();
+    // Back to normal: a fresh token works.
+    system.exchange_alice(&system.alice_token(&admin).await).await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn the_actors_right_is_checked_again_at_exchange() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let token = system.alice_token(&admin).await;
+    let mut database = sqlx::PgConnection::connect(&system.database.url).await.unwrap();
+    sqlx::query("DELETE FROM principal_role WHERE principal_id = $1")
+        .bind(seed::ADMIN.to_string())
+        .execute(&mut database)
+        .await
+        .unwrap();
+    let refused = system.exchange(EU_KEY, exchange_body(&token)).await;
+    assert_error(
+        refused,
+        StatusCode::BAD_REQUEST,
+        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+    )
+    .await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn an_impersonated_session_cannot_start_another() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let imitated = system.exchange_alice(&system.alice_token(&admin).await).await;
+    let chained = system
+        .generate(
+            &imitated,
+            json!({ "customerId": simple(seed::ALICE), "salesChannelId": simple(seed::STOREFRONT_EU) }),
+        )
+        .await;
+    assert_error(chained, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn every_service_reports_serving_and_unknown_routes_get_the_envelope() {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let system = TestSystem::start().await;
+    let sandbox = system.sandbox();
+    for (addr, service) in [
+        (sandbox.permission, "actas.v1.PermissionService"),
+        (sandbox.token_issuer, "actas.v1.TokenIssuer"),
+        (sandbox.session, "actas.v1.SessionService"),
+    ] {
+        let channel = tonic::transport::Endpoint::from_shared(sandbox.grpc_url(addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut health = HealthClient::new(channel);
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service}");
+    }
+    let ready = system.http.get(system.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let unknown = system
+        .http
+        .get(system.url("/api/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(unknown, StatusCode::NOT_FOUND, "FRAMEWORK__ROUTE_NOT_FOUND").await;
+    let wrong_method = system
+        .http
+        .get(system.url("/api/oauth/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "FRAMEWORK__METHOD_NOT_ALLOWED",
+    )
+    .await;
+    system.stop().await;
+}
