@@ -1,0 +1,225 @@
+//! The demo directory through the `Permission` trait: seeding happens once,
+//! authentication refuses what it should, and every authorization outcome
+//! the walk-through relies on comes out with its stable code.
+
+use std::sync::Arc;
+
+use actas_permission::{
+    Directory, Error, Permission,
+    model::{Action, Decision},
+    seed::{self, seed_demo},
+    store::DirectoryStore,
+};
+use actas_shared::{
+    ErrorCode,
+    ids::{PrincipalId, SalesChannelId},
+    principal::PrincipalKind,
+};
+
+use crate::Check;
+
+pub const CHECKS: &[Check] = &[
+    ("seeding_happens_once", |store| {
+        Box::pin(seeding_happens_once(store))
+    }),
+    ("demo_authentication", |store| {
+        Box::pin(demo_authentication(store))
+    }),
+    ("demo_authorization", |store| Box::pin(demo_authorization(store))),
+];
+
+fn principal(uuid: uuid::Uuid) -> PrincipalId {
+    PrincipalId::from_uuid(uuid)
+}
+
+fn eu() -> SalesChannelId {
+    SalesChannelId::from_uuid(seed::STOREFRONT_EU)
+}
+
+fn us() -> SalesChannelId {
+    SalesChannelId::from_uuid(seed::STOREFRONT_US)
+}
+
+async fn seeded(store: Arc<dyn DirectoryStore>) -> anyhow::Result<Directory> {
+    assert!(seed_demo(store.as_ref()).await?, "an empty directory gets seeded");
+    Ok(Directory::new(store))
+}
+
+fn denial_code(decision: &Decision) -> Option<ErrorCode> {
+    decision.denial.as_ref().map(|denial| denial.code)
+}
+
+async fn seeding_happens_once(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    assert!(seed_demo(store.as_ref()).await?, "first seeding");
+    assert!(
+        !seed_demo(store.as_ref()).await?,
+        "second seeding finds the directory full"
+    );
+    let alice = store.principal(principal(seed::ALICE)).await?.expect("alice");
+    assert_eq!(alice.email, "alice@example.com");
+    assert_eq!(alice.sales_channel_ids, [eu()]);
+    let eu_channel = store
+        .sales_channel_by_access_key(seed::STOREFRONT_EU_ACCESS_KEY)
+        .await?
+        .expect("the EU storefront");
+    assert_eq!(eu_channel.id, eu());
+    Ok(())
+}
+
+async fn demo_authentication(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let directory = seeded(store).await?;
+
+    let admin = directory
+        .authenticate(
+            PrincipalKind::Admin,
+            "admin@example.com",
+            "admin-demo-password",
+            None,
+        )
+        .await?;
+    assert_eq!(admin.id, principal(seed::ADMIN));
+    assert_eq!(admin.kind, PrincipalKind::Admin);
+    let admin_again = directory
+        .authenticate(
+            PrincipalKind::Admin,
+            " Admin@Example.COM ",
+            "admin-demo-password",
+            None,
+        )
+        .await?;
+    assert_eq!(admin_again.id, admin.id, "emails compare normalized");
+
+    let refused = [
+        (PrincipalKind::Admin, "admin@example.com", "wrong-password", None),
+        (PrincipalKind::Admin, "admin@example.com", "", None),
+        (
+            PrincipalKind::Admin,
+            "nobody@example.com",
+            "admin-demo-password",
+            None,
+        ),
+        // Right email and password, wrong kind.
+        (
+            PrincipalKind::Customer,
+            "admin@example.com",
+            "admin-demo-password",
+            Some(eu()),
+        ),
+        // Carol is inactive.
+        (
+            PrincipalKind::Customer,
+            "carol@example.com",
+            "carol-demo-password",
+            Some(eu()),
+        ),
+        // Alice is bound to EU only, and a customer needs a channel.
+        (
+            PrincipalKind::Customer,
+            "alice@example.com",
+            "alice-demo-password",
+            Some(us()),
+        ),
+        (
+            PrincipalKind::Customer,
+            "alice@example.com",
+            "alice-demo-password",
+            None,
+        ),
+    ];
+    for (kind, email, password, channel) in refused {
+        let result = directory.authenticate(kind, email, password, channel).await;
+        assert!(
+            matches!(result, Err(Error::BadCredentials(refused_kind)) if refused_kind == kind),
+            "{kind} {email} on {channel:?}: got {result:?}"
+        );
+    }
+
+    let alice = directory
+        .authenticate(
+            PrincipalKind::Customer,
+            "alice@example.com",
+            "alice-demo-password",
+            Some(eu()),
+        )
+        .await?;
+    assert_eq!(alice.id, principal(seed::ALICE));
+    assert!(alice.active);
+    Ok(())
+}
+
+async fn demo_authorization(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let directory = seeded(store).await?;
+    let admin = principal(seed::ADMIN);
+    let imitate = Action::ImitateCustomer;
+
+    let allowed = directory
+        .authorize(admin, imitate, principal(seed::ALICE), eu())
+        .await?;
+    assert!(allowed.allowed(), "admin may act as alice on EU: {allowed:?}");
+    assert!(!allowed.reason.is_empty());
+
+    let viewer = directory
+        .authorize(principal(seed::VIEWER), imitate, principal(seed::ALICE), eu())
+        .await?;
+    assert!(!viewer.allowed());
+    let denial = viewer.denial.expect("the viewer is denied");
+    assert_eq!(denial.code, ErrorCode::MissingPrivilege);
+    assert_eq!(denial.missing_privileges, ["api_proxy_login-as-customer"]);
+
+    let denied = [
+        (admin, principal(seed::CAROL), eu(), ErrorCode::CustomerInactive),
+        (
+            admin,
+            principal(seed::BOB),
+            eu(),
+            ErrorCode::CustomerNotInSalesChannel,
+        ),
+        (
+            admin,
+            PrincipalId::new_random(),
+            eu(),
+            ErrorCode::CustomerNotFound,
+        ),
+        (
+            admin,
+            principal(seed::ALICE),
+            SalesChannelId::new_random(),
+            ErrorCode::SalesChannelNotFound,
+        ),
+        // A customer may not act as anyone.
+        (
+            principal(seed::ALICE),
+            principal(seed::BOB),
+            us(),
+            ErrorCode::ImpersonationNotAllowed,
+        ),
+        // An unknown actor is not authenticated.
+        (
+            PrincipalId::new_random(),
+            principal(seed::ALICE),
+            eu(),
+            ErrorCode::Unauthorized,
+        ),
+    ];
+    for (actor, target, channel, code) in denied {
+        let decision = directory.authorize(actor, imitate, target, channel).await?;
+        assert_eq!(
+            denial_code(&decision),
+            Some(code),
+            "{actor} -> {target} on {channel}: {decision:?}"
+        );
+        assert!(!decision.allowed());
+    }
+
+    // Admins are not customers: nobody logs in as an admin, not even themself.
+    for target in [admin, principal(seed::VIEWER)] {
+        let decision = directory.authorize(admin, imitate, target, eu()).await?;
+        assert!(!decision.allowed(), "admin -> {target}: {decision:?}");
+    }
+
+    let bob_on_us = directory
+        .authorize(admin, imitate, principal(seed::BOB), us())
+        .await?;
+    assert!(bob_on_us.allowed(), "{bob_on_us:?}");
+    Ok(())
+}

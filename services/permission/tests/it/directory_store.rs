@@ -1,0 +1,370 @@
+//! What any `DirectoryStore` must do: store and find sales channels, roles,
+//! principals and credentials, refuse duplicates without leaving half a
+//! principal behind, and serve the impersonation rules the migration seeds.
+
+use std::sync::Arc;
+
+use actas_permission::{
+    model::{Action, LOGIN_AS_CUSTOMER, NewPrincipal, Principal, Rule, SalesChannel},
+    store::{DirectoryStore, Error},
+};
+use actas_shared::{
+    ids::{PrincipalId, SalesChannelId},
+    principal::PrincipalKind,
+};
+
+use crate::Check;
+
+macro_rules! checks {
+    ($($check:ident),+ $(,)?) => {
+        &[$((stringify!($check), |store| Box::pin($check(store)))),+]
+    };
+}
+
+pub const CHECKS: &[Check] = checks![
+    empty_store_is_empty,
+    sales_channel_by_id_and_access_key,
+    duplicate_access_key_conflicts,
+    duplicate_role_conflicts,
+    principal_has_sorted_distinct_privileges_and_channels,
+    principal_without_roles_has_no_privileges,
+    credential_matches_kind_and_email,
+    duplicate_credential_conflicts_and_leaves_nothing,
+    failed_principal_insert_leaves_no_partial_rows,
+    rules_come_from_the_migration,
+];
+
+fn channel(name: &str) -> SalesChannel {
+    SalesChannel {
+        id: SalesChannelId::new_random(),
+        name: name.to_owned(),
+    }
+}
+
+fn new_principal(kind: PrincipalKind, email: &str) -> NewPrincipal {
+    NewPrincipal {
+        id: PrincipalId::new_random(),
+        kind,
+        email: email.to_owned(),
+        display_name: format!("Name of {email}"),
+        password_hash: format!("hash-of-{email}"),
+        active: true,
+        guest: false,
+        roles: Vec::new(),
+        sales_channel_ids: Vec::new(),
+    }
+}
+
+async fn empty_store_is_empty(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    assert!(store.is_empty().await?, "a fresh store holds no principal");
+    store
+        .insert_principal(&new_principal(PrincipalKind::Admin, "first@example.com"))
+        .await?;
+    assert!(!store.is_empty().await?, "a store with a principal is not empty");
+    Ok(())
+}
+
+async fn sales_channel_by_id_and_access_key(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let eu = channel("Storefront EU");
+    let us = channel("Storefront US");
+    store.insert_sales_channel(&eu, "KEY-EU").await?;
+    store.insert_sales_channel(&us, "KEY-US").await?;
+
+    assert_eq!(store.sales_channel(eu.id).await?, Some(eu.clone()));
+    assert_eq!(store.sales_channel(us.id).await?, Some(us.clone()));
+    assert_eq!(store.sales_channel_by_access_key("KEY-EU").await?, Some(eu));
+    assert_eq!(store.sales_channel_by_access_key("KEY-US").await?, Some(us));
+    assert_eq!(store.sales_channel_by_access_key("KEY-XX").await?, None);
+    assert_eq!(
+        store.sales_channel_by_access_key("key-eu").await?,
+        None,
+        "keys are exact"
+    );
+    assert_eq!(store.sales_channel_by_access_key("").await?, None);
+    assert_eq!(store.sales_channel(SalesChannelId::new_random()).await?, None);
+    Ok(())
+}
+
+async fn duplicate_access_key_conflicts(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let first = channel("First");
+    let second = channel("Second");
+    store.insert_sales_channel(&first, "SAME-KEY").await?;
+
+    let duplicate = store.insert_sales_channel(&second, "SAME-KEY").await;
+    assert!(matches!(duplicate, Err(Error::Conflict)), "got {duplicate:?}");
+    assert_eq!(store.sales_channel(second.id).await?, None);
+    assert_eq!(
+        store.sales_channel_by_access_key("SAME-KEY").await?,
+        Some(first.clone())
+    );
+
+    let same_id = SalesChannel {
+        id: first.id,
+        name: "Other".to_owned(),
+    };
+    let duplicate_id = store.insert_sales_channel(&same_id, "OTHER-KEY").await;
+    assert!(
+        matches!(duplicate_id, Err(Error::Conflict)),
+        "got {duplicate_id:?}"
+    );
+    assert_eq!(store.sales_channel(first.id).await?, Some(first));
+    Ok(())
+}
+
+async fn duplicate_role_conflicts(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    store.insert_role("support", "Support", &["a"]).await?;
+    let duplicate = store.insert_role("support", "Support again", &["b"]).await;
+    assert!(matches!(duplicate, Err(Error::Conflict)), "got {duplicate:?}");
+
+    // The first role kept its privileges and gained none of the duplicate's.
+    let mut holder = new_principal(PrincipalKind::Admin, "holder@example.com");
+    holder.roles = vec!["support".to_owned()];
+    store.insert_principal(&holder).await?;
+    let loaded = store.principal(holder.id).await?.expect("holder exists");
+    assert_eq!(loaded.privileges, ["a"]);
+    Ok(())
+}
+
+async fn principal_has_sorted_distinct_privileges_and_channels(
+    store: Arc<dyn DirectoryStore>,
+) -> anyhow::Result<()> {
+    let eu = channel("EU");
+    let us = channel("US");
+    let unused = channel("Unused");
+    store.insert_sales_channel(&eu, "K1").await?;
+    store.insert_sales_channel(&us, "K2").await?;
+    store.insert_sales_channel(&unused, "K3").await?;
+    store
+        .insert_role(
+            "support",
+            "Support",
+            &["order:read", LOGIN_AS_CUSTOMER, "customer:read"],
+        )
+        .await?;
+    store
+        .insert_role("viewer", "Viewer", &["customer:read", "audit:read"])
+        .await?;
+    store.insert_role("other", "Not held", &["secret:write"]).await?;
+
+    let new = NewPrincipal {
+        active: false,
+        guest: true,
+        roles: vec!["viewer".to_owned(), "support".to_owned()],
+        sales_channel_ids: vec![us.id, eu.id],
+        ..new_principal(PrincipalKind::Customer, "dana@example.com")
+    };
+    store.insert_principal(&new).await?;
+
+    let mut channels = vec![eu.id, us.id];
+    channels.sort();
+    let expected = Principal {
+        id: new.id,
+        kind: PrincipalKind::Customer,
+        email: "dana@example.com".to_owned(),
+        display_name: new.display_name.clone(),
+        active: false,
+        guest: true,
+        privileges: vec![
+            LOGIN_AS_CUSTOMER.to_owned(),
+            "audit:read".to_owned(),
+            "customer:read".to_owned(),
+            "order:read".to_owned(),
+        ],
+        sales_channel_ids: channels,
+    };
+    assert_eq!(store.principal(new.id).await?, Some(expected));
+
+    let flags = NewPrincipal {
+        active: true,
+        guest: false,
+        ..new_principal(PrincipalKind::Customer, "erin@example.com")
+    };
+    store.insert_principal(&flags).await?;
+    let loaded = store.principal(flags.id).await?.expect("erin exists");
+    assert!(loaded.active && !loaded.guest);
+    assert_eq!(store.principal(PrincipalId::new_random()).await?, None);
+    Ok(())
+}
+
+async fn principal_without_roles_has_no_privileges(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    store
+        .insert_role("support", "Support", &[LOGIN_AS_CUSTOMER])
+        .await?;
+    let plain = new_principal(PrincipalKind::Admin, "plain@example.com");
+    store.insert_principal(&plain).await?;
+    let loaded = store.principal(plain.id).await?.expect("plain exists");
+    assert!(loaded.privileges.is_empty(), "got {:?}", loaded.privileges);
+    assert!(loaded.sales_channel_ids.is_empty());
+    assert!(!loaded.holds(LOGIN_AS_CUSTOMER));
+    Ok(())
+}
+
+async fn credential_matches_kind_and_email(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let admin = new_principal(PrincipalKind::Admin, "sam@example.com");
+    store.insert_principal(&admin).await?;
+
+    let found = store
+        .credential(PrincipalKind::Admin, "sam@example.com")
+        .await?
+        .expect("the admin's credential");
+    assert_eq!(found.principal_id, admin.id);
+    assert_eq!(found.password_hash, admin.password_hash);
+    assert!(
+        store
+            .credential(PrincipalKind::Customer, "sam@example.com")
+            .await?
+            .is_none(),
+        "same email, other kind"
+    );
+    assert!(
+        store
+            .credential(PrincipalKind::Admin, "nobody@example.com")
+            .await?
+            .is_none()
+    );
+
+    // The same email may belong to one principal of each kind.
+    let customer = new_principal(PrincipalKind::Customer, "sam@example.com");
+    store.insert_principal(&customer).await?;
+    let found_customer = store
+        .credential(PrincipalKind::Customer, "sam@example.com")
+        .await?
+        .expect("the customer's credential");
+    assert_eq!(found_customer.principal_id, customer.id);
+    let found_admin = store
+        .credential(PrincipalKind::Admin, "sam@example.com")
+        .await?
+        .expect("the admin's credential");
+    assert_eq!(found_admin.principal_id, admin.id);
+    Ok(())
+}
+
+async fn duplicate_credential_conflicts_and_leaves_nothing(
+    store: Arc<dyn DirectoryStore>,
+) -> anyhow::Result<()> {
+    let eu = channel("EU");
+    store.insert_sales_channel(&eu, "K1").await?;
+    store
+        .insert_role("support", "Support", &[LOGIN_AS_CUSTOMER])
+        .await?;
+    let first = new_principal(PrincipalKind::Customer, "twin@example.com");
+    store.insert_principal(&first).await?;
+
+    let second = NewPrincipal {
+        roles: vec!["support".to_owned()],
+        sales_channel_ids: vec![eu.id],
+        ..new_principal(PrincipalKind::Customer, "twin@example.com")
+    };
+    let duplicate = store.insert_principal(&second).await;
+    assert!(matches!(duplicate, Err(Error::Conflict)), "got {duplicate:?}");
+    assert_eq!(store.principal(second.id).await?, None);
+    let credential = store
+        .credential(PrincipalKind::Customer, "twin@example.com")
+        .await?
+        .expect("the first twin's credential");
+    assert_eq!(credential.principal_id, first.id);
+    let first_loaded = store.principal(first.id).await?.expect("first exists");
+    assert!(first_loaded.privileges.is_empty() && first_loaded.sales_channel_ids.is_empty());
+
+    let same_id = NewPrincipal {
+        id: first.id,
+        ..new_principal(PrincipalKind::Customer, "other@example.com")
+    };
+    let duplicate_id = store.insert_principal(&same_id).await;
+    assert!(
+        matches!(duplicate_id, Err(Error::Conflict)),
+        "got {duplicate_id:?}"
+    );
+    assert!(
+        store
+            .credential(PrincipalKind::Customer, "other@example.com")
+            .await?
+            .is_none()
+    );
+    Ok(())
+}
+
+async fn failed_principal_insert_leaves_no_partial_rows(
+    store: Arc<dyn DirectoryStore>,
+) -> anyhow::Result<()> {
+    let eu = channel("EU");
+    store.insert_sales_channel(&eu, "K1").await?;
+    store
+        .insert_role("support", "Support", &[LOGIN_AS_CUSTOMER])
+        .await?;
+
+    let missing_role = NewPrincipal {
+        roles: vec!["support".to_owned(), "no-such-role".to_owned()],
+        sales_channel_ids: vec![eu.id],
+        ..new_principal(PrincipalKind::Admin, "half@example.com")
+    };
+    assert!(store.insert_principal(&missing_role).await.is_err());
+    assert_eq!(store.principal(missing_role.id).await?, None);
+    assert!(
+        store
+            .credential(PrincipalKind::Admin, "half@example.com")
+            .await?
+            .is_none()
+    );
+    assert!(store.is_empty().await?);
+
+    let missing_channel = NewPrincipal {
+        roles: vec!["support".to_owned()],
+        sales_channel_ids: vec![eu.id, SalesChannelId::new_random()],
+        ..new_principal(PrincipalKind::Customer, "half@example.com")
+    };
+    assert!(store.insert_principal(&missing_channel).await.is_err());
+    assert_eq!(store.principal(missing_channel.id).await?, None);
+    assert!(store.is_empty().await?);
+
+    // Nothing of the failed attempts is left: the same ids, roles and
+    // channels insert cleanly, and only what this insert names shows up.
+    let retried = NewPrincipal {
+        roles: vec!["support".to_owned()],
+        sales_channel_ids: Vec::new(),
+        ..missing_role.clone()
+    };
+    store.insert_principal(&retried).await?;
+    let loaded = store.principal(retried.id).await?.expect("retried exists");
+    assert_eq!(loaded.privileges, [LOGIN_AS_CUSTOMER]);
+    assert!(
+        loaded.sales_channel_ids.is_empty(),
+        "got {:?}",
+        loaded.sales_channel_ids
+    );
+
+    let retried_customer = NewPrincipal {
+        sales_channel_ids: vec![eu.id],
+        ..missing_channel.clone()
+    };
+    store.insert_principal(&retried_customer).await?;
+    let loaded = store
+        .principal(retried_customer.id)
+        .await?
+        .expect("retried customer exists");
+    assert_eq!(loaded.sales_channel_ids, [eu.id]);
+    Ok(())
+}
+
+async fn rules_come_from_the_migration(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    assert_eq!(
+        store.rule(Action::ImitateCustomer, PrincipalKind::Admin).await?,
+        Some(Rule {
+            target_kind: PrincipalKind::Customer,
+            required_privilege: "api_proxy_login-as-customer".to_owned(),
+        })
+    );
+    assert_eq!(
+        store
+            .rule(Action::ImitateCustomer, PrincipalKind::Customer)
+            .await?,
+        None
+    );
+    assert_eq!(
+        store
+            .rule(Action::ImitateCustomer, PrincipalKind::Operator)
+            .await?,
+        None
+    );
+    Ok(())
+}

@@ -1,0 +1,428 @@
+//! What any `SessionStore` must do: keep sessions whole, write a session and
+//! its audit record together or not at all, end a session once, find the
+//! latest context of a principal on a channel, list audit records newest
+//! first, and never let an audit record change or vanish.
+
+use actas_session::{
+    model::{AuditFilter, AuditKind, AuditRecord, Session},
+    store::SessionStore,
+};
+use actas_shared::{
+    db::now_millis,
+    ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
+    principal::PrincipalKind,
+    with_pool,
+};
+
+use crate::{Check, Subject};
+
+macro_rules! checks {
+    ($($check:ident),+ $(,)?) => {
+        &[$((stringify!($check), |subject| Box::pin($check(subject)))),+]
+    };
+}
+
+pub const CHECKS: &[Check] = checks![
+    insert_round_trips_every_field,
+    unknown_token_hash_is_none,
+    insert_with_audit_writes_both,
+    insert_with_audit_is_all_or_nothing,
+    end_happens_once,
+    latest_payload_is_the_newest_per_channel,
+    update_payload_persists,
+    audit_records_filter_limit_and_order,
+    audit_records_are_append_only,
+];
+
+/// Any limit the store accepts that is larger than what a check inserts.
+const ALL: u32 = 100;
+
+fn customer_session(principal: PrincipalId, channel: Option<SalesChannelId>, created_at: i64) -> Session {
+    Session {
+        id: SessionId::new_random(),
+        token_hash: format!("hash-{}", uuid::Uuid::new_v4().simple()),
+        principal_id: principal,
+        principal_kind: PrincipalKind::Customer,
+        sales_channel_id: channel,
+        imitating_user_id: None,
+        payload: format!(r#"{{"created":{created_at}}}"#),
+        created_at,
+        expires_at: created_at + 3_600_000,
+        ended_at: None,
+    }
+}
+
+fn record(actor: PrincipalId, target: PrincipalId, occurred_at: i64) -> AuditRecord {
+    AuditRecord {
+        id: AuditRecordId::new_random(),
+        kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
+        actor_id: actor,
+        target_id: target,
+        audience: SalesChannelId::new_random().to_string(),
+        session_id: Some(SessionId::new_random()),
+        reason: format!("reason at {occurred_at}"),
+        client_ip: "203.0.113.7".to_owned(),
+        user_agent: "it/1.0".to_owned(),
+        occurred_at,
+    }
+}
+
+/// An impersonated session with its "started" record, linked to each other.
+fn impersonation(actor: PrincipalId, target: PrincipalId, at: i64) -> (Session, AuditRecord) {
+    let session = Session {
+        imitating_user_id: Some(actor),
+        sales_channel_id: Some(SalesChannelId::new_random()),
+        ..customer_session(target, None, at)
+    };
+    let record = AuditRecord {
+        session_id: Some(session.id),
+        audience: session
+            .sales_channel_id
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        ..record(actor, target, at)
+    };
+    (session, record)
+}
+
+async fn all_records(store: &dyn SessionStore) -> anyhow::Result<Vec<AuditRecord>> {
+    Ok(store
+        .audit_records(&AuditFilter {
+            limit: ALL,
+            ..AuditFilter::default()
+        })
+        .await?)
+}
+
+async fn insert_round_trips_every_field(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let full = Session {
+        id: SessionId::new_random(),
+        token_hash: "a".repeat(64),
+        principal_id: PrincipalId::new_random(),
+        principal_kind: PrincipalKind::Customer,
+        sales_channel_id: Some(SalesChannelId::new_random()),
+        imitating_user_id: Some(PrincipalId::new_random()),
+        payload: r#"{"cart":"c-1","currency":"EUR","note":"naïve ☃"}"#.to_owned(),
+        created_at: now,
+        expires_at: now + 900_000,
+        ended_at: None,
+    };
+    store.insert(&full).await?;
+    assert_eq!(store.by_token_hash(&full.token_hash).await?, Some(full.clone()));
+
+    let bare = Session {
+        principal_kind: PrincipalKind::Admin,
+        payload: "{}".to_owned(),
+        ..customer_session(PrincipalId::new_random(), None, now)
+    };
+    store.insert(&bare).await?;
+    let loaded = store.by_token_hash(&bare.token_hash).await?;
+    assert_eq!(loaded, Some(bare.clone()));
+    assert!(loaded.is_some_and(|session| session.is_live(now)));
+
+    let same_hash = Session {
+        id: SessionId::new_random(),
+        ..full.clone()
+    };
+    assert!(store.insert(&same_hash).await.is_err(), "token hashes are unique");
+    assert_eq!(store.by_token_hash(&full.token_hash).await?, Some(full));
+    Ok(())
+}
+
+async fn unknown_token_hash_is_none(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    assert_eq!(store.by_token_hash("no-such-hash").await?, None);
+    let session = customer_session(PrincipalId::new_random(), None, now_millis());
+    store.insert(&session).await?;
+    assert_eq!(store.by_token_hash("no-such-hash").await?, None);
+    assert_eq!(store.by_token_hash("").await?, None);
+    assert_eq!(
+        store.by_token_hash(&session.token_hash.to_uppercase()).await?,
+        None
+    );
+    Ok(())
+}
+
+async fn insert_with_audit_writes_both(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let (session, started) =
+        impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now_millis());
+    store.insert_with_audit(&session, &started).await?;
+    assert_eq!(store.by_token_hash(&session.token_hash).await?, Some(session));
+    assert_eq!(all_records(store).await?, [started]);
+    Ok(())
+}
+
+async fn insert_with_audit_is_all_or_nothing(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let actor = PrincipalId::new_random();
+    let now = now_millis();
+    let (first, first_record) = impersonation(actor, PrincipalId::new_random(), now);
+    store.insert_with_audit(&first, &first_record).await?;
+
+    // The audit record cannot be written (its id exists): no session either.
+    let (second, _) = impersonation(actor, PrincipalId::new_random(), now + 1);
+    let reused_id = AuditRecord {
+        session_id: Some(second.id),
+        target_id: second.principal_id,
+        ..first_record.clone()
+    };
+    assert!(store.insert_with_audit(&second, &reused_id).await.is_err());
+    assert_eq!(store.by_token_hash(&second.token_hash).await?, None);
+
+    // The session cannot be written (its token hash exists): no record either.
+    let (third, third_record) = impersonation(actor, PrincipalId::new_random(), now + 2);
+    let clashing = Session {
+        token_hash: first.token_hash.clone(),
+        ..third
+    };
+    assert!(store.insert_with_audit(&clashing, &third_record).await.is_err());
+    assert_eq!(all_records(store).await?, std::slice::from_ref(&first_record));
+    assert_eq!(store.by_token_hash(&first.token_hash).await?, Some(first));
+
+    // Both failures left the way clear: the same writes succeed once fixed.
+    let fixed = AuditRecord {
+        id: AuditRecordId::new_random(),
+        ..reused_id
+    };
+    store.insert_with_audit(&second, &fixed).await?;
+    assert_eq!(store.by_token_hash(&second.token_hash).await?, Some(second));
+    assert_eq!(all_records(store).await?.len(), 2);
+    Ok(())
+}
+
+async fn end_happens_once(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let actor = PrincipalId::new_random();
+    let now = now_millis();
+    let (session, started) = impersonation(actor, PrincipalId::new_random(), now);
+    store.insert_with_audit(&session, &started).await?;
+    assert!(session.is_live(now + 1));
+
+    let ended_at = now + 10;
+    let ended = AuditRecord {
+        id: AuditRecordId::new_random(),
+        kind: AuditKind::ImpersonationEnded.as_str().to_owned(),
+        occurred_at: ended_at,
+        reason: "logout".to_owned(),
+        ..started.clone()
+    };
+    assert!(store.end(session.id, "logout", ended_at, Some(&ended)).await?);
+    let loaded = store
+        .by_token_hash(&session.token_hash)
+        .await?
+        .expect("an ended session is still found");
+    assert_eq!(loaded.ended_at, Some(ended_at));
+    assert!(!loaded.is_live(ended_at + 1));
+    assert!(!loaded.is_live(now), "ended means not live, whatever the clock");
+    assert_eq!(
+        Session {
+            ended_at: None,
+            ..loaded
+        },
+        session,
+        "ending changes nothing else"
+    );
+
+    // Ending again does nothing, and writes no second record.
+    assert!(
+        !store
+            .end(session.id, "logout", ended_at + 5, Some(&ended))
+            .await?
+    );
+    let again = AuditRecord {
+        id: AuditRecordId::new_random(),
+        ..ended.clone()
+    };
+    assert!(!store.end(session.id, "again", ended_at + 6, Some(&again)).await?);
+    let loaded_again = store.by_token_hash(&session.token_hash).await?;
+    assert_eq!(
+        loaded_again.and_then(|s| s.ended_at),
+        Some(ended_at),
+        "the first end stands"
+    );
+    assert_eq!(
+        all_records(store).await?,
+        [ended, started],
+        "newest first, each once"
+    );
+
+    // Without a record, ending writes none.
+    let quiet = customer_session(PrincipalId::new_random(), None, now);
+    store.insert(&quiet).await?;
+    assert!(store.end(quiet.id, "expired", now + 20, None).await?);
+    assert!(!store.end(quiet.id, "expired", now + 21, None).await?);
+    assert_eq!(all_records(store).await?.len(), 2);
+    assert!(!store.end(SessionId::new_random(), "unknown", now, None).await?);
+    Ok(())
+}
+
+async fn latest_payload_is_the_newest_per_channel(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let principal = PrincipalId::new_random();
+    let other = PrincipalId::new_random();
+    let eu = Some(SalesChannelId::new_random());
+    let us = Some(SalesChannelId::new_random());
+    let base = now_millis();
+    // Inserted out of order, so insertion order cannot pass for recency.
+    let sessions = [
+        (principal, eu, base + 2_000, "eu-newest"),
+        (principal, eu, base + 1_000, "eu-older"),
+        (principal, eu, base, "eu-oldest"),
+        (principal, us, base + 500, "us-only"),
+        (principal, None, base + 1_500, "no-channel-newest"),
+        (principal, None, base + 100, "no-channel-older"),
+        (other, eu, base + 9_000, "other-principal"),
+    ];
+    for (who, channel, created_at, payload) in sessions {
+        let session = Session {
+            payload: payload.to_owned(),
+            ..customer_session(who, channel, created_at)
+        };
+        store.insert(&session).await?;
+    }
+
+    assert_eq!(
+        store.latest_payload(principal, eu).await?.as_deref(),
+        Some("eu-newest")
+    );
+    assert_eq!(
+        store.latest_payload(principal, us).await?.as_deref(),
+        Some("us-only")
+    );
+    assert_eq!(
+        store.latest_payload(principal, None).await?.as_deref(),
+        Some("no-channel-newest")
+    );
+    assert_eq!(
+        store.latest_payload(other, eu).await?.as_deref(),
+        Some("other-principal")
+    );
+    assert_eq!(store.latest_payload(other, None).await?, None);
+    assert_eq!(store.latest_payload(other, us).await?, None);
+    assert_eq!(
+        store
+            .latest_payload(principal, Some(SalesChannelId::new_random()))
+            .await?,
+        None
+    );
+    assert_eq!(store.latest_payload(PrincipalId::new_random(), eu).await?, None);
+    Ok(())
+}
+
+async fn update_payload_persists(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let principal = PrincipalId::new_random();
+    let channel = Some(SalesChannelId::new_random());
+    let now = now_millis();
+    let older = customer_session(principal, channel, now - 1);
+    let session = customer_session(principal, channel, now);
+    store.insert(&older).await?;
+    store.insert(&session).await?;
+
+    let payload = r#"{"cart":"c-2","customer":"x"}"#;
+    store.update_payload(session.id, payload).await?;
+    let loaded = store.by_token_hash(&session.token_hash).await?.expect("session");
+    assert_eq!(loaded.payload, payload);
+    assert_eq!(
+        store.latest_payload(principal, channel).await?.as_deref(),
+        Some(payload)
+    );
+    let untouched = store
+        .by_token_hash(&older.token_hash)
+        .await?
+        .expect("older session");
+    assert_eq!(untouched.payload, older.payload, "only the named session changes");
+    Ok(())
+}
+
+async fn audit_records_filter_limit_and_order(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let (ada, vic) = (PrincipalId::new_random(), PrincipalId::new_random());
+    let (alice, bob) = (PrincipalId::new_random(), PrincipalId::new_random());
+    let base = now_millis();
+    let ada_alice_1 = record(ada, alice, base + 1);
+    let ada_bob = record(ada, bob, base + 4);
+    let vic_alice = record(vic, alice, base + 3);
+    let ada_alice_2 = record(ada, alice, base + 2);
+    // Appended out of time order, so listing must sort.
+    for written in [&ada_alice_1, &ada_bob, &vic_alice, &ada_alice_2] {
+        let session = Session {
+            imitating_user_id: Some(written.actor_id),
+            ..customer_session(written.target_id, None, written.occurred_at)
+        };
+        store.insert_with_audit(&session, written).await?;
+    }
+    let list = |actor_id, target_id, limit| {
+        let filter = AuditFilter {
+            actor_id,
+            target_id,
+            limit,
+        };
+        async move { store.audit_records(&filter).await }
+    };
+
+    assert_eq!(
+        list(None, None, ALL).await?,
+        [
+            ada_bob.clone(),
+            vic_alice.clone(),
+            ada_alice_2.clone(),
+            ada_alice_1.clone()
+        ]
+    );
+    assert_eq!(
+        list(Some(ada), None, ALL).await?,
+        [ada_bob.clone(), ada_alice_2.clone(), ada_alice_1.clone()]
+    );
+    assert_eq!(
+        list(Some(vic), None, ALL).await?,
+        std::slice::from_ref(&vic_alice)
+    );
+    assert_eq!(
+        list(None, Some(alice), ALL).await?,
+        [vic_alice.clone(), ada_alice_2.clone(), ada_alice_1.clone()]
+    );
+    assert_eq!(
+        list(Some(ada), Some(alice), ALL).await?,
+        [ada_alice_2.clone(), ada_alice_1.clone()]
+    );
+    assert_eq!(list(Some(vic), Some(bob), ALL).await?, []);
+    assert_eq!(list(Some(PrincipalId::new_random()), None, ALL).await?, []);
+    assert_eq!(list(None, None, 2).await?, [ada_bob.clone(), vic_alice]);
+    assert_eq!(list(Some(ada), None, 1).await?, [ada_bob]);
+    Ok(())
+}
+
+async fn audit_records_are_append_only(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let (session, started) =
+        impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now_millis());
+    store.insert_with_audit(&session, &started).await?;
+
+    let update = with_pool!(&subject.pool, |pool| {
+        sqlx::query("UPDATE audit_record SET reason = 'x'")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    });
+    assert!(update.is_err(), "UPDATE of an audit record: {update:?}");
+    let delete = with_pool!(&subject.pool, |pool| {
+        sqlx::query("DELETE FROM audit_record")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    });
+    assert!(delete.is_err(), "DELETE of an audit record: {delete:?}");
+    // PostgreSQL's TRUNCATE skips row triggers; a statement trigger refuses it.
+    // (SQLite has no TRUNCATE: its DELETE above already covers it.)
+    if let actas_shared::db::Pool::Postgres(pool) = &subject.pool {
+        let truncate = sqlx::query("TRUNCATE audit_record").execute(pool).await;
+        assert!(truncate.is_err(), "TRUNCATE of the audit records: {truncate:?}");
+    }
+
+    assert_eq!(all_records(store).await?, [started], "the record is unchanged");
+    Ok(())
+}
