@@ -116,17 +116,18 @@ impl DirectoryStore for SqlDirectory {
             else {
                 return Ok(None);
             };
-            let privileges: Vec<String> = sqlx::query_scalar(
-                "SELECT DISTINCT rp.privilege FROM principal_role pr \
-                 JOIN role_privilege rp ON rp.role = pr.role \
-                 WHERE pr.principal_id = $1 ORDER BY rp.privilege",
+            let mut privileges: Vec<String> = sqlx::query_scalar(
+                "SELECT rp.privilege FROM principal_role pr \
+                 JOIN role_privilege rp ON rp.role = pr.role WHERE pr.principal_id = $1",
             )
             .bind(&id_text)
             .fetch_all(pool)
             .await?;
+            // Sorted here, not by SQL: database collations differ.
+            privileges.sort_unstable();
+            privileges.dedup();
             let channels: Vec<String> = sqlx::query_scalar(
-                "SELECT sales_channel_id FROM customer_sales_channel \
-                 WHERE customer_id = $1 ORDER BY sales_channel_id",
+                "SELECT sales_channel_id FROM customer_sales_channel WHERE customer_id = $1",
             )
             .bind(&id_text)
             .fetch_all(pool)
@@ -150,7 +151,14 @@ impl DirectoryStore for SqlDirectory {
             active,
             guest,
             privileges,
-            sales_channel_ids: channels.iter().map(|c| parse_id(c)).collect::<Result<_, _>>()?,
+            sales_channel_ids: {
+                let mut ids = channels
+                    .iter()
+                    .map(|c| parse_id(c))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ids.sort_unstable();
+                ids
+            },
         }))
     }
 

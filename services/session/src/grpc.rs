@@ -148,7 +148,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
             .audit_records(AuditFilter {
                 actor_id: optional_id(&request.actor_id, "actorId")?,
                 target_id: optional_id(&request.target_id, "targetId")?,
-                limit: if request.limit == 0 { 100 } else { request.limit },
+                limit: request.limit,
             })
             .await?;
         Ok(Response::new(proto::ListAuditRecordsResponse {

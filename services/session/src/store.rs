@@ -60,6 +60,11 @@ pub const MIGRATIONS: Migrations = Migrations {
     )],
 };
 
+/// Audit records per page when the caller does not say.
+pub const DEFAULT_AUDIT_PAGE: u32 = 100;
+/// The most audit records one page returns.
+pub const MAX_AUDIT_PAGE: u32 = 500;
+
 #[derive(Clone, Debug)]
 pub struct SqlSessions {
     pool: Pool,
@@ -109,8 +114,8 @@ fn session_from_row(row: SessionRow) -> Result<Session, Error> {
 }
 
 const INSERT_SESSION: &str = "INSERT INTO session (id, token_hash, principal_id, principal_kind, \
-     sales_channel_id, imitating_user_id, payload, created_at, expires_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     sales_channel_id, imitating_user_id, payload, created_at, expires_at, ended_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 const INSERT_AUDIT: &str = "INSERT INTO audit_record (id, kind, actor_id, target_id, audience, \
      session_id, reason, client_ip, user_agent, occurred_at) \
@@ -129,6 +134,7 @@ macro_rules! bind_session {
             .bind(&$session.payload)
             .bind($session.created_at)
             .bind($session.expires_at)
+            .bind($session.ended_at)
     };
 }
 
@@ -239,7 +245,11 @@ impl SessionStore for SqlSessions {
     }
 
     async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error> {
-        let limit = i64::from(filter.limit.clamp(1, 500));
+        // 0 means "the default page", not "one record".
+        let limit = i64::from(match filter.limit {
+            0 => DEFAULT_AUDIT_PAGE,
+            limit => limit.min(MAX_AUDIT_PAGE),
+        });
         let rows = with_pool!(&self.pool, |pool| {
             sqlx::query(
                 "SELECT id, kind, actor_id, target_id, audience, session_id, reason, client_ip, \

@@ -45,3 +45,8 @@ $$;
 CREATE TRIGGER audit_record_append_only
     BEFORE UPDATE OR DELETE ON audit_record
     FOR EACH ROW EXECUTE FUNCTION audit_record_append_only();
+
+-- TRUNCATE skips row triggers: refuse it per statement.
+CREATE TRIGGER audit_record_no_truncate
+    BEFORE TRUNCATE ON audit_record
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_record_append_only();
