@@ -1,7 +1,10 @@
 //! End-to-end: the four services against real PostgreSQL and Redis, driven
 //! through the gateway's HTTP routes and the gRPC APIs.
 
+#![allow(clippy::unwrap_used)]
+
 mod admin_api;
+mod grpc_api;
 mod helpers;
 mod invariants;
 mod store_api;

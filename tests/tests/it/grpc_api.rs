@@ -1,0 +1,122 @@
+//! The gRPC APIs called directly, as another service would: bad input gets
+//! a status with a message and the stable code in metadata, never a panic.
+
+use actas_permission::seed;
+use actas_shared::{
+    ApiError, ErrorCode,
+    proto::{
+        Action, AuthorizeRequest, GetContextRequest, RedeemRequest, ResolveSalesChannelRequest,
+        permission_service_client::PermissionServiceClient, session_service_client::SessionServiceClient,
+        token_issuer_client::TokenIssuerClient,
+    },
+};
+use tonic::{Code, transport::Channel};
+
+use crate::helpers::TestSystem;
+
+async fn channel(system: &TestSystem, addr: std::net::SocketAddr) -> Channel {
+    Channel::from_shared(system.sandbox().grpc_url(addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+fn assert_status(status: &tonic::Status, code: Code, error: ErrorCode) {
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(ApiError::from_status(status).code, error, "{status:?}");
+    assert!(!status.message().is_empty());
+}
+
+#[tokio::test]
+async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
+    let system = TestSystem::start().await;
+    let sandbox = system.sandbox();
+    let mut permission = PermissionServiceClient::new(channel(&system, sandbox.permission).await);
+    let mut tokens = TokenIssuerClient::new(channel(&system, sandbox.token_issuer).await);
+    let mut sessions = SessionServiceClient::new(channel(&system, sandbox.session).await);
+
+    let decision = permission
+        .authorize(AuthorizeRequest {
+            actor_id: seed::ADMIN.to_string(),
+            action: Action::ImitateCustomer.into(),
+            target_id: seed::ALICE.to_string(),
+            audience: seed::STOREFRONT_EU.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(decision.allowed, "{decision:?}");
+    assert!(decision.reason.contains("api_proxy_login-as-customer"));
+
+    let denied = permission
+        .authorize(AuthorizeRequest {
+            actor_id: seed::VIEWER.to_string(),
+            action: Action::ImitateCustomer.into(),
+            target_id: seed::ALICE.to_string(),
+            audience: seed::STOREFRONT_EU.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!denied.allowed);
+    assert_eq!(denied.code, ErrorCode::MissingPrivilege.as_str());
+    assert_eq!(denied.missing_privileges, ["api_proxy_login-as-customer"]);
+
+    let bad_actor = permission
+        .authorize(AuthorizeRequest {
+            actor_id: "nobody".into(),
+            action: Action::ImitateCustomer.into(),
+            target_id: seed::ALICE.to_string(),
+            audience: seed::STOREFRONT_EU.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&bad_actor, Code::InvalidArgument, ErrorCode::InvalidUuid);
+    let no_action = permission
+        .authorize(AuthorizeRequest {
+            actor_id: seed::ADMIN.to_string(),
+            action: 0,
+            target_id: seed::ALICE.to_string(),
+            audience: seed::STOREFRONT_EU.to_string(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&no_action, Code::InvalidArgument, ErrorCode::MissingParameter);
+    let unknown_key = permission
+        .resolve_sales_channel(ResolveSalesChannelRequest {
+            access_key: "nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&unknown_key, Code::Unauthenticated, ErrorCode::InvalidAccessKey);
+
+    let garbage = tokens
+        .redeem_impersonation_token(RedeemRequest {
+            token: "garbage".into(),
+            expected_target_id: seed::ALICE.to_string(),
+            expected_actor_id: seed::ADMIN.to_string(),
+            expected_audience: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(
+        &garbage,
+        Code::InvalidArgument,
+        ErrorCode::InvalidImpersonationToken,
+    );
+    let empty = tokens
+        .redeem_impersonation_token(RedeemRequest::default())
+        .await
+        .unwrap_err();
+    assert_status(&empty, Code::InvalidArgument, ErrorCode::MissingParameter);
+
+    let unknown_session = sessions
+        .get_context(GetContextRequest {
+            token: "no-such-session".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&unknown_session, Code::Unauthenticated, ErrorCode::Unauthorized);
+    system.stop().await;
+}
