@@ -39,4 +39,11 @@ if [ -z "${ACTAS_TEST_REDIS_URL:-}" ] && ! redis_up; then
     redis_up || fail "Redis did not start on 127.0.0.1:6379; start it or set ACTAS_TEST_REDIS_URL."
 fi
 
-exec cargo test --workspace --locked "$@"
+# Run, then close with one total over every test binary.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked "$@" 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "Tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

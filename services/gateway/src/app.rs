@@ -20,8 +20,10 @@ use actas_shared::{
 };
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, Request, State},
     http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse as _, Response},
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
@@ -78,6 +80,21 @@ pub struct Application {
 
 /// Request bodies here are a few fields; anything larger is a mistake or an attack.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// A request gets this long in all; downstream gRPC calls time out sooner (10 s).
+const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
+/// Requests in flight at once; more wait for a slot (backpressure, not errors).
+const MAX_IN_FLIGHT: usize = 4096;
+
+/// Answers 503 with the error envelope when a request outlives its deadline.
+async fn deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("request deadline exceeded");
+            HttpError::new(ErrorCode::Unavailable, "The request took too long; try again.").into_response()
+        }
+    }
+}
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -114,6 +131,8 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(deadline))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT))
         .layer(
             // Spans name the matched route, never the raw URI: paths and
             // query strings may carry tokens.
