@@ -65,6 +65,8 @@ error_codes! {
     CustomerNotFound => ("CHECKOUT__CUSTOMER_NOT_FOUND", NotFound),
     SalesChannelNotFound => ("FRAMEWORK__SALES_CHANNEL_NOT_FOUND", NotFound),
     InvalidImpersonationToken => ("CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN", InvalidArgument),
+    ImpersonationTokenRejected => ("ACTAS__IMPERSONATION_TOKEN_INVALID", Unauthenticated),
+    ProfileSwitchForbidden => ("ACTAS__PROFILE_SWITCH_FORBIDDEN", PermissionDenied),
     InvalidUuid => ("FRAMEWORK__INVALID_UUID", InvalidArgument),
     MissingParameter => ("FRAMEWORK__MISSING_REQUEST_PARAMETER", InvalidArgument),
     InvalidRequestBody => ("FRAMEWORK__INVALID_REQUEST_BODY", InvalidArgument),

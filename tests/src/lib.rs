@@ -93,6 +93,7 @@ impl Sandbox {
             &actas_token_issuer::Config {
                 grpc_addr: token_issuer.to_string(),
                 redis_url: options.redis_url.clone(),
+                redis_cluster_urls: None,
                 redis_key_prefix: options.redis_key_prefix.clone(),
                 signing_key_pem: options.signing_key_pem.clone().map(Into::into),
                 token_ttl_secs: options.token_ttl_secs,

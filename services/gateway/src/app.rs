@@ -24,7 +24,7 @@ use axum::{
     http::StatusCode,
     middleware::{self, Next},
     response::{IntoResponse as _, Response},
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -33,7 +33,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     error::HttpError,
-    routes::{admin, store, storefront},
+    routes::{admin, coworkers, store, storefront, sys},
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -104,6 +104,19 @@ pub fn router(state: AppState) -> Router {
             "/api/_proxy/generate-imitate-customer-token",
             post(admin::generate_imitate_customer_token),
         )
+        .route("/api/public/auth/login", post(coworkers::login))
+        .route("/api/public/auth/login/{token}", post(coworkers::exchange))
+        .route("/api/public/coworkers/profiles", get(coworkers::profiles))
+        .route(
+            "/api/public/coworkers/profiles/current",
+            put(coworkers::switch_profile),
+        )
+        .route(
+            "/api/public/coworkers/{coworker_id}/impersonate",
+            get(coworkers::impersonate),
+        )
+        .route("/api/sys/auth/login", post(sys::login))
+        .route("/api/sys/users/impersonate", get(sys::impersonate))
         .route("/store-api/account/login", post(store::login))
         .route(
             "/store-api/account/login/imitate-customer",

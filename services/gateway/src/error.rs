@@ -22,9 +22,10 @@ impl HttpError {
 /// The HTTP status of each public code.
 pub fn http_status(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::Unauthorized | ErrorCode::CustomerBadCredentials | ErrorCode::InvalidAccessKey => {
-            StatusCode::UNAUTHORIZED
-        }
+        ErrorCode::Unauthorized
+        | ErrorCode::CustomerBadCredentials
+        | ErrorCode::InvalidAccessKey
+        | ErrorCode::ImpersonationTokenRejected => StatusCode::UNAUTHORIZED,
         // OAuth 2.0 (RFC 6749 §5.2) answers a bad password grant with 400.
         ErrorCode::AdminBadCredentials | ErrorCode::UnsupportedGrantType => StatusCode::BAD_REQUEST,
         ErrorCode::MissingPrivilege
@@ -32,7 +33,8 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::CustomerIsGuest
         | ErrorCode::CustomerNotInSalesChannel
         | ErrorCode::ImpersonationChain
-        | ErrorCode::ImpersonationNotAllowed => StatusCode::FORBIDDEN,
+        | ErrorCode::ImpersonationNotAllowed
+        | ErrorCode::ProfileSwitchForbidden => StatusCode::FORBIDDEN,
         ErrorCode::CustomerNotFound | ErrorCode::SalesChannelNotFound | ErrorCode::RouteNotFound => {
             StatusCode::NOT_FOUND
         }

@@ -110,8 +110,36 @@ pub fn parse_id<T: std::str::FromStr>(text: &str, field: &str) -> Result<T, Http
         .map_err(|_| HttpError::new(ErrorCode::InvalidUuid, format!("{field} is not a valid UUID.")))
 }
 
-/// A verified admin session from `Authorization: Bearer …`. Customer
-/// sessions and impersonated sessions are not admin credentials.
+/// The session behind `Authorization: Bearer …`, verified by the session service.
+async fn bearer_session(parts: &Parts, state: &AppState) -> Result<(String, SessionContext), HttpError> {
+    let token = header(&parts.headers, http::header::AUTHORIZATION.as_str())
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        })
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
+    let context = state
+        .sessions
+        .clone()
+        .get_context(GetContextRequest { token: token.clone() })
+        .await?
+        .into_inner();
+    Ok((token, context))
+}
+
+fn principal_of(context: &SessionContext) -> Result<PrincipalId, HttpError> {
+    context
+        .principal_id
+        .parse()
+        .map_err(|_| HttpError(actas_shared::ApiError::internal()))
+}
+
+/// A verified admin session (`Authorization: Bearer …`). It may be an
+/// operator's impersonation of the admin: what it may then do is decided
+/// downstream (no chains, at the token issuer).
 pub struct AdminSession {
     pub token: String,
     pub admin_id: PrincipalId,
@@ -125,31 +153,64 @@ where
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
-        let state = AppState::from_ref(state);
-        let token = header(&parts.headers, http::header::AUTHORIZATION.as_str())
-            .and_then(|value| {
-                let (scheme, token) = value.split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim().to_owned())
-            })
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
-        let context = state
-            .sessions
-            .clone()
-            .get_context(GetContextRequest { token: token.clone() })
-            .await?
-            .into_inner();
-        if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Admin) || context.imitated
-        {
+        let (token, context) = bearer_session(parts, &AppState::from_ref(state)).await?;
+        if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Admin) {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
-        let admin_id = context
-            .principal_id
-            .parse()
-            .map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
-        Ok(AdminSession { token, admin_id })
+        Ok(AdminSession {
+            admin_id: principal_of(&context)?,
+            token,
+        })
+    }
+}
+
+/// A verified public-API (coworker) session of a customer: a bearer from
+/// `POST /api/public/auth/login` or a token exchange, not a storefront context.
+pub struct CoworkerSession {
+    pub token: String,
+    pub person_id: PrincipalId,
+    pub context: SessionContext,
+}
+
+impl<S> FromRequestParts<S> for CoworkerSession
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let (token, context) = bearer_session(parts, &AppState::from_ref(state)).await?;
+        let customer = PrincipalKind::from_proto(context.principal_kind) == Some(PrincipalKind::Customer);
+        if !customer || !context.sales_channel_id.is_empty() {
+            return Err(HttpError(actas_shared::ApiError::unauthorized()));
+        }
+        Ok(CoworkerSession {
+            person_id: principal_of(&context)?,
+            token,
+            context,
+        })
+    }
+}
+
+/// A verified operator session (never an impersonated one).
+pub struct OperatorSession {
+    pub token: String,
+}
+
+impl<S> FromRequestParts<S> for OperatorSession
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let (token, context) = bearer_session(parts, &AppState::from_ref(state)).await?;
+        if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Operator) {
+            return Err(HttpError(actas_shared::ApiError::unauthorized()));
+        }
+        Ok(OperatorSession { token })
     }
 }
 

@@ -14,7 +14,10 @@ use async_trait::async_trait;
 
 use crate::{
     error::Error,
-    model::{Action, Decision, Principal, SalesChannel, normalize_email},
+    model::{
+        Action, Decision, Principal, Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target,
+        normalize_email,
+    },
     password,
     store::DirectoryStore,
 };
@@ -30,13 +33,20 @@ pub trait Permission: Send + Sync + 'static {
         sales_channel: Option<SalesChannelId>,
     ) -> Result<Principal, Error>;
 
+    /// Decides whether `actor` may perform `action` on `target`. For
+    /// [`Action::ImitateCustomer`], `audience` is the sales channel.
     async fn authorize(
         &self,
         actor: PrincipalId,
         action: Action,
-        target: PrincipalId,
-        audience: SalesChannelId,
+        target: Target,
+        audience: Option<SalesChannelId>,
     ) -> Result<Decision, Error>;
+
+    /// The profiles a person holds, by id.
+    async fn profiles(&self, person: PrincipalId) -> Result<Vec<Profile>, Error>;
+
+    async fn profile(&self, id: i64) -> Result<Profile, Error>;
 
     async fn principal(&self, id: PrincipalId) -> Result<Principal, Error>;
 
@@ -52,6 +62,40 @@ pub struct Directory {
 impl Directory {
     pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
         Self { store }
+    }
+
+    /// Whether `actor` stands in `relation` to the target; `Err` carries the denial.
+    async fn check_relation(
+        &self,
+        relation: Relation,
+        actor: &Principal,
+        target_profile: Option<&Profile>,
+    ) -> Result<Result<(), ApiError>, Error> {
+        match relation {
+            Relation::AdministersTeamOfMember => {
+                let Some(target) = target_profile else {
+                    return Ok(Err(not_allowed("This action targets a team profile.".into())));
+                };
+                let administers = self
+                    .store
+                    .profiles_of(actor.id)
+                    .await?
+                    .iter()
+                    .any(|own| own.team_id == target.team_id && own.role.administers());
+                if !administers {
+                    return Ok(Err(not_allowed(format!(
+                        "Only administrators of team {:?} may impersonate its members.",
+                        target.team_name
+                    ))));
+                }
+                if target.role.administers() {
+                    return Ok(Err(not_allowed(
+                        "Administrators and owners of a team cannot be impersonated.".into(),
+                    )));
+                }
+                Ok(Ok(()))
+            }
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn DirectoryStore> {
@@ -86,7 +130,8 @@ impl Permission for Directory {
         // to, gets the same answer as a wrong password: nothing to learn.
         let channel_ok = match (kind, sales_channel) {
             (PrincipalKind::Customer, Some(channel)) => principal.sales_channel_ids.contains(&channel),
-            (PrincipalKind::Customer, None) => false,
+            // The public (coworker) API signs customers in without a channel.
+            (PrincipalKind::Customer, None) => true,
             _ => true,
         };
         if !principal.active || principal.guest || !channel_ok {
@@ -100,47 +145,92 @@ impl Permission for Directory {
         &self,
         actor_id: PrincipalId,
         action: Action,
-        target_id: PrincipalId,
-        audience: SalesChannelId,
+        target: Target,
+        audience: Option<SalesChannelId>,
     ) -> Result<Decision, Error> {
         let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
             return Ok(Decision::deny(ApiError::unauthorized()));
         };
-        let Some(rule) = self.store.rule(action, actor.kind).await? else {
-            return Ok(Decision::deny(ApiError::new(
-                ErrorCode::ImpersonationNotAllowed,
-                format!("A principal of kind {} may not {}.", actor.kind, action.as_str()),
-            )));
-        };
-        // The privilege first: an actor without it learns nothing about targets.
-        if !actor.holds(&rule.required_privilege) {
-            return Ok(Decision::deny(ApiError::missing_privileges(vec![
-                rule.required_privilege.clone(),
-            ])));
+        let rules = self.store.rules(action, actor.kind).await?;
+        if rules.is_empty() {
+            return Ok(Decision::deny(not_allowed(format!(
+                "A principal of kind {} may not {}.",
+                actor.kind,
+                action.as_str()
+            ))));
         }
-        let Some(channel) = self.store.sales_channel(audience).await? else {
-            return Ok(Decision::deny(ApiError::new(
-                ErrorCode::SalesChannelNotFound,
-                "No sales channel has this id.",
-            )));
+        // Privileges first: an actor without them learns nothing about targets.
+        let usable: Vec<&Rule> = rules
+            .iter()
+            .filter(|rule| rule.required_privilege.as_deref().is_none_or(|p| actor.holds(p)))
+            .collect();
+        if usable.is_empty() {
+            let mut missing: Vec<String> = rules
+                .iter()
+                .filter_map(|r| r.required_privilege.clone())
+                .collect();
+            missing.sort_unstable();
+            missing.dedup();
+            return Ok(Decision::deny(ApiError::missing_privileges(missing)));
+        }
+
+        let channel = match (action, audience) {
+            (Action::ImitateCustomer, Some(audience)) => match self.store.sales_channel(audience).await? {
+                Some(channel) => Some(channel),
+                None => {
+                    return Ok(Decision::deny(ApiError::new(
+                        ErrorCode::SalesChannelNotFound,
+                        "No sales channel has this id.",
+                    )));
+                }
+            },
+            (Action::ImitateCustomer, None) => {
+                return Ok(Decision::deny(ApiError::new(
+                    ErrorCode::MissingParameter,
+                    "salesChannelId is required.",
+                )));
+            }
+            _ => None,
         };
-        let target = self.store.principal(target_id).await?;
-        let Some(target) = target.filter(|t| t.kind == rule.target_kind) else {
-            return Ok(Decision::deny(ApiError::new(
-                ErrorCode::CustomerNotFound,
-                "No customer has this id.",
-            )));
+
+        let (target, profile) = match target {
+            Target::Principal(id) => (self.store.principal(id).await?, None),
+            Target::Profile(id) => match self.store.profile(id).await? {
+                Some(profile) => (self.store.principal(profile.person_id).await?, Some(profile)),
+                None => (None, None),
+            },
+        };
+        let rule = target
+            .as_ref()
+            .and_then(|t| usable.iter().find(|rule| rule.target_kind == t.kind));
+        let (Some(target), Some(rule)) = (target.as_ref(), rule) else {
+            return Ok(Decision::deny(match (action, &target) {
+                // "Customer" routes: anything that is not a customer does not exist.
+                (Action::ImitateCustomer | Action::ImpersonateTeamMember, _) | (_, None) => {
+                    ApiError::new(ErrorCode::CustomerNotFound, "No customer has this id.")
+                }
+                (Action::ImpersonateUser, Some(target)) => not_allowed(format!(
+                    "A {} may not {} a {}.",
+                    actor.kind,
+                    action.as_str(),
+                    target.kind
+                )),
+            }));
         };
         if target.id == actor.id {
-            return Ok(Decision::deny(ApiError::new(
-                ErrorCode::ImpersonationNotAllowed,
-                "Nobody impersonates themself.",
+            return Ok(Decision::deny(not_allowed(
+                "Nobody impersonates themself.".into(),
             )));
+        }
+        if let Some(relation) = rule.relation
+            && let Err(denial) = self.check_relation(relation, &actor, profile.as_ref()).await?
+        {
+            return Ok(Decision::deny(denial));
         }
         if !target.active {
             return Ok(Decision::deny(ApiError::new(
                 ErrorCode::CustomerInactive,
-                "The customer is inactive.",
+                "The target is inactive.",
             )));
         }
         if target.guest {
@@ -149,21 +239,53 @@ impl Permission for Directory {
                 "Guest customers cannot be logged in as.",
             )));
         }
-        if !target.sales_channel_ids.contains(&channel.id) {
+        if let Some(channel) = &channel
+            && !target.sales_channel_ids.contains(&channel.id)
+        {
             return Ok(Decision::deny(ApiError::new(
                 ErrorCode::CustomerNotInSalesChannel,
                 "The customer may not use this sales channel.",
             )));
         }
-        Ok(Decision::allow(format!(
-            "{} holds {} ({} {} -> {}); target active and bound to sales channel {:?}",
-            actor.kind,
-            rule.required_privilege,
-            action.as_str(),
-            actor.kind,
-            target.kind,
-            channel.name,
-        )))
+
+        let mut reason = format!("{} {} -> {}", action.as_str(), actor.kind, target.kind);
+        if let Some(privilege) = &rule.required_privilege {
+            reason.push_str(&format!("; actor holds {privilege}"));
+        }
+        let audience = match (&channel, &profile) {
+            (Some(channel), _) => {
+                reason.push_str(&format!(
+                    "; target active and bound to sales channel {:?}",
+                    channel.name
+                ));
+                channel.id.to_string()
+            }
+            (None, Some(profile)) => {
+                reason.push_str(&format!(
+                    "; actor administers team {:?}, target profile {} is a member",
+                    profile.team_name, profile.id
+                ));
+                format!("team:{}", profile.team_id)
+            }
+            (None, None) => "sys".to_owned(),
+        };
+        Ok(Decision::allow(
+            reason,
+            ResolvedTarget {
+                principal_id: target.id,
+                kind: target.kind,
+                profile_id: profile.map(|p| p.id),
+            },
+            audience,
+        ))
+    }
+
+    async fn profiles(&self, person: PrincipalId) -> Result<Vec<Profile>, Error> {
+        Ok(self.store.profiles_of(person).await?)
+    }
+
+    async fn profile(&self, id: i64) -> Result<Profile, Error> {
+        self.store.profile(id).await?.ok_or(Error::ProfileNotFound)
     }
 
     async fn principal(&self, id: PrincipalId) -> Result<Principal, Error> {
@@ -179,4 +301,8 @@ impl Permission for Directory {
             .await?
             .ok_or(Error::UnknownAccessKey)
     }
+}
+
+fn not_allowed(detail: String) -> ApiError {
+    ApiError::new(ErrorCode::ImpersonationNotAllowed, detail)
 }

@@ -12,6 +12,8 @@ pub enum Error {
     BadCredentials(PrincipalKind),
     #[error("principal not found")]
     PrincipalNotFound,
+    #[error("profile not found")]
+    ProfileNotFound,
     #[error("no sales channel has this access key")]
     UnknownAccessKey,
     #[error(transparent)]
@@ -40,6 +42,7 @@ impl From<Error> for ApiError {
             Error::PrincipalNotFound => {
                 ApiError::new(ErrorCode::CustomerNotFound, "No principal has this id.")
             }
+            Error::ProfileNotFound => ApiError::new(ErrorCode::CustomerNotFound, "No profile has this id."),
             Error::UnknownAccessKey => ApiError::new(
                 ErrorCode::InvalidAccessKey,
                 "The sw-access-key header does not name a sales channel.",

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     directory::Permission,
     error::Error,
-    model::{Action, Principal},
+    model::{Action, Principal, Profile, Target},
 };
 
 pub struct PermissionGrpc<P> {
@@ -32,6 +32,17 @@ fn parse_id<T: std::str::FromStr>(text: &str, field: &'static str) -> Result<T, 
 
 fn kind(value: i32) -> Result<PrincipalKind, Error> {
     PrincipalKind::from_proto(value).ok_or(Error::Missing { field: "kind" })
+}
+
+fn profile_to_proto(profile: Profile) -> proto::Profile {
+    proto::Profile {
+        id: profile.id,
+        person_id: profile.person_id.to_string(),
+        full_name: profile.full_name,
+        team_id: profile.team_id,
+        team_name: profile.team_name,
+        role: profile.role.as_str().to_owned(),
+    }
 }
 
 fn to_proto(principal: Principal) -> proto::Principal {
@@ -79,15 +90,33 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         let request = request.into_inner();
         let action = match proto::Action::try_from(request.action) {
             Ok(proto::Action::ImitateCustomer) => Action::ImitateCustomer,
+            Ok(proto::Action::ImpersonateTeamMember) => Action::ImpersonateTeamMember,
+            Ok(proto::Action::ImpersonateUser) => Action::ImpersonateUser,
             _ => return Err(Error::Missing { field: "action" }.into()),
+        };
+        let target = match action {
+            Action::ImpersonateTeamMember if request.target_profile_id > 0 => {
+                Target::Profile(request.target_profile_id)
+            }
+            Action::ImpersonateTeamMember => {
+                return Err(Error::Missing {
+                    field: "targetProfileId",
+                }
+                .into());
+            }
+            _ => Target::Principal(parse_id::<PrincipalId>(&request.target_id, "targetId")?),
+        };
+        let audience = match request.audience.as_str() {
+            "" => None,
+            text => Some(parse_id::<SalesChannelId>(text, "audience")?),
         };
         let decision = self
             .inner
             .authorize(
                 parse_id::<PrincipalId>(&request.actor_id, "actorId")?,
                 action,
-                parse_id::<PrincipalId>(&request.target_id, "targetId")?,
-                parse_id::<SalesChannelId>(&request.audience, "audience")?,
+                target,
+                audience,
             )
             .await?;
         let allowed = decision.allowed();
@@ -95,11 +124,22 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
             Some(denial) => (denial.code.as_str().to_owned(), denial.missing_privileges),
             None => (String::new(), Vec::new()),
         };
+        let target = decision.target;
         Ok(Response::new(proto::Decision {
             allowed,
             reason: decision.reason,
             code,
             missing_privileges,
+            target_id: target
+                .as_ref()
+                .map(|t| t.principal_id.to_string())
+                .unwrap_or_default(),
+            target_kind: target
+                .as_ref()
+                .map_or(proto::PrincipalKind::Unspecified, |t| t.kind.to_proto())
+                .into(),
+            target_profile_id: target.as_ref().and_then(|t| t.profile_id).unwrap_or_default(),
+            audience: decision.audience,
         }))
     }
 
@@ -123,5 +163,27 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
             id: channel.id.to_string(),
             name: channel.name,
         }))
+    }
+
+    async fn list_profiles(
+        &self,
+        request: Request<proto::ListProfilesRequest>,
+    ) -> Result<Response<proto::ListProfilesResponse>, Status> {
+        let person = parse_id::<PrincipalId>(&request.get_ref().person_id, "personId")?;
+        let profiles = self.inner.profiles(person).await?;
+        Ok(Response::new(proto::ListProfilesResponse {
+            profiles: profiles.into_iter().map(profile_to_proto).collect(),
+        }))
+    }
+
+    async fn get_profile(
+        &self,
+        request: Request<proto::GetProfileRequest>,
+    ) -> Result<Response<proto::Profile>, Status> {
+        let id = request.get_ref().id;
+        if id <= 0 {
+            return Err(Error::Missing { field: "id" }.into());
+        }
+        Ok(Response::new(profile_to_proto(self.inner.profile(id).await?)))
     }
 }

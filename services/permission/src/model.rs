@@ -38,24 +38,108 @@ pub struct SalesChannel {
 /// What an actor asks to do to a target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// An admin logs in as a shop customer on a sales channel.
     ImitateCustomer,
+    /// A team administrator signs in as a member of the team (a profile).
+    ImpersonateTeamMember,
+    /// An operator signs in as any admin or customer.
+    ImpersonateUser,
 }
 
 impl Action {
-    /// The text the rule table keys on.
+    /// The text the rule table (and the audit trail) keys on.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::ImitateCustomer => "imitate_customer",
+            Action::ImpersonateTeamMember => "impersonate_team_member",
+            Action::ImpersonateUser => "impersonate_user",
         }
     }
 }
 
-/// One row of the rule table: which kind of principal an actor of some kind
-/// may target with an action, and the privilege it takes.
+/// The relations a rule may require, each one function of the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// The actor administers (admin or owner) the team in which the target
+    /// profile is a plain member.
+    AdministersTeamOfMember,
+}
+
+impl Relation {
+    pub fn parse(text: &str) -> Option<Relation> {
+        match text {
+            "administers_team_of_member" => Some(Relation::AdministersTeamOfMember),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the rule table: an actor of some kind may perform an action on
+/// a target of `target_kind`, holding `required_privilege` and standing in
+/// `relation` when those are set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub target_kind: PrincipalKind,
-    pub required_privilege: String,
+    pub required_privilege: Option<String>,
+    pub relation: Option<Relation>,
+}
+
+/// Whom an action is aimed at: a principal, or one of a person's profiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Principal(PrincipalId),
+    Profile(i64),
+}
+
+/// A person's role in a team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TeamRole {
+    Member,
+    Admin,
+    Owner,
+}
+
+impl TeamRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeamRole::Member => "member",
+            TeamRole::Admin => "admin",
+            TeamRole::Owner => "owner",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TeamRole> {
+        match text {
+            "member" => Some(TeamRole::Member),
+            "admin" => Some(TeamRole::Admin),
+            "owner" => Some(TeamRole::Owner),
+            _ => None,
+        }
+    }
+
+    pub fn administers(self) -> bool {
+        matches!(self, TeamRole::Admin | TeamRole::Owner)
+    }
+}
+
+/// One of a person's profiles (a coworker, in Nexudus' words).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub id: i64,
+    pub person_id: PrincipalId,
+    pub team_id: i64,
+    pub team_name: String,
+    pub role: TeamRole,
+    pub full_name: String,
+}
+
+/// The target a decision resolved: the principal, its kind, and the profile
+/// when the action targets one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedTarget {
+    pub principal_id: PrincipalId,
+    pub kind: PrincipalKind,
+    pub profile_id: Option<i64>,
 }
 
 /// The answer to "may actor do action to target": allowed with a reason, or
@@ -64,13 +148,18 @@ pub struct Rule {
 pub struct Decision {
     pub reason: String,
     pub denial: Option<ApiError>,
+    /// When allowed: whom, and the audience the grant is for.
+    pub target: Option<ResolvedTarget>,
+    pub audience: String,
 }
 
 impl Decision {
-    pub fn allow(reason: impl Into<String>) -> Self {
+    pub fn allow(reason: impl Into<String>, target: ResolvedTarget, audience: String) -> Self {
         Self {
             reason: reason.into(),
             denial: None,
+            target: Some(target),
+            audience,
         }
     }
 
@@ -78,6 +167,8 @@ impl Decision {
         Self {
             reason: error.detail.clone(),
             denial: Some(error),
+            target: None,
+            audience: String::new(),
         }
     }
 

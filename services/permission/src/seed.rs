@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     error::Error,
-    model::{LOGIN_AS_CUSTOMER, NewPrincipal, SalesChannel},
+    model::{LOGIN_AS_CUSTOMER, NewPrincipal, Profile, SalesChannel, TeamRole},
     password,
     store::DirectoryStore,
 };
@@ -27,6 +27,49 @@ pub const VIEWER: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000a002);
 pub const ALICE: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000c001);
 pub const BOB: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000c002);
 pub const CAROL: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000c003);
+pub const TINA: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000d001);
+pub const MAX: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000d002);
+pub const MIA: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000d003);
+pub const OTTO: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000d004);
+pub const OPS: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000f001);
+
+/// The privilege an operator needs to impersonate users.
+pub const SYS_IMPERSONATE_USERS: &str = "sys_impersonate-users";
+
+pub const TEAM_ACME: i64 = 1;
+pub const TEAM_GLOBEX: i64 = 2;
+/// Coworker profile ids (numeric, stable).
+pub const PROFILE_TINA_ACME: i64 = 1001;
+pub const PROFILE_MAX_ACME: i64 = 1002;
+pub const PROFILE_MIA_ACME: i64 = 1003;
+pub const PROFILE_OTTO_GLOBEX: i64 = 2001;
+pub const PROFILE_MAX_GLOBEX: i64 = 2002;
+
+const PROFILES: &[(i64, Uuid, i64, TeamRole, &str)] = &[
+    (PROFILE_TINA_ACME, TINA, TEAM_ACME, TeamRole::Admin, "Tina Acme"),
+    (
+        PROFILE_MAX_ACME,
+        MAX,
+        TEAM_ACME,
+        TeamRole::Member,
+        "Max Mustermann",
+    ),
+    (PROFILE_MIA_ACME, MIA, TEAM_ACME, TeamRole::Member, "Mia Acme"),
+    (
+        PROFILE_OTTO_GLOBEX,
+        OTTO,
+        TEAM_GLOBEX,
+        TeamRole::Member,
+        "Otto Globex",
+    ),
+    (
+        PROFILE_MAX_GLOBEX,
+        MAX,
+        TEAM_GLOBEX,
+        TeamRole::Member,
+        "Max Mustermann",
+    ),
+];
 
 struct Person {
     id: Uuid,
@@ -81,6 +124,56 @@ const PEOPLE: &[Person] = &[
         channels: &[STOREFRONT_US],
     },
     Person {
+        id: TINA,
+        kind: PrincipalKind::Customer,
+        email: "tina@example.com",
+        password: "tina-demo-password",
+        name: "Tina Acme",
+        active: true,
+        roles: &[],
+        channels: &[],
+    },
+    Person {
+        id: MAX,
+        kind: PrincipalKind::Customer,
+        email: "max@example.com",
+        password: "max-demo-password",
+        name: "Max Mustermann",
+        active: true,
+        roles: &[],
+        channels: &[],
+    },
+    Person {
+        id: MIA,
+        kind: PrincipalKind::Customer,
+        email: "mia@example.com",
+        password: "mia-demo-password",
+        name: "Mia Acme",
+        active: true,
+        roles: &[],
+        channels: &[],
+    },
+    Person {
+        id: OTTO,
+        kind: PrincipalKind::Customer,
+        email: "otto@example.com",
+        password: "otto-demo-password",
+        name: "Otto Globex",
+        active: true,
+        roles: &[],
+        channels: &[],
+    },
+    Person {
+        id: OPS,
+        kind: PrincipalKind::Operator,
+        email: "ops@example.com",
+        password: "ops-demo-password",
+        name: "Oli Operator",
+        active: true,
+        roles: &["operator"],
+        channels: &[],
+    },
+    Person {
         id: CAROL,
         kind: PrincipalKind::Customer,
         email: "carol@example.com",
@@ -116,6 +209,13 @@ pub async fn seed_demo(store: &dyn DirectoryStore) -> Result<bool, Error> {
         )
         .await?;
     store.insert_role("viewer", "Viewer", &["customer:read"]).await?;
+    store
+        .insert_role(
+            "operator",
+            "Operator: impersonate users",
+            &[SYS_IMPERSONATE_USERS],
+        )
+        .await?;
     for person in PEOPLE {
         store
             .insert_principal(&NewPrincipal {
@@ -132,6 +232,20 @@ pub async fn seed_demo(store: &dyn DirectoryStore) -> Result<bool, Error> {
                     .iter()
                     .map(|c| SalesChannelId::from_uuid(*c))
                     .collect(),
+            })
+            .await?;
+    }
+    store.insert_team(TEAM_ACME, "Acme").await?;
+    store.insert_team(TEAM_GLOBEX, "Globex").await?;
+    for &(profile_id, person, team_id, role, full_name) in PROFILES {
+        store
+            .insert_profile(&Profile {
+                id: profile_id,
+                person_id: PrincipalId::from_uuid(person),
+                team_id,
+                team_name: String::new(),
+                role,
+                full_name: full_name.to_owned(),
             })
             .await?;
     }

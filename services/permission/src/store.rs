@@ -10,7 +10,7 @@ use actas_shared::{
 use async_trait::async_trait;
 use sqlx::Row as _;
 
-use crate::model::{Action, NewPrincipal, Principal, Rule, SalesChannel};
+use crate::model::{Action, NewPrincipal, Principal, Profile, Relation, Rule, SalesChannel, TeamRole};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -36,8 +36,13 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn principal(&self, id: PrincipalId) -> Result<Option<Principal>, Error>;
     async fn sales_channel(&self, id: SalesChannelId) -> Result<Option<SalesChannel>, Error>;
     async fn sales_channel_by_access_key(&self, access_key: &str) -> Result<Option<SalesChannel>, Error>;
-    /// The rule letting an actor of `actor_kind` perform `action`, if any.
-    async fn rule(&self, action: Action, actor_kind: PrincipalKind) -> Result<Option<Rule>, Error>;
+    /// The rules letting an actor of `actor_kind` perform `action`, one per target kind.
+    async fn rules(&self, action: Action, actor_kind: PrincipalKind) -> Result<Vec<Rule>, Error>;
+    async fn profile(&self, id: i64) -> Result<Option<Profile>, Error>;
+    /// A person's profiles, by id.
+    async fn profiles_of(&self, person: PrincipalId) -> Result<Vec<Profile>, Error>;
+    async fn insert_team(&self, id: i64, name: &str) -> Result<(), Error>;
+    async fn insert_profile(&self, profile: &Profile) -> Result<(), Error>;
     async fn is_empty(&self) -> Result<bool, Error>;
     async fn insert_sales_channel(&self, channel: &SalesChannel, access_key: &str) -> Result<(), Error>;
     async fn insert_role(&self, name: &str, label: &str, privileges: &[&str]) -> Result<(), Error>;
@@ -80,6 +85,22 @@ fn map_conflict(error: sqlx::Error) -> Error {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict,
         _ => Error::Database(error),
     }
+}
+
+const PROFILE_SELECT: &str = "SELECT p.id, p.person_id, p.team_id, t.name, p.role, p.full_name \
+     FROM profile p JOIN team t ON t.id = p.team_id";
+
+type ProfileRow = (i64, String, i64, String, String, String);
+
+fn profile_from_row((id, person, team_id, team_name, role, full_name): ProfileRow) -> Result<Profile, Error> {
+    Ok(Profile {
+        id,
+        person_id: parse_id(&person)?,
+        team_id,
+        team_name,
+        role: TeamRole::parse(&role).ok_or(Error::Corrupt("unknown team role"))?,
+        full_name,
+    })
 }
 
 #[async_trait]
@@ -188,25 +209,80 @@ impl DirectoryStore for SqlDirectory {
         .transpose()
     }
 
-    async fn rule(&self, action: Action, actor_kind: PrincipalKind) -> Result<Option<Rule>, Error> {
-        let row: Option<(String, String)> = with_pool!(&self.pool, |pool| {
+    async fn rules(&self, action: Action, actor_kind: PrincipalKind) -> Result<Vec<Rule>, Error> {
+        let rows: Vec<(String, Option<String>, Option<String>)> = with_pool!(&self.pool, |pool| {
             sqlx::query_as(
-                "SELECT target_kind, required_privilege FROM impersonation_rule \
+                "SELECT target_kind, required_privilege, relation FROM impersonation_rule \
                  WHERE action = $1 AND actor_kind = $2",
             )
             .bind(action.as_str())
             .bind(actor_kind.as_str())
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await?
         });
-        row.map(|(target_kind, required_privilege)| {
-            Ok(Rule {
-                target_kind: PrincipalKind::parse(&target_kind)
-                    .ok_or(Error::Corrupt("unknown target kind in rule"))?,
-                required_privilege,
+        rows.into_iter()
+            .map(|(target_kind, required_privilege, relation)| {
+                Ok(Rule {
+                    target_kind: PrincipalKind::parse(&target_kind)
+                        .ok_or(Error::Corrupt("unknown target kind in rule"))?,
+                    required_privilege,
+                    relation: relation
+                        .map(|r| Relation::parse(&r).ok_or(Error::Corrupt("unknown relation in rule")))
+                        .transpose()?,
+                })
             })
-        })
-        .transpose()
+            .collect()
+    }
+
+    async fn profile(&self, id: i64) -> Result<Option<Profile>, Error> {
+        let row: Option<ProfileRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{PROFILE_SELECT} WHERE p.id = $1")))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(profile_from_row).transpose()
+    }
+
+    async fn profiles_of(&self, person: PrincipalId) -> Result<Vec<Profile>, Error> {
+        let rows: Vec<ProfileRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{PROFILE_SELECT} WHERE p.person_id = $1 ORDER BY p.id"
+            )))
+            .bind(person.to_string())
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(profile_from_row).collect()
+    }
+
+    async fn insert_team(&self, id: i64, name: &str) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query("INSERT INTO team (id, name) VALUES ($1, $2)")
+                .bind(id)
+                .bind(name)
+                .execute(pool)
+                .await
+                .map_err(map_conflict)?;
+        });
+        Ok(())
+    }
+
+    async fn insert_profile(&self, profile: &Profile) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "INSERT INTO profile (id, person_id, team_id, role, full_name) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(profile.id)
+            .bind(profile.person_id.to_string())
+            .bind(profile.team_id)
+            .bind(profile.role.as_str())
+            .bind(&profile.full_name)
+            .execute(pool)
+            .await
+            .map_err(map_conflict)?;
+        });
+        Ok(())
     }
 
     async fn is_empty(&self) -> Result<bool, Error> {

@@ -15,6 +15,8 @@ pub enum Error {
     InvalidPayload(String),
     #[error("invalid impersonation token")]
     InvalidToken,
+    #[error("profile switch refused: {0}")]
+    ProfileSwitch(&'static str),
     /// An answer from another actas service.
     #[error("{0}")]
     Upstream(ApiError),
@@ -40,6 +42,7 @@ impl From<Error> for ApiError {
             }
             Error::InvalidPayload(detail) => ApiError::new(ErrorCode::InvalidRequestBody, detail),
             Error::InvalidToken => ApiError::invalid_impersonation_token(),
+            Error::ProfileSwitch(detail) => ApiError::new(ErrorCode::ProfileSwitchForbidden, detail),
             Error::Upstream(api) => api,
             Error::Store(source) => {
                 tracing::error!(error = %source, source = ?std::error::Error::source(&source), "session store failed");

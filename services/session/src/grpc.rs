@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     error::Error,
     model::{AuditFilter, Session},
-    sessions::{ImitateCustomer, Issued, Login, Sessions},
+    sessions::{Exchange, ImitateCustomer, Issued, Login, Sessions},
 };
 
 pub struct SessionGrpc<S> {
@@ -54,6 +54,7 @@ fn context(session: Session) -> proto::SessionContext {
         created_at_unix: session.created_at / 1000,
         expires_at_unix: session.expires_at / 1000,
         payload_json: session.payload,
+        profile_id: session.profile_id.unwrap_or_default(),
     }
 }
 
@@ -73,7 +74,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         let request = request.into_inner();
         let kind = PrincipalKind::from_proto(request.kind).ok_or(Error::Missing { field: "kind" })?;
         let sales_channel = optional_id(&request.sales_channel_id, "salesChannelId")?;
-        if kind == PrincipalKind::Customer && sales_channel.is_none() {
+        if kind == PrincipalKind::Customer && sales_channel.is_none() && !request.with_profile {
             return Err(Error::Missing {
                 field: "salesChannelId",
             }
@@ -87,6 +88,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                 password: request.password,
                 sales_channel,
                 previous_token: Some(request.previous_token).filter(|t| !t.is_empty()),
+                with_profile: request.with_profile,
             })
             .await?;
         Ok(Response::new(session_token(issued)))
@@ -130,6 +132,37 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         Ok(Response::new(context(session)))
     }
 
+    async fn exchange(
+        &self,
+        request: Request<proto::ExchangeRequest>,
+    ) -> Result<Response<proto::SessionToken>, Status> {
+        let request = request.into_inner();
+        let issued = self
+            .inner
+            .exchange(Exchange {
+                token: request.token,
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
+            })
+            .await?;
+        Ok(Response::new(session_token(issued)))
+    }
+
+    async fn switch_profile(
+        &self,
+        request: Request<proto::SwitchProfileRequest>,
+    ) -> Result<Response<proto::SessionContext>, Status> {
+        let request = request.into_inner();
+        if request.profile_id <= 0 {
+            return Err(Error::Missing { field: "id" }.into());
+        }
+        let session = self
+            .inner
+            .switch_profile(&request.token, request.profile_id)
+            .await?;
+        Ok(Response::new(context(session)))
+    }
+
     async fn logout(
         &self,
         request: Request<proto::LogoutRequest>,
@@ -157,6 +190,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                 .map(|record| proto::AuditRecord {
                     id: record.id.to_string(),
                     kind: record.kind,
+                    action: record.action,
                     actor_id: record.actor_id.to_string(),
                     target_id: record.target_id.to_string(),
                     audience: record.audience,

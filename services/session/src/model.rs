@@ -13,8 +13,12 @@ pub struct Session {
     pub principal_id: PrincipalId,
     pub principal_kind: PrincipalKind,
     pub sales_channel_id: Option<SalesChannelId>,
-    /// The admin acting for the principal: set only on impersonated sessions.
+    /// Who is acting for the principal: set only on impersonated sessions.
     pub imitating_user_id: Option<PrincipalId>,
+    /// Coworker sessions: the active profile.
+    pub profile_id: Option<i64>,
+    /// Impersonated sessions: the action of the grant that started them.
+    pub grant_action: Option<String>,
     /// The restorable context, a JSON object.
     pub payload: String,
     pub created_at: i64,
@@ -50,6 +54,8 @@ impl AuditKind {
 pub struct AuditRecord {
     pub id: AuditRecordId,
     pub kind: String,
+    /// The action of the grant: `imitate_customer`, `impersonate_team_member`, `impersonate_user`.
+    pub action: String,
     pub actor_id: PrincipalId,
     pub target_id: PrincipalId,
     pub audience: String,

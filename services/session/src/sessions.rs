@@ -41,6 +41,11 @@ pub trait Sessions: Send + Sync + 'static {
     async fn imitate_customer(&self, request: ImitateCustomer) -> Result<Issued, Error>;
     async fn context(&self, token: &str) -> Result<Session, Error>;
     async fn update_context(&self, token: &str, changes: Map<String, Value>) -> Result<Session, Error>;
+    /// Exchanges a team or operator token (the token alone) for a new,
+    /// marked session of its target.
+    async fn exchange(&self, request: Exchange) -> Result<Issued, Error>;
+    /// Switches the active profile among the session person's own profiles.
+    async fn switch_profile(&self, token: &str, profile_id: i64) -> Result<Session, Error>;
     async fn logout(&self, token: &str) -> Result<(), Error>;
     async fn audit_records(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, Error>;
 }
@@ -52,6 +57,15 @@ pub struct Login {
     pub password: String,
     pub sales_channel: Option<SalesChannelId>,
     pub previous_token: Option<String>,
+    /// Public (coworker) API: the session starts on the person's first profile.
+    pub with_profile: bool,
+}
+
+#[derive(Debug)]
+pub struct Exchange {
+    pub token: String,
+    pub client_ip: String,
+    pub user_agent: String,
 }
 
 #[derive(Debug)]
@@ -90,6 +104,20 @@ pub struct SessionManager {
 }
 
 impl SessionManager {
+    /// The person's first profile (by id), if they hold any.
+    async fn first_profile(&self, person: PrincipalId) -> Result<Option<i64>, Error> {
+        let profiles = self
+            .permission
+            .clone()
+            .list_profiles(proto::ListProfilesRequest {
+                person_id: person.to_string(),
+            })
+            .await?
+            .into_inner()
+            .profiles;
+        Ok(profiles.first().map(|profile| profile.id))
+    }
+
     pub fn new(
         store: Arc<dyn SessionStore>,
         permission: PermissionServiceClient<Channel>,
@@ -121,6 +149,7 @@ impl SessionManager {
         let record = session.imitating_user_id.map(|actor| AuditRecord {
             id: AuditRecordId::new_random(),
             kind: AuditKind::ImpersonationEnded.as_str().to_owned(),
+            action: session.grant_action.clone().unwrap_or_default(),
             actor_id: actor,
             target_id: session.principal_id,
             audience: session
@@ -137,6 +166,9 @@ impl SessionManager {
         Ok(())
     }
 }
+
+/// The action name of the Shopware flow, as the audit trail spells it.
+const IMITATE_CUSTOMER: &str = "imitate_customer";
 
 fn lifetime_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
@@ -181,6 +213,11 @@ impl Sessions for SessionManager {
             PrincipalKind::Customer => self.lifetimes.customer,
             PrincipalKind::Admin | PrincipalKind::Operator => self.lifetimes.admin,
         };
+        let profile_id = if request.with_profile {
+            self.first_profile(principal_id).await?
+        } else {
+            None
+        };
         let token = random_token();
         let now = now_millis();
         let session = Session {
@@ -190,6 +227,8 @@ impl Sessions for SessionManager {
             principal_kind: request.kind,
             sales_channel_id: request.sales_channel,
             imitating_user_id: None,
+            profile_id,
+            grant_action: None,
             payload,
             created_at: now,
             expires_at: now.saturating_add(lifetime_ms(lifetime)),
@@ -213,6 +252,8 @@ impl Sessions for SessionManager {
                 expected_target_id: request.customer.to_string(),
                 expected_actor_id: request.user.to_string(),
                 expected_audience: request.sales_channel.map(|c| c.to_string()).unwrap_or_default(),
+                // A team or operator token is no storefront token: it burns here.
+                expected_actions: vec![proto::Action::ImitateCustomer.into()],
             })
             .await?
             .into_inner();
@@ -227,6 +268,7 @@ impl Sessions for SessionManager {
                 action: proto::Action::ImitateCustomer.into(),
                 target_id: request.customer.to_string(),
                 audience: sales_channel.to_string(),
+                target_profile_id: 0,
             })
             .await?
             .into_inner();
@@ -244,6 +286,8 @@ impl Sessions for SessionManager {
             principal_kind: PrincipalKind::Customer,
             sales_channel_id: Some(sales_channel),
             imitating_user_id: Some(request.user),
+            profile_id: None,
+            grant_action: Some(IMITATE_CUSTOMER.to_owned()),
             // A fresh context: nothing shared with any other session.
             payload: "{}".to_owned(),
             created_at: now,
@@ -253,6 +297,7 @@ impl Sessions for SessionManager {
         let record = AuditRecord {
             id: AuditRecordId::new_random(),
             kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
+            action: IMITATE_CUSTOMER.to_owned(),
             actor_id: request.user,
             target_id: request.customer,
             audience: sales_channel.to_string(),
@@ -293,6 +338,118 @@ impl Sessions for SessionManager {
         }
         session.payload = Value::Object(payload).to_string();
         self.store.update_payload(session.id, &session.payload).await?;
+        Ok(session)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn exchange(&self, request: Exchange) -> Result<Issued, Error> {
+        if request.token.is_empty() {
+            return Err(Error::Missing { field: "token" });
+        }
+        let grant = self
+            .tokens
+            .clone()
+            .redeem_impersonation_token(proto::RedeemRequest {
+                token: request.token,
+                expected_actions: vec![
+                    proto::Action::ImpersonateTeamMember.into(),
+                    proto::Action::ImpersonateUser.into(),
+                ],
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        let actor: PrincipalId = grant.actor_id.parse().map_err(|_| Error::InvalidToken)?;
+        let target: PrincipalId = grant.target_id.parse().map_err(|_| Error::InvalidToken)?;
+        let kind = PrincipalKind::from_proto(grant.target_kind).ok_or(Error::InvalidToken)?;
+        let action = proto::Action::try_from(grant.action).map_err(|_| Error::InvalidToken)?;
+        // The right is checked again at exchange, as for the storefront.
+        let decision = self
+            .permission
+            .clone()
+            .authorize(proto::AuthorizeRequest {
+                actor_id: grant.actor_id.clone(),
+                action: grant.action,
+                target_id: if action == proto::Action::ImpersonateUser {
+                    grant.target_id.clone()
+                } else {
+                    String::new()
+                },
+                audience: String::new(),
+                target_profile_id: grant.target_profile_id,
+            })
+            .await?
+            .into_inner();
+        if !decision.allowed || decision.target_id != grant.target_id {
+            tracing::warn!(reason = %decision.reason, "impersonation refused at exchange");
+            return Err(Error::InvalidToken);
+        }
+        let profile_id = match action {
+            proto::Action::ImpersonateTeamMember => Some(grant.target_profile_id),
+            _ => self.first_profile(target).await?,
+        };
+        let action_name = match action {
+            proto::Action::ImpersonateTeamMember => "impersonate_team_member",
+            _ => "impersonate_user",
+        };
+
+        let token = random_token();
+        let now = now_millis();
+        let session = Session {
+            id: SessionId::new_random(),
+            token_hash: hash_token(&token),
+            principal_id: target,
+            principal_kind: kind,
+            sales_channel_id: None,
+            imitating_user_id: Some(actor),
+            profile_id,
+            grant_action: Some(action_name.to_owned()),
+            payload: "{}".to_owned(),
+            created_at: now,
+            expires_at: now.saturating_add(lifetime_ms(self.lifetimes.impersonation)),
+            ended_at: None,
+        };
+        let record = AuditRecord {
+            id: AuditRecordId::new_random(),
+            kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
+            action: action_name.to_owned(),
+            actor_id: actor,
+            target_id: target,
+            audience: grant.audience,
+            session_id: Some(session.id),
+            reason: grant.reason,
+            client_ip: request.client_ip,
+            user_agent: request.user_agent,
+            occurred_at: now,
+        };
+        // Fail closed: no audit record, no session.
+        self.store.insert_with_audit(&session, &record).await?;
+        tracing::info!(session = %session.id, action = action_name, "impersonated session started");
+        Ok(Issued { token, session })
+    }
+
+    async fn switch_profile(&self, token: &str, profile_id: i64) -> Result<Session, Error> {
+        let mut session = self.live_session(token).await?;
+        // A team impersonation was granted for one profile: it stays there,
+        // or it would reach the person's other teams.
+        if session.grant_action.as_deref() == Some("impersonate_team_member")
+            && session.profile_id != Some(profile_id)
+        {
+            return Err(Error::ProfileSwitch(
+                "An impersonated team session stays on the profile it was granted for.",
+            ));
+        }
+        let profile = self
+            .permission
+            .clone()
+            .get_profile(proto::GetProfileRequest { id: profile_id })
+            .await?
+            .into_inner();
+        if profile.person_id != session.principal_id.to_string() {
+            return Err(Error::ProfileSwitch("Only your own profiles can be switched to."));
+        }
+        self.store.update_profile(session.id, profile_id).await?;
+        session.profile_id = Some(profile_id);
         Ok(session)
     }
 

@@ -8,7 +8,6 @@ use actas_shared::{
     with_pool,
 };
 use async_trait::async_trait;
-use sqlx::Row as _;
 
 use crate::model::{AuditFilter, AuditRecord, Session};
 
@@ -43,6 +42,7 @@ pub trait SessionStore: Send + Sync + 'static {
         channel: Option<SalesChannelId>,
     ) -> Result<Option<String>, Error>;
     async fn update_payload(&self, id: SessionId, payload: &str) -> Result<(), Error>;
+    async fn update_profile(&self, id: SessionId, profile_id: i64) -> Result<(), Error>;
     async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error>;
 }
 
@@ -77,7 +77,7 @@ impl SqlSessions {
 }
 
 const SESSION_COLUMNS: &str = "id, token_hash, principal_id, principal_kind, sales_channel_id, \
-     imitating_user_id, payload, created_at, expires_at, ended_at";
+     imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, ended_at";
 
 type SessionRow = (
     String,
@@ -85,6 +85,8 @@ type SessionRow = (
     String,
     String,
     Option<String>,
+    Option<String>,
+    Option<i64>,
     Option<String>,
     String,
     i64,
@@ -97,8 +99,20 @@ fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
 }
 
 fn session_from_row(row: SessionRow) -> Result<Session, Error> {
-    let (id, token_hash, principal_id, kind, channel, imitating, payload, created_at, expires_at, ended_at) =
-        row;
+    let (
+        id,
+        token_hash,
+        principal_id,
+        kind,
+        channel,
+        imitating,
+        profile_id,
+        grant_action,
+        payload,
+        created_at,
+        expires_at,
+        ended_at,
+    ) = row;
     Ok(Session {
         id: parse(&id)?,
         token_hash,
@@ -106,6 +120,8 @@ fn session_from_row(row: SessionRow) -> Result<Session, Error> {
         principal_kind: PrincipalKind::parse(&kind).ok_or(Error::Corrupt("unknown principal kind"))?,
         sales_channel_id: channel.as_deref().map(parse).transpose()?,
         imitating_user_id: imitating.as_deref().map(parse).transpose()?,
+        profile_id,
+        grant_action,
         payload,
         created_at,
         expires_at,
@@ -113,13 +129,45 @@ fn session_from_row(row: SessionRow) -> Result<Session, Error> {
     })
 }
 
-const INSERT_SESSION: &str = "INSERT INTO session (id, token_hash, principal_id, principal_kind, \
-     sales_channel_id, imitating_user_id, payload, created_at, expires_at, ended_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+type AuditRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+);
 
-const INSERT_AUDIT: &str = "INSERT INTO audit_record (id, kind, actor_id, target_id, audience, \
+fn audit_from_row(row: AuditRow) -> Result<AuditRecord, Error> {
+    let (id, kind, action, actor, target, audience, session, reason, client_ip, user_agent, occurred_at) =
+        row;
+    Ok(AuditRecord {
+        id: parse(&id)?,
+        kind,
+        action,
+        actor_id: parse(&actor)?,
+        target_id: parse(&target)?,
+        audience,
+        session_id: session.as_deref().map(parse).transpose()?,
+        reason,
+        client_ip,
+        user_agent,
+        occurred_at,
+    })
+}
+
+const INSERT_SESSION: &str = "INSERT INTO session (id, token_hash, principal_id, principal_kind, \
+     sales_channel_id, imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, \
+     ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
      session_id, reason, client_ip, user_agent, occurred_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 /// Binds a session's columns in `INSERT_SESSION` order.
 macro_rules! bind_session {
@@ -131,6 +179,8 @@ macro_rules! bind_session {
             .bind($session.principal_kind.as_str())
             .bind($session.sales_channel_id.map(|c| c.to_string()))
             .bind($session.imitating_user_id.map(|u| u.to_string()))
+            .bind($session.profile_id)
+            .bind(&$session.grant_action)
             .bind(&$session.payload)
             .bind($session.created_at)
             .bind($session.expires_at)
@@ -144,6 +194,7 @@ macro_rules! bind_audit {
         sqlx::query(INSERT_AUDIT)
             .bind($record.id.to_string())
             .bind(&$record.kind)
+            .bind(&$record.action)
             .bind($record.actor_id.to_string())
             .bind($record.target_id.to_string())
             .bind(&$record.audience)
@@ -244,15 +295,26 @@ impl SessionStore for SqlSessions {
         Ok(())
     }
 
+    async fn update_profile(&self, id: SessionId, profile_id: i64) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query("UPDATE session SET profile_id = $1 WHERE id = $2")
+                .bind(profile_id)
+                .bind(id.to_string())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error> {
         // 0 means "the default page", not "one record".
         let limit = i64::from(match filter.limit {
             0 => DEFAULT_AUDIT_PAGE,
             limit => limit.min(MAX_AUDIT_PAGE),
         });
-        let rows = with_pool!(&self.pool, |pool| {
-            sqlx::query(
-                "SELECT id, kind, actor_id, target_id, audience, session_id, reason, client_ip, \
+        let rows: Vec<AuditRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(
+                "SELECT id, kind, action, actor_id, target_id, audience, session_id, reason, client_ip, \
                  user_agent, occurred_at FROM audit_record \
                  WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR target_id = $2) \
                  ORDER BY occurred_at DESC, id DESC LIMIT $3",
@@ -262,40 +324,7 @@ impl SessionStore for SqlSessions {
             .bind(limit)
             .fetch_all(pool)
             .await?
-            .into_iter()
-            .map(|row| {
-                Ok::<_, sqlx::Error>((
-                    row.try_get::<String, _>(0)?,
-                    row.try_get::<String, _>(1)?,
-                    row.try_get::<String, _>(2)?,
-                    row.try_get::<String, _>(3)?,
-                    row.try_get::<String, _>(4)?,
-                    row.try_get::<Option<String>, _>(5)?,
-                    row.try_get::<String, _>(6)?,
-                    row.try_get::<String, _>(7)?,
-                    row.try_get::<String, _>(8)?,
-                    row.try_get::<i64, _>(9)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()?
         });
-        rows.into_iter()
-            .map(
-                |(id, kind, actor, target, audience, session, reason, ip, agent, at)| {
-                    Ok(AuditRecord {
-                        id: parse(&id)?,
-                        kind,
-                        actor_id: parse(&actor)?,
-                        target_id: parse(&target)?,
-                        audience,
-                        session_id: session.as_deref().map(parse).transpose()?,
-                        reason,
-                        client_ip: ip,
-                        user_agent: agent,
-                        occurred_at: at,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(audit_from_row).collect()
     }
 }

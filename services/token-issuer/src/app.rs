@@ -20,7 +20,7 @@ use crate::{
     grpc::TokenIssuerGrpc,
     issuer::Issuer,
     keys::Keys,
-    store::{MemoryStore, RedisStore, TokenStore},
+    store::{ClusterStore, MemoryStore, RedisStore, TokenStore},
 };
 
 /// Tokens live minutes at most.
@@ -31,8 +31,13 @@ const MAX_TTL_SECS: u64 = 900;
 pub struct Config {
     /// `ACTAS_GRPC_ADDR`
     pub grpc_addr: String,
-    /// `REDIS_URL`; without it, the in-memory store (one process only).
+    /// `REDIS_URL`; without it (and without a cluster), the in-memory store
+    /// (one process only).
     pub redis_url: Option<String>,
+    /// `ACTAS_REDIS_CLUSTER_URLS`: comma-separated seed nodes of a Redis
+    /// Cluster (`redis://host:port,redis://host:port`). Exclusive with
+    /// `REDIS_URL`. A string, not a list: the environment has no list syntax.
+    pub redis_cluster_urls: Option<String>,
     /// `ACTAS_REDIS_KEY_PREFIX`
     pub redis_key_prefix: String,
     /// `ACTAS_SIGNING_KEY_PEM`: Ed25519 PKCS#8 PEM; generated when absent.
@@ -53,6 +58,7 @@ impl Default for Config {
         Self {
             grpc_addr: "127.0.0.1:50052".into(),
             redis_url: None,
+            redis_cluster_urls: None,
             redis_key_prefix: "actas:".into(),
             signing_key_pem: None,
             token_ttl_secs: 120,
@@ -61,6 +67,42 @@ impl Default for Config {
             session_url: "http://127.0.0.1:50053".into(),
         }
     }
+}
+
+/// The store the configuration names: Redis, Redis Cluster, or memory.
+fn token_store(config: &Config) -> anyhow::Result<Arc<dyn TokenStore>> {
+    match (&config.redis_url, &config.redis_cluster_urls) {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "REDIS_URL and ACTAS_REDIS_CLUSTER_URLS are both set: set REDIS_URL for a standalone Redis \
+             or ACTAS_REDIS_CLUSTER_URLS for a Redis Cluster, not both"
+        ),
+        (Some(url), None) => Ok(Arc::new(
+            RedisStore::new(url).context("REDIS_URL is not a valid Redis URL")?,
+        )),
+        (None, Some(urls)) => {
+            let nodes = cluster_nodes(urls)?;
+            Ok(Arc::new(ClusterStore::new(&nodes).context(
+                "ACTAS_REDIS_CLUSTER_URLS holds an invalid Redis URL",
+            )?))
+        }
+        (None, None) => Ok(Arc::new(MemoryStore::new())),
+    }
+}
+
+/// Splits `ACTAS_REDIS_CLUSTER_URLS` on commas; every entry must be a
+/// `redis://` or `rediss://` URL.
+fn cluster_nodes(urls: &str) -> anyhow::Result<Vec<&str>> {
+    let nodes: Vec<&str> = urls.split(',').map(str::trim).collect();
+    for (index, node) in nodes.iter().enumerate() {
+        // The entry is not echoed: it may hold a password.
+        if !(node.starts_with("redis://") || node.starts_with("rediss://")) {
+            anyhow::bail!(
+                "ACTAS_REDIS_CLUSTER_URLS must be comma-separated redis:// URLs; entry {} is not",
+                index + 1
+            );
+        }
+    }
+    Ok(nodes)
 }
 
 pub struct Application {
@@ -80,10 +122,7 @@ impl Application {
                 Keys::generate()?
             }
         };
-        let store: Arc<dyn TokenStore> = match &config.redis_url {
-            Some(url) => Arc::new(RedisStore::new(url).context("REDIS_URL is not a valid Redis URL")?),
-            None => Arc::new(MemoryStore::new()),
-        };
+        let store = token_store(config)?;
         let issuer = Issuer::new(
             keys,
             config.token_issuer.clone(),

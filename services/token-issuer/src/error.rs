@@ -14,8 +14,8 @@ pub enum Error {
     InvalidId { field: &'static str },
     #[error("the actor's session is itself an impersonation")]
     Chain,
-    #[error("the actor's credential is not an admin session")]
-    NotAnAdmin,
+    #[error("the actor's session token is missing")]
+    MissingCredential,
     /// An answer from another actas service (a denial, an invalid credential, …).
     #[error("{0}")]
     Upstream(ApiError),
@@ -47,7 +47,7 @@ impl From<Error> for ApiError {
                 ErrorCode::ImpersonationChain,
                 "An impersonated session cannot start another impersonation.",
             ),
-            Error::NotAnAdmin => ApiError::unauthorized(),
+            Error::MissingCredential => ApiError::unauthorized(),
             Error::Upstream(api) => api,
             Error::Store(source) => {
                 tracing::error!(error = %source, source = ?std::error::Error::source(&source), "token store failed");

@@ -1,11 +1,14 @@
 //! The gRPC adapter: parse the request, call [`TokenIssuer`], map the error.
 
-use actas_shared::proto::{self, token_issuer_server};
+use actas_shared::{
+    principal::PrincipalKind,
+    proto::{self, token_issuer_server},
+};
 use tonic::{Request, Response, Status};
 
 use crate::{
     error::Error,
-    issuer::{IssueRequest, RedeemRequest, TokenIssuer},
+    issuer::{IssueRequest, RedeemRequest, Target, TokenIssuer},
 };
 
 pub struct TokenIssuerGrpc<T> {
@@ -25,6 +28,14 @@ fn parse_id<I: std::str::FromStr>(text: &str, field: &'static str) -> Result<I, 
     text.parse().map_err(|_| Error::InvalidId { field })
 }
 
+/// An expectation: empty means "the token's own binding stands".
+fn optional_id<I: std::str::FromStr>(text: &str, field: &'static str) -> Result<Option<I>, Error> {
+    match text {
+        "" => Ok(None),
+        text => parse_id(text, field).map(Some),
+    }
+}
+
 #[tonic::async_trait]
 impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
     async fn issue_impersonation_token(
@@ -33,14 +44,27 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
     ) -> Result<Response<proto::IssueResponse>, Status> {
         let request = request.into_inner();
         if request.actor_session_token.is_empty() {
-            return Err(Error::NotAnAdmin.into());
+            return Err(Error::MissingCredential.into());
         }
+        let target = match proto::Action::try_from(request.action) {
+            Ok(proto::Action::Unspecified | proto::Action::ImitateCustomer) => Target::Customer {
+                customer: parse_id(&request.target_id, "customerId")?,
+                sales_channel: parse_id(&request.audience, "salesChannelId")?,
+            },
+            Ok(proto::Action::ImpersonateTeamMember) if request.target_profile_id > 0 => {
+                Target::Profile(request.target_profile_id)
+            }
+            Ok(proto::Action::ImpersonateTeamMember) => {
+                return Err(Error::Missing { field: "coworkerId" }.into());
+            }
+            Ok(proto::Action::ImpersonateUser) => Target::User(parse_id(&request.target_id, "userId")?),
+            Err(_) => return Err(Error::Missing { field: "action" }.into()),
+        };
         let issued = self
             .inner
             .issue(IssueRequest {
-                target: parse_id(&request.target_id, "customerId")?,
-                audience: parse_id(&request.audience, "salesChannelId")?,
                 actor_session_token: request.actor_session_token,
+                target,
                 reason: request.reason,
             })
             .await?;
@@ -61,12 +85,14 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
         let grant = self
             .inner
             .redeem(RedeemRequest {
-                expected_target: parse_id(&request.expected_target_id, "customerId")?,
-                expected_actor: parse_id(&request.expected_actor_id, "userId")?,
-                expected_audience: match request.expected_audience.as_str() {
-                    "" => None,
-                    text => Some(parse_id(text, "salesChannelId")?),
-                },
+                expected_target: optional_id(&request.expected_target_id, "customerId")?,
+                expected_actor: optional_id(&request.expected_actor_id, "userId")?,
+                expected_audience: optional_id(&request.expected_audience, "salesChannelId")?,
+                expected_actions: request
+                    .expected_actions
+                    .iter()
+                    .map(|action| proto::Action::try_from(*action).unwrap_or(proto::Action::Unspecified))
+                    .collect(),
                 token: request.token,
             })
             .await?;
@@ -78,6 +104,20 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
             token_id_hash: String::new(),
             issued_at_unix: grant.issued_at,
             expires_at_unix: grant.expires_at,
+            action: action_of(&grant.action).into(),
+            target_kind: PrincipalKind::parse(&grant.target_kind)
+                .map_or(proto::PrincipalKind::Unspecified, PrincipalKind::to_proto)
+                .into(),
+            target_profile_id: grant.target_profile_id.unwrap_or_default(),
         }))
+    }
+}
+
+fn action_of(name: &str) -> proto::Action {
+    match name {
+        "imitate_customer" => proto::Action::ImitateCustomer,
+        "impersonate_team_member" => proto::Action::ImpersonateTeamMember,
+        "impersonate_user" => proto::Action::ImpersonateUser,
+        _ => proto::Action::Unspecified,
     }
 }

@@ -35,11 +35,24 @@ pub trait TokenIssuer: Send + Sync + 'static {
     async fn redeem(&self, request: RedeemRequest) -> Result<StoredGrant, Error>;
 }
 
+/// Whom a token is asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// An admin logs in as a customer on a sales channel.
+    Customer {
+        customer: PrincipalId,
+        sales_channel: SalesChannelId,
+    },
+    /// A team administrator signs in as a member's profile.
+    Profile(i64),
+    /// An operator signs in as any admin or customer.
+    User(PrincipalId),
+}
+
 #[derive(Debug)]
 pub struct IssueRequest {
     pub actor_session_token: String,
-    pub target: PrincipalId,
-    pub audience: SalesChannelId,
+    pub target: Target,
     pub reason: String,
 }
 
@@ -49,13 +62,16 @@ pub struct Issued {
     pub expires_at: i64,
 }
 
+/// A redemption. Each expectation left `None` lets the token's own binding
+/// stand (a bare token exchange); every one given must match.
 #[derive(Debug)]
 pub struct RedeemRequest {
     pub token: String,
-    pub expected_target: PrincipalId,
-    pub expected_actor: PrincipalId,
-    /// `None`: the token's own audience stands.
+    pub expected_target: Option<PrincipalId>,
+    pub expected_actor: Option<PrincipalId>,
     pub expected_audience: Option<SalesChannelId>,
+    /// The actions this redemption accepts; empty accepts any.
+    pub expected_actions: Vec<proto::Action>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -72,6 +88,11 @@ struct Claims {
     iat: i64,
     exp: i64,
     jti: String,
+    /// What the token allows (`imitate_customer`, `impersonate_team_member`, `impersonate_user`).
+    scope: String,
+    /// The target profile, for team impersonation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pid: Option<i64>,
 }
 
 /// [`TokenIssuer`] asking the session service who the caller is and the
@@ -127,7 +148,7 @@ impl Issuer {
 
 #[async_trait]
 impl TokenIssuer for Issuer {
-    #[tracing::instrument(skip_all, fields(target = %request.target, audience = %request.audience))]
+    #[tracing::instrument(skip_all, fields(target = ?request.target))]
     async fn issue(&self, request: IssueRequest) -> Result<Issued, Error> {
         let context = self
             .sessions
@@ -140,35 +161,56 @@ impl TokenIssuer for Issuer {
         if context.imitated {
             return Err(Error::Chain);
         }
-        if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Admin) {
-            return Err(Error::NotAnAdmin);
-        }
         let actor = context.principal_id;
-        let decision = self
-            .permission
-            .clone()
-            .authorize(proto::AuthorizeRequest {
+        // The permission service decides, from the directory, whether this
+        // kind of actor may do this at all: the caller's word counts for nothing.
+        let authorize = match request.target {
+            Target::Customer {
+                customer,
+                sales_channel,
+            } => proto::AuthorizeRequest {
                 actor_id: actor.clone(),
                 action: proto::Action::ImitateCustomer.into(),
-                target_id: request.target.to_string(),
-                audience: request.audience.to_string(),
-            })
-            .await?
-            .into_inner();
+                target_id: customer.to_string(),
+                audience: sales_channel.to_string(),
+                target_profile_id: 0,
+            },
+            Target::Profile(profile) => proto::AuthorizeRequest {
+                actor_id: actor.clone(),
+                action: proto::Action::ImpersonateTeamMember.into(),
+                target_id: String::new(),
+                audience: String::new(),
+                target_profile_id: profile,
+            },
+            Target::User(user) => proto::AuthorizeRequest {
+                actor_id: actor.clone(),
+                action: proto::Action::ImpersonateUser.into(),
+                target_id: user.to_string(),
+                audience: String::new(),
+                target_profile_id: 0,
+            },
+        };
+        let action = proto::Action::try_from(authorize.action).unwrap_or(proto::Action::Unspecified);
+        let decision = self.permission.clone().authorize(authorize).await?.into_inner();
         if !decision.allowed {
             return Err(Error::Upstream(denial(&decision)));
         }
+        let target_kind = PrincipalKind::from_proto(decision.target_kind)
+            .ok_or_else(|| Error::Upstream(ApiError::internal()))?;
 
         let issued_at = chrono_now();
         let ttl_secs = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
+        let profile = Some(decision.target_profile_id).filter(|id| *id > 0);
         let claims = Claims {
             iss: self.issuer.clone(),
-            aud: request.audience.to_string(),
-            sub: request.target.to_string(),
+            aud: decision.audience.clone(),
+            sub: decision.target_id.clone(),
             act: Actor { sub: actor.clone() },
             iat: issued_at,
             exp: issued_at.saturating_add(ttl_secs),
             jti: uuid::Uuid::new_v4().simple().to_string(),
+            scope: action_name(action).to_owned(),
+            pid: profile,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.keys.kid.clone());
@@ -184,6 +226,9 @@ impl TokenIssuer for Issuer {
             },
             issued_at,
             expires_at: claims.exp,
+            action: claims.scope.clone(),
+            target_kind: target_kind.as_str().to_owned(),
+            target_profile_id: profile,
         };
         if !self
             .store
@@ -199,7 +244,7 @@ impl TokenIssuer for Issuer {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(target = %request.expected_target))]
+    #[tracing::instrument(skip_all)]
     async fn redeem(&self, request: RedeemRequest) -> Result<StoredGrant, Error> {
         let header = jsonwebtoken::decode_header(&request.token).map_err(|_| Error::InvalidToken)?;
         if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.keys.kid.as_str()) {
@@ -215,12 +260,20 @@ impl TokenIssuer for Issuer {
             .take(&self.store_key(&claims.jti))
             .await?
             .ok_or(Error::InvalidToken)?;
-        let audience_matches = request
-            .expected_audience
-            .is_none_or(|audience| constant_time_eq(&claims.aud, &audience.to_string()));
-        let matches = audience_matches
-            & constant_time_eq(&claims.sub, &request.expected_target.to_string())
-            & constant_time_eq(&claims.act.sub, &request.expected_actor.to_string())
+        let expected = |expectation: Option<String>, actual: &str| {
+            expectation.is_none_or(|expected| constant_time_eq(actual, &expected))
+        };
+        let action_matches = request.expected_actions.is_empty()
+            || request
+                .expected_actions
+                .iter()
+                .any(|action| action_name(*action) == claims.scope);
+        let matches = action_matches
+            & expected(request.expected_audience.map(|a| a.to_string()), &claims.aud)
+            & expected(request.expected_target.map(|t| t.to_string()), &claims.sub)
+            & expected(request.expected_actor.map(|a| a.to_string()), &claims.act.sub)
+            & (grant.action == claims.scope)
+            & (grant.target_profile_id == claims.pid)
             & constant_time_eq(&grant.target_id, &claims.sub)
             & constant_time_eq(&grant.actor_id, &claims.act.sub)
             & constant_time_eq(&grant.audience, &claims.aud);
@@ -240,6 +293,16 @@ fn denial(decision: &proto::Decision) -> ApiError {
         code,
         detail: decision.reason.clone(),
         missing_privileges: decision.missing_privileges.clone(),
+    }
+}
+
+/// The action's name, as the rule table, the grant and the `scope` claim spell it.
+fn action_name(action: proto::Action) -> &'static str {
+    match action {
+        proto::Action::ImitateCustomer => "imitate_customer",
+        proto::Action::ImpersonateTeamMember => "impersonate_team_member",
+        proto::Action::ImpersonateUser => "impersonate_user",
+        proto::Action::Unspecified => "",
     }
 }
 

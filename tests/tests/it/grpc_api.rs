@@ -42,6 +42,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             action: Action::ImitateCustomer.into(),
             target_id: seed::ALICE.to_string(),
             audience: seed::STOREFRONT_EU.to_string(),
+            target_profile_id: 0,
         })
         .await
         .unwrap()
@@ -55,6 +56,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             action: Action::ImitateCustomer.into(),
             target_id: seed::ALICE.to_string(),
             audience: seed::STOREFRONT_EU.to_string(),
+            target_profile_id: 0,
         })
         .await
         .unwrap()
@@ -69,6 +71,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             action: Action::ImitateCustomer.into(),
             target_id: seed::ALICE.to_string(),
             audience: seed::STOREFRONT_EU.to_string(),
+            target_profile_id: 0,
         })
         .await
         .unwrap_err();
@@ -79,6 +82,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             action: 0,
             target_id: seed::ALICE.to_string(),
             audience: seed::STOREFRONT_EU.to_string(),
+            target_profile_id: 0,
         })
         .await
         .unwrap_err();
@@ -97,6 +101,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             expected_target_id: seed::ALICE.to_string(),
             expected_actor_id: seed::ADMIN.to_string(),
             expected_audience: String::new(),
+            expected_actions: Vec::new(),
         })
         .await
         .unwrap_err();

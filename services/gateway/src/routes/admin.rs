@@ -5,7 +5,7 @@ use actas_shared::{
     ErrorCode,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
-    proto::{GetPrincipalRequest, IssueRequest, LoginRequest},
+    proto::{Action, GetPrincipalRequest, IssueRequest, LoginRequest},
 };
 use axum::{Json, extract::State};
 use serde_json::{Value, json};
@@ -36,6 +36,7 @@ pub async fn oauth_token(State(state): State<AppState>, body: BodyObject) -> Res
             password,
             sales_channel_id: String::new(),
             previous_token: String::new(),
+            with_profile: false,
         })
         .await?
         .into_inner();
@@ -90,6 +91,8 @@ pub async fn generate_imitate_customer_token(
             target_id: customer.to_string(),
             audience: sales_channel.to_string(),
             reason,
+            action: Action::ImitateCustomer.into(),
+            target_profile_id: 0,
         })
         .await?
         .into_inner();

@@ -1,5 +1,7 @@
 //! The HTTP routes, one module per audience.
 
 pub mod admin;
+pub mod coworkers;
 pub mod store;
 pub mod storefront;
+pub mod sys;

@@ -86,6 +86,7 @@ pub async fn login(
             password,
             sales_channel_id: channel.to_string(),
             previous_token: previous.unwrap_or_default(),
+            with_profile: false,
         })
         .await?
         .into_inner();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use actas_permission::{
     Directory, Error, Permission,
+    model::Target,
     model::{Action, Decision},
     seed::{self, seed_demo},
     store::DirectoryStore,
@@ -112,18 +113,12 @@ async fn demo_authentication(store: Arc<dyn DirectoryStore>) -> anyhow::Result<(
             "carol-demo-password",
             Some(eu()),
         ),
-        // Alice is bound to EU only, and a customer needs a channel.
+        // Alice is bound to EU only.
         (
             PrincipalKind::Customer,
             "alice@example.com",
             "alice-demo-password",
             Some(us()),
-        ),
-        (
-            PrincipalKind::Customer,
-            "alice@example.com",
-            "alice-demo-password",
-            None,
         ),
     ];
     for (kind, email, password, channel) in refused {
@@ -133,6 +128,12 @@ async fn demo_authentication(store: Arc<dyn DirectoryStore>) -> anyhow::Result<(
             "{kind} {email} on {channel:?}: got {result:?}"
         );
     }
+
+    // Without a channel (the public coworker API) a customer signs in as a person.
+    let tina = directory
+        .authenticate(PrincipalKind::Customer, "tina@example.com", "tina-demo-password", None)
+        .await?;
+    assert_eq!(tina.id, principal(seed::TINA));
 
     let alice = directory
         .authenticate(
@@ -153,13 +154,23 @@ async fn demo_authorization(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()
     let imitate = Action::ImitateCustomer;
 
     let allowed = directory
-        .authorize(admin, imitate, principal(seed::ALICE), eu())
+        .authorize(
+            admin,
+            imitate,
+            Target::Principal(principal(seed::ALICE)),
+            Some(eu()),
+        )
         .await?;
     assert!(allowed.allowed(), "admin may act as alice on EU: {allowed:?}");
     assert!(!allowed.reason.is_empty());
 
     let viewer = directory
-        .authorize(principal(seed::VIEWER), imitate, principal(seed::ALICE), eu())
+        .authorize(
+            principal(seed::VIEWER),
+            imitate,
+            Target::Principal(principal(seed::ALICE)),
+            Some(eu()),
+        )
         .await?;
     assert!(!viewer.allowed());
     let denial = viewer.denial.expect("the viewer is denied");
@@ -202,7 +213,9 @@ async fn demo_authorization(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()
         ),
     ];
     for (actor, target, channel, code) in denied {
-        let decision = directory.authorize(actor, imitate, target, channel).await?;
+        let decision = directory
+            .authorize(actor, imitate, Target::Principal(target), Some(channel))
+            .await?;
         assert_eq!(
             denial_code(&decision),
             Some(code),
@@ -213,12 +226,19 @@ async fn demo_authorization(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()
 
     // Admins are not customers: nobody logs in as an admin, not even themself.
     for target in [admin, principal(seed::VIEWER)] {
-        let decision = directory.authorize(admin, imitate, target, eu()).await?;
+        let decision = directory
+            .authorize(admin, imitate, Target::Principal(target), Some(eu()))
+            .await?;
         assert!(!decision.allowed(), "admin -> {target}: {decision:?}");
     }
 
     let bob_on_us = directory
-        .authorize(admin, imitate, principal(seed::BOB), us())
+        .authorize(
+            admin,
+            imitate,
+            Target::Principal(principal(seed::BOB)),
+            Some(us()),
+        )
         .await?;
     assert!(bob_on_us.allowed(), "{bob_on_us:?}");
     Ok(())

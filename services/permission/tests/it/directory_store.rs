@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use actas_permission::{
-    model::{Action, LOGIN_AS_CUSTOMER, NewPrincipal, Principal, Rule, SalesChannel},
+    model::{Action, LOGIN_AS_CUSTOMER, NewPrincipal, Principal, Relation, Rule, SalesChannel},
     store::{DirectoryStore, Error},
 };
 use actas_shared::{
@@ -348,23 +348,39 @@ async fn failed_principal_insert_leaves_no_partial_rows(
 
 async fn rules_come_from_the_migration(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
     assert_eq!(
-        store.rule(Action::ImitateCustomer, PrincipalKind::Admin).await?,
-        Some(Rule {
+        store.rules(Action::ImitateCustomer, PrincipalKind::Admin).await?,
+        [Rule {
             target_kind: PrincipalKind::Customer,
-            required_privilege: "api_proxy_login-as-customer".to_owned(),
-        })
+            required_privilege: Some("api_proxy_login-as-customer".to_owned()),
+            relation: None,
+        }]
     );
     assert_eq!(
         store
-            .rule(Action::ImitateCustomer, PrincipalKind::Customer)
+            .rules(Action::ImpersonateTeamMember, PrincipalKind::Customer)
             .await?,
-        None
+        [Rule {
+            target_kind: PrincipalKind::Customer,
+            required_privilege: None,
+            relation: Some(Relation::AdministersTeamOfMember),
+        }]
     );
-    assert_eq!(
-        store
-            .rule(Action::ImitateCustomer, PrincipalKind::Operator)
-            .await?,
-        None
-    );
+    let mut operator_targets: Vec<PrincipalKind> = store
+        .rules(Action::ImpersonateUser, PrincipalKind::Operator)
+        .await?
+        .into_iter()
+        .map(|rule| rule.target_kind)
+        .collect();
+    operator_targets.sort_by_key(|kind| kind.as_str());
+    // Admins and customers; no rule lets an operator act as an operator.
+    assert_eq!(operator_targets, [PrincipalKind::Admin, PrincipalKind::Customer]);
+    for (action, actor) in [
+        (Action::ImitateCustomer, PrincipalKind::Customer),
+        (Action::ImitateCustomer, PrincipalKind::Operator),
+        (Action::ImpersonateUser, PrincipalKind::Admin),
+        (Action::ImpersonateTeamMember, PrincipalKind::Admin),
+    ] {
+        assert_eq!(store.rules(action, actor).await?, [], "{action:?} by {actor}");
+    }
     Ok(())
 }

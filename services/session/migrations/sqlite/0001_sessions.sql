@@ -7,8 +7,12 @@ CREATE TABLE session (
     principal_id       TEXT NOT NULL,
     principal_kind     TEXT NOT NULL CHECK (principal_kind IN ('admin', 'customer', 'operator')),
     sales_channel_id   TEXT,
-    -- The admin acting, when this is an impersonated session.
+    -- Who is acting, when this is an impersonated session.
     imitating_user_id  TEXT,
+    -- Coworker sessions: the active profile.
+    profile_id         BIGINT,
+    -- Impersonated sessions: the action of the grant that started them.
+    grant_action       TEXT,
     payload            TEXT NOT NULL,
     created_at         BIGINT NOT NULL,
     -- Hard deadline; an impersonated session never outlives it.
@@ -22,6 +26,8 @@ CREATE INDEX session_principal_recent ON session (principal_id, sales_channel_id
 CREATE TABLE audit_record (
     id           TEXT PRIMARY KEY,
     kind         TEXT NOT NULL,
+    -- imitate_customer (admin -> customer), impersonate_team_member, impersonate_user (operator).
+    action       TEXT NOT NULL,
     actor_id     TEXT NOT NULL,
     target_id    TEXT NOT NULL,
     audience     TEXT NOT NULL,

@@ -45,6 +45,8 @@ fn customer_session(principal: PrincipalId, channel: Option<SalesChannelId>, cre
         principal_kind: PrincipalKind::Customer,
         sales_channel_id: channel,
         imitating_user_id: None,
+        profile_id: None,
+        grant_action: None,
         payload: format!(r#"{{"created":{created_at}}}"#),
         created_at,
         expires_at: created_at + 3_600_000,
@@ -56,6 +58,7 @@ fn record(actor: PrincipalId, target: PrincipalId, occurred_at: i64) -> AuditRec
     AuditRecord {
         id: AuditRecordId::new_random(),
         kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
+        action: "impersonate_team_member".to_owned(),
         actor_id: actor,
         target_id: target,
         audience: SalesChannelId::new_random().to_string(),
@@ -71,6 +74,7 @@ fn record(actor: PrincipalId, target: PrincipalId, occurred_at: i64) -> AuditRec
 fn impersonation(actor: PrincipalId, target: PrincipalId, at: i64) -> (Session, AuditRecord) {
     let session = Session {
         imitating_user_id: Some(actor),
+        grant_action: Some("imitate_customer".to_owned()),
         sales_channel_id: Some(SalesChannelId::new_random()),
         ..customer_session(target, None, at)
     };
@@ -104,6 +108,8 @@ async fn insert_round_trips_every_field(subject: Subject) -> anyhow::Result<()> 
         principal_kind: PrincipalKind::Customer,
         sales_channel_id: Some(SalesChannelId::new_random()),
         imitating_user_id: Some(PrincipalId::new_random()),
+        profile_id: Some(1002),
+        grant_action: Some("impersonate_team_member".to_owned()),
         payload: r#"{"cart":"c-1","currency":"EUR","note":"naïve ☃"}"#.to_owned(),
         created_at: now,
         expires_at: now + 900_000,

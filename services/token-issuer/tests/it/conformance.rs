@@ -5,9 +5,9 @@
 use std::{sync::Arc, time::Duration};
 
 use actas_shared::testing::{redis_url, unique_prefix};
-use actas_token_issuer::store::{MemoryStore, RedisStore, TokenStore};
+use actas_token_issuer::store::{ClusterStore, MemoryStore, RedisStore, TokenStore};
 
-use crate::grant;
+use crate::{cluster::RedisCluster, grant};
 
 /// Long enough that nothing expires during a check.
 const LONG_TTL: Duration = Duration::from_secs(60);
@@ -121,4 +121,10 @@ async fn token_store_on_memory() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn token_store_on_redis() -> anyhow::Result<()> {
     conformance(Arc::new(RedisStore::new(&redis_url())?)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn token_store_on_redis_cluster() -> anyhow::Result<()> {
+    let cluster = RedisCluster::start_in_background().await?;
+    conformance(Arc::new(ClusterStore::new(&cluster.urls())?)).await
 }

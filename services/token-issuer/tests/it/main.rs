@@ -1,7 +1,10 @@
 //! The token issuer's grant stores against their contract: one conformance
-//! suite run on the in-memory store and on real Redis, a model-based
-//! property test of both, and Redis failing while the service runs.
+//! suite run on the in-memory store, real Redis and a Redis Cluster of our
+//! own, a model-based property test of each, Redis failing while the service
+//! runs, and the choice of store by configuration.
 
+mod cluster;
+mod config;
 mod conformance;
 mod model;
 mod redis_down;
@@ -17,5 +20,8 @@ pub fn grant(tag: &str) -> StoredGrant {
         reason: format!("reason {tag}"),
         issued_at: 1_700_000_000_000,
         expires_at: 1_700_000_060_000,
+        action: format!("action-{tag}"),
+        target_kind: "customer".to_owned(),
+        target_profile_id: Some(i64::from(tag.len() as u8)),
     }
 }

@@ -5,10 +5,10 @@
 use std::{collections::HashMap, time::Duration};
 
 use actas_shared::testing::{redis_url, unique_prefix};
-use actas_token_issuer::store::{MemoryStore, RedisStore, StoredGrant, TokenStore};
-use proptest::prelude::*;
+use actas_token_issuer::store::{ClusterStore, MemoryStore, RedisStore, StoredGrant, TokenStore};
+use proptest::{prelude::*, test_runner::TestRunner};
 
-use crate::grant;
+use crate::{cluster::RedisCluster, grant};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -61,7 +61,9 @@ async fn agrees_with_model(store: &dyn TokenStore, prefix: &str, ops: &[Op]) -> 
     Ok(())
 }
 
-fn run_case(make_store: fn() -> anyhow::Result<Box<dyn TokenStore>>, ops: &[Op]) -> anyhow::Result<()> {
+/// Runs `ops` on a fresh store, made inside the case's own runtime (a Redis
+/// connection belongs to the runtime it was made in).
+fn run_case(make_store: &dyn Fn() -> anyhow::Result<Box<dyn TokenStore>>, ops: &[Op]) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -84,11 +86,30 @@ proptest! {
 
     #[test]
     fn memory_store_agrees_with_a_map(ops in prop::collection::vec(op(), 1..40)) {
-        run_case(memory, &ops).map_err(|error| TestCaseError::fail(format!("{error:#}")))?;
+        run_case(&memory, &ops).map_err(|error| TestCaseError::fail(format!("{error:#}")))?;
     }
 
     #[test]
     fn redis_store_agrees_with_a_map(ops in prop::collection::vec(op(), 1..40)) {
-        run_case(redis, &ops).map_err(|error| TestCaseError::fail(format!("{error:#}")))?;
+        run_case(&redis, &ops).map_err(|error| TestCaseError::fail(format!("{error:#}")))?;
     }
+}
+
+/// Outside `proptest!`: the cluster is started once for all cases, and
+/// stopped when the test ends, however it ends.
+#[test]
+fn redis_cluster_store_agrees_with_a_map() -> anyhow::Result<()> {
+    let cluster = RedisCluster::start()?;
+    let urls = cluster.urls();
+    let make_store = || -> anyhow::Result<Box<dyn TokenStore>> { Ok(Box::new(ClusterStore::new(&urls)?)) };
+    let config = ProptestConfig {
+        cases: 32,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    TestRunner::new(config)
+        .run(&prop::collection::vec(op(), 1..40), |ops| {
+            run_case(&make_store, &ops).map_err(|error| TestCaseError::fail(format!("{error:#}")))
+        })
+        .map_err(|error| anyhow::anyhow!("{error}"))
 }

@@ -1,0 +1,87 @@
+//! Operator API: operators sign in, and impersonate any admin or customer
+//! (never another operator) through a one-time token exchanged at
+//! `POST /api/public/auth/login/{token}`.
+
+use actas_shared::{
+    ErrorCode,
+    ids::PrincipalId,
+    principal::PrincipalKind,
+    proto::{Action, IssueRequest, LoginRequest},
+};
+use axum::{
+    Json,
+    extract::{Query, State},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    app::AppState,
+    error::HttpError,
+    extract::{BodyObject, OperatorSession, missing, parse_id},
+    routes::coworkers::session_json,
+};
+
+/// `POST /api/sys/auth/login` {email, password}
+pub async fn login(State(state): State<AppState>, body: BodyObject) -> Result<Json<Value>, HttpError> {
+    let email = body.string("email")?;
+    let password = body.string("password")?;
+    let issued = state
+        .sessions
+        .clone()
+        .login(LoginRequest {
+            kind: PrincipalKind::Operator.to_proto().into(),
+            email,
+            password,
+            sales_channel_id: String::new(),
+            previous_token: String::new(),
+            with_profile: false,
+        })
+        .await
+        .map_err(|status| {
+            let error = actas_shared::ApiError::from_status(&status);
+            match error.code {
+                // An operator sign-in is no OAuth grant: a failure is a plain 401.
+                ErrorCode::AdminBadCredentials => {
+                    HttpError::new(ErrorCode::Unauthorized, "The email or password is wrong.")
+                }
+                _ => HttpError(error),
+            }
+        })?
+        .into_inner();
+    Ok(Json(session_json(&state, issued).await?))
+}
+
+#[derive(Deserialize)]
+pub struct ImpersonateQuery {
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
+    reason: Option<String>,
+}
+
+/// `GET /api/sys/users/impersonate?userId=…[&reason=…]`
+pub async fn impersonate(
+    State(state): State<AppState>,
+    operator: OperatorSession,
+    Query(query): Query<ImpersonateQuery>,
+) -> Result<Json<Value>, HttpError> {
+    let user_id = query
+        .user_id
+        .filter(|id| !id.trim().is_empty())
+        .ok_or_else(|| missing("userId"))?;
+    let user: PrincipalId = parse_id(&user_id, "userId")?;
+    let issued = state
+        .tokens
+        .clone()
+        .issue_impersonation_token(IssueRequest {
+            actor_session_token: operator.token,
+            target_id: user.to_string(),
+            audience: String::new(),
+            reason: query.reason.unwrap_or_default(),
+            action: Action::ImpersonateUser.into(),
+            target_profile_id: 0,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(json!({ "token": issued.token })))
+}
