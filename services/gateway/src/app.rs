@@ -33,7 +33,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     error::HttpError,
-    routes::{admin, coworkers, store, storefront, sys},
+    routes::{admin, audit, coworkers, store, storefront, sys},
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -117,6 +117,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sys/auth/login", post(sys::login))
         .route("/api/sys/users/impersonate", get(sys::impersonate))
+        .route("/api/sys/audit-records", get(audit::records))
+        .route(
+            "/api/public/account/impersonations",
+            get(audit::my_impersonations),
+        )
         .route("/store-api/account/login", post(store::login))
         .route(
             "/store-api/account/login/imitate-customer",

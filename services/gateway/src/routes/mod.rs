@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per audience.
 
 pub mod admin;
+pub mod audit;
 pub mod coworkers;
 pub mod store;
 pub mod storefront;
