@@ -131,7 +131,12 @@ async fn demo_authentication(store: Arc<dyn DirectoryStore>) -> anyhow::Result<(
 
     // Without a channel (the public coworker API) a customer signs in as a person.
     let tina = directory
-        .authenticate(PrincipalKind::Customer, "tina@example.com", "tina-demo-password", None)
+        .authenticate(
+            PrincipalKind::Customer,
+            "tina@example.com",
+            "tina-demo-password",
+            None,
+        )
         .await?;
     assert_eq!(tina.id, principal(seed::TINA));
 
