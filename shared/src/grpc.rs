@@ -7,10 +7,12 @@ use std::{future::Future, time::Duration};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{
-    service::Routes,
-    transport::{Channel, Endpoint, Server},
+    Request, Status,
+    service::{Interceptor, Routes, interceptor::InterceptedService},
+    transport::{Endpoint, Server},
 };
 use tonic_health::ServingStatus;
+use tower_http::trace::TraceLayer;
 
 use crate::proto::FILE_DESCRIPTOR_SET;
 
@@ -28,9 +30,26 @@ pub enum Error {
     Serve(#[source] tonic::transport::Error),
 }
 
+/// A client channel to another actas service: one multiplexed HTTP/2
+/// connection, with the caller's trace context injected into every call.
+pub type Channel = InterceptedService<tonic::transport::Channel, PropagateContext>;
+
+/// Puts the current span's W3C trace context into each outgoing call.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PropagateContext;
+
+impl Interceptor for PropagateContext {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        crate::telemetry::inject(request.metadata_mut());
+        Ok(request)
+    }
+}
+
 /// Serves `routes` on `listener` with health and reflection until `shutdown`
-/// resolves; then reports NOT_SERVING and drains in-flight calls.
+/// resolves; then reports NOT_SERVING and drains in-flight calls. Every call
+/// gets a span named for `service`, child of the caller's trace context.
 pub async fn serve(
+    service: &'static str,
     listener: TcpListener,
     routes: Routes,
     service_names: &[&str],
@@ -54,9 +73,15 @@ pub async fn serve(
         }
         tracing::info!("grpc server draining");
     };
+    let traced = TraceLayer::new_for_grpc().make_span_with(move |request: &http::Request<_>| {
+        let span = tracing::info_span!("grpc", service, rpc = %request.uri().path());
+        crate::telemetry::set_parent(&span, request.headers());
+        span
+    });
     Server::builder()
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(30))
+        .layer(traced)
         .add_routes(routes)
         .add_service(health)
         .add_service(reflection_v1)
@@ -73,12 +98,13 @@ pub fn channel(url: &str) -> Result<Channel, Error> {
         url: url.to_owned(),
         source,
     })?;
-    Ok(endpoint
+    let channel = endpoint
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(10))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .connect_lazy())
+        .connect_lazy();
+    Ok(InterceptedService::new(channel, PropagateContext))
 }
 
 /// Resolves on SIGTERM or Ctrl-C: the one shutdown signal of a process.

@@ -2,8 +2,12 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans exported over OTLP. Off and
 //! free otherwise. Call [`init`] once in `main`; keep the guard alive.
 
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
+use opentelemetry::{
+    propagation::{Extractor, Injector, TextMapPropagator as _},
+    trace::TracerProvider as _,
+};
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _};
 
 /// Flushes and shuts the exporter down when dropped.
@@ -63,4 +67,45 @@ pub fn init(service_name: &'static str) -> Result<Guard, Error> {
         .with(otel_layer)
         .try_init()?;
     Ok(Guard { provider })
+}
+
+/// Writes the current span's W3C trace context (`traceparent`,
+/// `tracestate`) into outgoing gRPC metadata. Without an exporter the
+/// context is empty and nothing is written.
+pub fn inject(metadata: &mut tonic::metadata::MetadataMap) {
+    let context = tracing::Span::current().context();
+    TraceContextPropagator::new().inject_context(&context, &mut MetadataInjector(metadata));
+}
+
+/// Makes `span` a child of the W3C trace context in incoming headers (HTTP
+/// or gRPC metadata), when there is one.
+pub fn set_parent(span: &tracing::Span, headers: &http::HeaderMap) {
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    // Fails only when the span is disabled: nothing to link then.
+    let _ = span.set_parent(parent);
+}
+
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            tonic::metadata::MetadataValue::try_from(value),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
 }

@@ -11,6 +11,7 @@ use std::{
     time::Duration,
 };
 
+use actas_shared::grpc::Channel;
 use actas_shared::{
     ErrorCode, grpc,
     proto::{
@@ -28,7 +29,6 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tonic::transport::Channel;
 use tower_http::trace::TraceLayer;
 
 use crate::{
@@ -159,7 +159,10 @@ pub fn router(state: AppState) -> Router {
                     .extensions()
                     .get::<axum::extract::MatchedPath>()
                     .map_or("unmatched", |path| path.as_str());
-                tracing::info_span!("http", method = %request.method(), route)
+                let span =
+                    tracing::info_span!("http", service = "actas-gateway", method = %request.method(), route);
+                actas_shared::telemetry::set_parent(&span, request.headers());
+                span
             }),
         )
         .with_state(state)

@@ -75,7 +75,14 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "permission service listening");
         let routes = Routes::new(PermissionServiceServer::new(PermissionGrpc::new(self.directory)));
-        grpc::serve(self.listener, routes, &["actas.v1.PermissionService"], shutdown).await?;
+        grpc::serve(
+            "actas-permission",
+            self.listener,
+            routes,
+            &["actas.v1.PermissionService"],
+            shutdown,
+        )
+        .await?;
         self.pool.close().await;
         Ok(())
     }

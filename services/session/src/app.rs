@@ -114,7 +114,14 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "session service listening");
         let routes = Routes::new(SessionServiceServer::new(SessionGrpc::new(self.manager)));
-        grpc::serve(self.listener, routes, &["actas.v1.SessionService"], shutdown).await?;
+        grpc::serve(
+            "actas-session",
+            self.listener,
+            routes,
+            &["actas.v1.SessionService"],
+            shutdown,
+        )
+        .await?;
         self.pool.close().await;
         Ok(())
     }

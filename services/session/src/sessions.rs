@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use actas_shared::grpc::Channel;
 use actas_shared::{
     ApiError,
     db::now_millis,
@@ -15,7 +16,6 @@ use actas_shared::{
 };
 use async_trait::async_trait;
 use serde_json::{Map, Value};
-use tonic::transport::Channel;
 
 use crate::{
     error::Error,

@@ -142,7 +142,14 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "token issuer listening");
         let routes = Routes::new(TokenIssuerServer::new(TokenIssuerGrpc::new(self.issuer)));
-        grpc::serve(self.listener, routes, &["actas.v1.TokenIssuer"], shutdown).await?;
+        grpc::serve(
+            "actas-token-issuer",
+            self.listener,
+            routes,
+            &["actas.v1.TokenIssuer"],
+            shutdown,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
+use actas_shared::grpc::Channel;
 use actas_shared::{
     ApiError,
     ids::{PrincipalId, SalesChannelId},
@@ -20,7 +21,6 @@ use actas_shared::{
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tonic::transport::Channel;
 
 use crate::{
     error::Error,
