@@ -82,6 +82,23 @@ impl Pool {
         }
     }
 
+    /// Whether the database answers a trivial query.
+    pub async fn is_healthy(&self) -> bool {
+        match self {
+            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.is_ok(),
+            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.is_ok(),
+        }
+    }
+
+    /// A health probe for [`crate::grpc::serve`].
+    pub fn probe(&self) -> crate::grpc::Probe {
+        let pool = self.clone();
+        std::sync::Arc::new(move || {
+            let pool = pool.clone();
+            Box::pin(async move { pool.is_healthy().await })
+        })
+    }
+
     pub async fn close(&self) {
         match self {
             Pool::Postgres(pool) => pool.close().await,

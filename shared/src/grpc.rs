@@ -2,7 +2,9 @@
 //! reflection (v1 and v1alpha) beside the service's own APIs, graceful
 //! shutdown, and lazily connected client channels.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
+
+use futures::future::BoxFuture;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -45,29 +47,70 @@ impl Interceptor for PropagateContext {
     }
 }
 
+/// Whether a service's backends answer (database, Redis).
+pub type Probe = Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
+
+/// How often the backends are probed for the health status.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// A probe slower than this counts as down.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Serves `routes` on `listener` with health and reflection until `shutdown`
 /// resolves; then reports NOT_SERVING and drains in-flight calls. Every call
 /// gets a span named for `service`, child of the caller's trace context.
+///
+/// The health status of `service_names` follows `probe` (checked every
+/// second): NOT_SERVING while a backend is down. The overall status (`""`)
+/// stays SERVING while the process runs, so liveness probes do not restart
+/// pods during a database outage.
 pub async fn serve(
     service: &'static str,
     listener: TcpListener,
     routes: Routes,
     service_names: &[&str],
+    probe: Probe,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in service_names {
         reporter.set_service_status(*name, ServingStatus::Serving).await;
     }
+    let names: Vec<String> = service_names.iter().map(|s| (*s).to_owned()).collect();
+    let prober = tokio::spawn({
+        let reporter = reporter.clone();
+        let names = names.clone();
+        async move {
+            let mut serving = true;
+            let mut ticks = tokio::time::interval(PROBE_INTERVAL);
+            loop {
+                ticks.tick().await;
+                let up = tokio::time::timeout(PROBE_TIMEOUT, probe())
+                    .await
+                    .unwrap_or(false);
+                if up != serving {
+                    serving = up;
+                    tracing::warn!(service, up, "backend health changed");
+                    let status = if up {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
+                    for name in &names {
+                        reporter.set_service_status(name, status).await;
+                    }
+                }
+            }
+        }
+    });
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let names: Vec<String> = service_names.iter().map(|s| (*s).to_owned()).collect();
     let signal = async move {
         shutdown.await;
+        prober.abort();
         for name in &names {
             reporter.set_service_status(name, ServingStatus::NotServing).await;
         }

@@ -86,3 +86,58 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// A redis-server of a test's own on a free loopback port, for tests that
+/// stop Redis (never the shared one). Killed when dropped.
+pub struct RedisServer {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl RedisServer {
+    pub fn start() -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot start redis-server ({error}); install it (Debian: apt-get install redis-server)"
+                )
+            })?;
+        let server = Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            child,
+        };
+        // Ready when it accepts connections; bounded.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        anyhow::bail!("redis-server did not listen on port {port}")
+    }
+
+    /// Kills the server now (a Redis outage).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -80,6 +80,7 @@ impl Application {
             self.listener,
             routes,
             &["actas.v1.PermissionService"],
+            self.pool.probe(),
             shutdown,
         )
         .await?;

@@ -119,6 +119,7 @@ impl Application {
             self.listener,
             routes,
             &["actas.v1.SessionService"],
+            self.pool.probe(),
             shutdown,
         )
         .await?;

@@ -108,6 +108,7 @@ fn cluster_nodes(urls: &str) -> anyhow::Result<Vec<&str>> {
 pub struct Application {
     listener: TcpListener,
     issuer: Issuer,
+    store: Arc<dyn TokenStore>,
 }
 
 impl Application {
@@ -128,11 +129,15 @@ impl Application {
             config.token_issuer.clone(),
             Duration::from_secs(config.token_ttl_secs),
             config.redis_key_prefix.clone(),
-            store,
+            store.clone(),
             SessionServiceClient::new(grpc::channel(&config.session_url)?),
             PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
         );
-        Ok(Self { listener, issuer })
+        Ok(Self {
+            listener,
+            issuer,
+            store,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -142,11 +147,17 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "token issuer listening");
         let routes = Routes::new(TokenIssuerServer::new(TokenIssuerGrpc::new(self.issuer)));
+        let store = self.store;
+        let probe: grpc::Probe = Arc::new(move || {
+            let store = store.clone();
+            Box::pin(async move { store.ping().await.is_ok() })
+        });
         grpc::serve(
             "actas-token-issuer",
             self.listener,
             routes,
             &["actas.v1.TokenIssuer"],
+            probe,
             shutdown,
         )
         .await?;

@@ -54,6 +54,10 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Removes and returns the grant in one atomic step: of any number of
     /// concurrent callers, at most one gets it.
     async fn take(&self, key: &str) -> Result<Option<StoredGrant>, Error>;
+    /// Whether the backend answers; drives the gRPC health status.
+    async fn ping(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// How long to wait to connect to a Redis node, and for its answer: a call
@@ -96,6 +100,12 @@ impl TokenStore for RedisStore {
         let mut connection = self.connection.clone();
         let value: Option<String> = connection.get_del(key).await?;
         Ok(value.map(|v| serde_json::from_str(&v)).transpose()?)
+    }
+
+    async fn ping(&self) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let _: String = redis::cmd("PING").query_async(&mut connection).await?;
+        Ok(())
     }
 }
 
@@ -157,6 +167,15 @@ impl TokenStore for ClusterStore {
         let mut connection = self.connection.clone();
         let value: Option<String> = connection.get_del(key).await.map_err(Error::Cluster)?;
         Ok(value.map(|v| serde_json::from_str(&v)).transpose()?)
+    }
+
+    async fn ping(&self) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut connection)
+            .await
+            .map_err(Error::Cluster)?;
+        Ok(())
     }
 }
 

@@ -277,3 +277,124 @@ async fn every_service_reports_serving_and_unknown_routes_get_the_envelope() {
     .await;
     system.stop().await;
 }
+
+#[tokio::test]
+async fn health_follows_the_backends_and_outages_answer_503() {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let mut redis = actas_shared::testing::RedisServer::start().unwrap();
+    let redis_url = redis.url.clone();
+    let system = TestSystem::start_with(|options| options.redis_url = Some(redis_url)).await;
+    let admin = system.admin().await;
+    let sandbox = system.sandbox();
+    let status_of = |addr: std::net::SocketAddr, service: &'static str| {
+        let url = sandbox.grpc_url(addr);
+        async move {
+            let channel = tonic::transport::Endpoint::from_shared(url)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: service.to_owned(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .status
+        }
+    };
+    // Polls until `service` reports `wanted`, for at most ten seconds.
+    let wait_for = |addr, service, wanted: ServingStatus| {
+        let status_of = &status_of;
+        async move {
+            for _ in 0..100 {
+                if status_of(addr, service).await == wanted as i32 {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            false
+        }
+    };
+
+    redis.kill();
+    assert!(
+        wait_for(
+            sandbox.token_issuer,
+            "actas.v1.TokenIssuer",
+            ServingStatus::NotServing
+        )
+        .await,
+        "token issuer reports NOT_SERVING without Redis"
+    );
+    let refused = system
+        .generate(
+            &admin,
+            json!({ "customerId": simple(seed::ALICE), "salesChannelId": simple(seed::STOREFRONT_EU) }),
+        )
+        .await;
+    assert_error(
+        refused,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "FRAMEWORK__SERVICE_UNAVAILABLE",
+    )
+    .await;
+    // The overall status stays SERVING: the process is alive.
+    assert_eq!(
+        status_of(sandbox.token_issuer, "").await,
+        ServingStatus::Serving as i32
+    );
+
+    // The database goes away under the permission and session services.
+    let mut admin_connection = sqlx::PgConnection::connect(&actas_shared::testing::postgres_admin_url())
+        .await
+        .unwrap();
+    let name = system.database.url.rsplit('/').next().unwrap().to_owned();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+    )))
+    .execute(&mut admin_connection)
+    .await
+    .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    )))
+    .execute(&mut admin_connection)
+    .await
+    .unwrap();
+    for (addr, service) in [
+        (sandbox.permission, "actas.v1.PermissionService"),
+        (sandbox.session, "actas.v1.SessionService"),
+    ] {
+        assert!(
+            wait_for(addr, service, ServingStatus::NotServing).await,
+            "{service} reports NOT_SERVING without its database"
+        );
+    }
+    let me = system
+        .http
+        .get(system.url("/api/_info/me"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        me,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "FRAMEWORK__SERVICE_UNAVAILABLE",
+    )
+    .await;
+
+    // Back: the status recovers.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
+    )))
+    .execute(&mut admin_connection)
+    .await
+    .unwrap();
+    assert!(wait_for(sandbox.session, "actas.v1.SessionService", ServingStatus::Serving).await);
+    system.stop().await;
+}
