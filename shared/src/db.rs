@@ -90,12 +90,24 @@ impl Pool {
         }
     }
 
-    /// A health probe for [`crate::grpc::serve`].
-    pub fn probe(&self) -> crate::grpc::Probe {
+    /// A health probe for [`crate::grpc::serve`]; also records the pool's
+    /// connection gauges for `service`.
+    pub fn probe(&self, service: &'static str) -> crate::grpc::Probe {
         let pool = self.clone();
         std::sync::Arc::new(move || {
             let pool = pool.clone();
-            Box::pin(async move { pool.is_healthy().await })
+            Box::pin(async move {
+                let (size, idle) = match &pool {
+                    Pool::Postgres(pool) => (pool.size(), pool.num_idle()),
+                    Pool::Sqlite(pool) => (pool.size(), pool.num_idle()),
+                };
+                let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+                metrics::gauge!("actas_db_pool_connections", "service" => service, "state" => "idle")
+                    .set(f64::from(idle));
+                metrics::gauge!("actas_db_pool_connections", "service" => service, "state" => "active")
+                    .set(f64::from(size.saturating_sub(idle)));
+                pool.is_healthy().await
+            })
         })
     }
 

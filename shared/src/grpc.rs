@@ -87,6 +87,7 @@ pub async fn serve(
                 let up = tokio::time::timeout(PROBE_TIMEOUT, probe())
                     .await
                     .unwrap_or(false);
+                metrics::gauge!("actas_backend_up", "service" => service).set(if up { 1.0 } else { 0.0 });
                 if up != serving {
                     serving = up;
                     tracing::warn!(service, up, "backend health changed");
@@ -117,7 +118,12 @@ pub async fn serve(
         tracing::info!("grpc server draining");
     };
     let traced = TraceLayer::new_for_grpc().make_span_with(move |request: &http::Request<_>| {
-        let span = tracing::info_span!("grpc", service, rpc = %request.uri().path());
+        let span = tracing::info_span!(
+            "grpc",
+            service,
+            rpc = %request.uri().path(),
+            trace_id = tracing::field::Empty
+        );
         crate::telemetry::set_parent(&span, request.headers());
         span
     });
@@ -125,6 +131,7 @@ pub async fn serve(
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(30))
         .layer(traced)
+        .layer(crate::metrics::RecordRpcLayer { service })
         .add_routes(routes)
         .add_service(health)
         .add_service(reflection_v1)

@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod metrics;
 pub mod principal;
 pub mod proto;
 pub mod secret;

@@ -4,7 +4,7 @@
 
 use opentelemetry::{
     propagation::{Extractor, Injector, TextMapPropagator as _},
-    trace::TracerProvider as _,
+    trace::{TraceContextExt as _, TracerProvider as _},
 };
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -78,11 +78,16 @@ pub fn inject(metadata: &mut tonic::metadata::MetadataMap) {
 }
 
 /// Makes `span` a child of the W3C trace context in incoming headers (HTTP
-/// or gRPC metadata), when there is one.
+/// or gRPC metadata), when there is one, and records the trace id in the
+/// span's `trace_id` field so every log line inside it carries it.
 pub fn set_parent(span: &tracing::Span, headers: &http::HeaderMap) {
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     // Fails only when the span is disabled: nothing to link then.
     let _ = span.set_parent(parent);
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
 }
 
 struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);

@@ -141,3 +141,106 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+/// A free loopback port (bound and released; fine for tests).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// One of the project's binaries running as its own process, configured by
+/// environment variables like in production, with its admin port known.
+pub struct ServiceProcess {
+    child: std::process::Child,
+    pub admin: String,
+}
+
+impl ServiceProcess {
+    /// Starts `binary` and waits (bounded) until its admin port answers.
+    pub async fn spawn(binary: &str, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        let admin = format!("127.0.0.1:{}", free_port()?);
+        let child = std::process::Command::new(binary)
+            .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
+            .env("ACTAS_ADMIN_ADDR", &admin)
+            .env("RUST_LOG", "warn")
+            .spawn()?;
+        let mut process = Self { child, admin };
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http
+                .get(format!("http://{}/healthz", process.admin))
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success())
+            {
+                return Ok(process);
+            }
+            if let Some(status) = process.child.try_wait()? {
+                anyhow::bail!("{binary} exited early: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("{binary} did not open its admin port")
+    }
+
+    /// The Prometheus text the process serves at `/metrics`.
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        Ok(reqwest::get(format!("http://{}/metrics", self.admin))
+            .await?
+            .text()
+            .await?)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the process to exit.
+    pub async fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("the process did not stop within ten seconds of SIGTERM")
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Calls the gRPC health service at `addr` for `service`; returns the status.
+pub async fn grpc_health(addr: &str, service: &str) -> anyhow::Result<i32> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+        .connect()
+        .await?;
+    let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+    Ok(client
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await?
+        .into_inner()
+        .status)
+}
+
+/// Whether Prometheus text holds a sample of `name` with all `labels` (in
+/// any order) and, when given, exactly `value`.
+pub fn has_sample(text: &str, name: &str, labels: &[(&str, &str)], value: Option<&str>) -> bool {
+    text.lines().any(|line| {
+        let Some(rest) = line.strip_prefix(name) else {
+            return false;
+        };
+        let Some((label_text, sample)) = rest.strip_prefix('{').and_then(|r| r.split_once("} ")) else {
+            return labels.is_empty() && value.is_none_or(|v| rest.trim() == v);
+        };
+        labels.iter().all(|(key, val)| {
+            label_text
+                .split(',')
+                .any(|pair| pair == format!("{key}=\"{val}\""))
+        }) && value.is_none_or(|v| sample.trim() == v)
+    })
+}

@@ -82,6 +82,7 @@ impl Sandbox {
                 grpc_addr: permission.to_string(),
                 database_url: options.database_url.clone(),
                 database_max_connections: 10,
+                ..actas_permission::Config::default()
             },
             permission_listener,
         )
@@ -94,6 +95,7 @@ impl Sandbox {
                 grpc_addr: token_issuer.to_string(),
                 redis_url: options.redis_url.clone(),
                 redis_cluster_urls: None,
+                admin_addr: String::new(),
                 redis_key_prefix: options.redis_key_prefix.clone(),
                 signing_key_pem: options.signing_key_pem.clone().map(Into::into),
                 token_ttl_secs: options.token_ttl_secs,
@@ -124,6 +126,7 @@ impl Sandbox {
                 session_url: url(session),
                 token_issuer_url: url(token_issuer),
                 cookie_secure: false,
+                ..actas_gateway::Config::default()
             },
             gateway_listener,
         )

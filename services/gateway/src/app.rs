@@ -21,7 +21,7 @@ use actas_shared::{
 };
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
     http::StatusCode,
     middleware::{self, Next},
     response::{IntoResponse as _, Response},
@@ -41,6 +41,8 @@ use crate::{
 pub struct Config {
     /// `ACTAS_HTTP_ADDR`
     pub http_addr: String,
+    /// `ACTAS_ADMIN_ADDR`: `/metrics` for Prometheus.
+    pub admin_addr: String,
     /// `ACTAS_PERMISSION_URL`
     pub permission_url: String,
     /// `ACTAS_SESSION_URL`
@@ -55,6 +57,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             http_addr: "127.0.0.1:8080".into(),
+            admin_addr: "127.0.0.1:9104".into(),
             permission_url: "http://127.0.0.1:50051".into(),
             session_url: "http://127.0.0.1:50053".into(),
             token_issuer_url: "http://127.0.0.1:50052".into(),
@@ -84,6 +87,24 @@ const BODY_LIMIT_BYTES: usize = 64 * 1024;
 const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
 /// Requests in flight at once; more wait for a slot (backpressure, not errors).
 const MAX_IN_FLIGHT: usize = 4096;
+
+/// Counts and times each request by matched route, method and status.
+async fn record(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_str().to_owned();
+    metrics::counter!("actas_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("actas_http_request_duration_seconds", "route" => route, "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
 
 /// Answers 503 with the error envelope when a request outlives its deadline.
 async fn deadline(request: Request, next: Next) -> Response {
@@ -148,23 +169,30 @@ pub fn router(state: AppState) -> Router {
                 "This route does not accept this method.",
             )
         })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(middleware::from_fn(deadline))
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT))
-        .layer(
+        // Route layers run after routing, so they see the matched route.
+        .route_layer(middleware::from_fn(record))
+        .route_layer(
             // Spans name the matched route, never the raw URI: paths and
             // query strings may carry tokens.
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                 let route = request
                     .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map_or("unmatched", |path| path.as_str());
-                let span =
-                    tracing::info_span!("http", service = "actas-gateway", method = %request.method(), route);
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                let span = tracing::info_span!(
+                    "http",
+                    service = "actas-gateway",
+                    method = %request.method(),
+                    route,
+                    trace_id = tracing::field::Empty
+                );
                 actas_shared::telemetry::set_parent(&span, request.headers());
                 span
             }),
         )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(deadline))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT))
         .with_state(state)
 }
 

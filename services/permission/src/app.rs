@@ -20,6 +20,8 @@ use crate::{
 pub struct Config {
     /// `ACTAS_GRPC_ADDR`
     pub grpc_addr: String,
+    /// `ACTAS_ADMIN_ADDR`: `/metrics` for Prometheus.
+    pub admin_addr: String,
     /// `DATABASE_URL`: `postgres://…` or `sqlite://…`
     pub database_url: String,
     /// `ACTAS_DATABASE_MAX_CONNECTIONS`
@@ -30,6 +32,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             grpc_addr: "127.0.0.1:50051".into(),
+            admin_addr: "127.0.0.1:9101".into(),
             database_url: "sqlite://actas-permission.db".into(),
             database_max_connections: 10,
         }
@@ -80,7 +83,7 @@ impl Application {
             self.listener,
             routes,
             &["actas.v1.PermissionService"],
-            self.pool.probe(),
+            self.pool.probe("actas-permission"),
             shutdown,
         )
         .await?;

@@ -9,6 +9,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = actas_shared::telemetry::init("actas-permission")?;
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {
+            actas_shared::metrics::spawn_admin(&config.admin_addr).await?;
             let listener = tokio::net::TcpListener::bind(&config.grpc_addr)
                 .await
                 .with_context(|| format!("binding ACTAS_GRPC_ADDR={}", config.grpc_addr))?;

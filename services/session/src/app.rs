@@ -27,6 +27,8 @@ use crate::{
 pub struct Config {
     /// `ACTAS_GRPC_ADDR`
     pub grpc_addr: String,
+    /// `ACTAS_ADMIN_ADDR`: `/metrics` for Prometheus.
+    pub admin_addr: String,
     /// `DATABASE_URL`: `postgres://…` or `sqlite://…`
     pub database_url: String,
     /// `ACTAS_DATABASE_MAX_CONNECTIONS`
@@ -47,6 +49,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             grpc_addr: "127.0.0.1:50053".into(),
+            admin_addr: "127.0.0.1:9103".into(),
             database_url: "sqlite://actas-session.db".into(),
             database_max_connections: 10,
             permission_url: "http://127.0.0.1:50051".into(),
@@ -54,6 +57,21 @@ impl Default for Config {
             admin_session_ttl_secs: 3600,
             customer_session_ttl_secs: 86_400,
             impersonation_max_secs: 3600,
+        }
+    }
+}
+
+/// Keeps the `actas_impersonated_sessions_active` gauge current.
+async fn count_impersonations(store: SqlSessions) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        ticks.tick().await;
+        match store
+            .count_active_impersonations(actas_shared::db::now_millis())
+            .await
+        {
+            Ok(count) => metrics::gauge!("actas_impersonated_sessions_active").set(count as f64),
+            Err(error) => tracing::debug!(%error, "counting impersonated sessions failed"),
         }
     }
 }
@@ -114,15 +132,17 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "session service listening");
         let routes = Routes::new(SessionServiceServer::new(SessionGrpc::new(self.manager)));
+        let gauge = tokio::spawn(count_impersonations(SqlSessions::new(self.pool.clone())));
         grpc::serve(
             "actas-session",
             self.listener,
             routes,
             &["actas.v1.SessionService"],
-            self.pool.probe(),
+            self.pool.probe("actas-session"),
             shutdown,
         )
         .await?;
+        gauge.abort();
         self.pool.close().await;
         Ok(())
     }

@@ -74,6 +74,19 @@ impl SqlSessions {
     pub fn new(pool: Pool) -> Self {
         Self { pool }
     }
+
+    /// Impersonated sessions alive at `now`, for the metrics gauge.
+    pub async fn count_active_impersonations(&self, now: i64) -> Result<i64, Error> {
+        Ok(with_pool!(&self.pool, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM session WHERE imitating_user_id IS NOT NULL \
+                 AND ended_at IS NULL AND expires_at > $1",
+            )
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
 }
 
 const SESSION_COLUMNS: &str = "id, token_hash, principal_id, principal_kind, sales_channel_id, \

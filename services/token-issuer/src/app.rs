@@ -31,6 +31,8 @@ const MAX_TTL_SECS: u64 = 900;
 pub struct Config {
     /// `ACTAS_GRPC_ADDR`
     pub grpc_addr: String,
+    /// `ACTAS_ADMIN_ADDR`: `/metrics` for Prometheus.
+    pub admin_addr: String,
     /// `REDIS_URL`; without it (and without a cluster), the in-memory store
     /// (one process only).
     pub redis_url: Option<String>,
@@ -57,6 +59,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             grpc_addr: "127.0.0.1:50052".into(),
+            admin_addr: "127.0.0.1:9102".into(),
             redis_url: None,
             redis_cluster_urls: None,
             redis_key_prefix: "actas:".into(),

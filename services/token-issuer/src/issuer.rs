@@ -128,6 +128,17 @@ impl Issuer {
         }
     }
 
+    /// Checks signature, algorithm, key id, issuer and expiry; returns the claims.
+    fn verify(&self, token: &str) -> Result<Claims, Error> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
+        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.keys.kid.as_str()) {
+            return Err(Error::InvalidToken);
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.keys.decoding, &self.validation())
+            .map(|data| data.claims)
+            .map_err(|_| Error::InvalidToken)
+    }
+
     fn store_key(&self, jti: &str) -> String {
         format!("{}grant:{}", self.key_prefix, hash_token(jti))
     }
@@ -237,6 +248,7 @@ impl TokenIssuer for Issuer {
         {
             return Err(Error::Collision);
         }
+        metrics::counter!("actas_tokens_issued_total", "action" => grant.action.clone()).increment(1);
         tracing::info!(actor = %grant.actor_id, "impersonation token issued");
         Ok(Issued {
             token,
@@ -246,20 +258,15 @@ impl TokenIssuer for Issuer {
 
     #[tracing::instrument(skip_all)]
     async fn redeem(&self, request: RedeemRequest) -> Result<StoredGrant, Error> {
-        let header = jsonwebtoken::decode_header(&request.token).map_err(|_| Error::InvalidToken)?;
-        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.keys.kid.as_str()) {
-            return Err(Error::InvalidToken);
-        }
-        let claims = jsonwebtoken::decode::<Claims>(&request.token, &self.keys.decoding, &self.validation())
-            .map_err(|_| Error::InvalidToken)?
-            .claims;
+        let claims = self.verify(&request.token).inspect_err(|_| rejected("invalid"))?;
         // Spend the token before comparing bindings: a token presented with
         // the wrong customer or admin is treated as exposed and burns.
         let grant = self
             .store
             .take(&self.store_key(&claims.jti))
             .await?
-            .ok_or(Error::InvalidToken)?;
+            .ok_or(Error::InvalidToken)
+            .inspect_err(|_| rejected("spent_or_unknown"))?;
         let expected = |expectation: Option<String>, actual: &str| {
             expectation.is_none_or(|expected| constant_time_eq(actual, &expected))
         };
@@ -279,8 +286,10 @@ impl TokenIssuer for Issuer {
             & constant_time_eq(&grant.audience, &claims.aud);
         if !matches {
             tracing::warn!("impersonation token presented with a mismatched binding");
+            rejected("mismatch");
             return Err(Error::InvalidToken);
         }
+        metrics::counter!("actas_tokens_redeemed_total", "action" => grant.action.clone()).increment(1);
         tracing::info!(actor = %grant.actor_id, "impersonation token redeemed");
         Ok(grant)
     }
@@ -294,6 +303,11 @@ fn denial(decision: &proto::Decision) -> ApiError {
         detail: decision.reason.clone(),
         missing_privileges: decision.missing_privileges.clone(),
     }
+}
+
+/// Counts a refused redemption by why (never by whose).
+fn rejected(reason: &'static str) {
+    metrics::counter!("actas_tokens_rejected_total", "reason" => reason).increment(1);
 }
 
 /// The action's name, as the rule table, the grant and the `scope` claim spell it.

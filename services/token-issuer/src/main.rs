@@ -7,6 +7,7 @@ use anyhow::Context as _;
 async fn main() -> anyhow::Result<()> {
     let config: Config = actas_shared::config::load()?;
     let _telemetry = actas_shared::telemetry::init("actas-token-issuer")?;
+    actas_shared::metrics::spawn_admin(&config.admin_addr).await?;
     let listener = tokio::net::TcpListener::bind(&config.grpc_addr)
         .await
         .with_context(|| format!("binding ACTAS_GRPC_ADDR={}", config.grpc_addr))?;

@@ -24,6 +24,8 @@ struct DevConfig {
     data_dir: String,
     /// `ACTAS_TOKEN_TTL_SECS`
     token_ttl_secs: u64,
+    /// `ACTAS_ADMIN_ADDR`: `/metrics` of all four services (labelled by service).
+    admin_addr: String,
 }
 
 impl Default for DevConfig {
@@ -37,6 +39,7 @@ impl Default for DevConfig {
             redis_url: None,
             data_dir: ".actas".into(),
             token_ttl_secs: 120,
+            admin_addr: "127.0.0.1:9100".into(),
         }
     }
 }
@@ -45,6 +48,7 @@ impl Default for DevConfig {
 async fn main() -> anyhow::Result<()> {
     let config: DevConfig = actas_shared::config::load()?;
     let _telemetry = actas_shared::telemetry::init("actas-dev")?;
+    actas_shared::metrics::spawn_admin(&config.admin_addr).await?;
     let database_url = match &config.database_url {
         Some(url) => url.clone(),
         None => {

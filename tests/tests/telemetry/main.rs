@@ -134,6 +134,12 @@ async fn one_request_is_one_trace_across_all_four_services() {
         ),
         "services with spans in the trace"
     );
+    // Log lines inside those spans carry the trace id.
+    let logs = String::from_utf8(telemetry().logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains(&format!("trace_id={trace_id}")),
+        "logs carry the trace id"
+    );
 }
 
 #[tokio::test]

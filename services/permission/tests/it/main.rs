@@ -3,6 +3,7 @@
 //! on PostgreSQL and on SQLite.
 
 mod backend;
+mod binary;
 mod demo;
 mod directory_store;
 

@@ -2,6 +2,7 @@
 //! PostgreSQL and on SQLite.
 
 mod backend;
+mod binary;
 mod session_store;
 
 use std::{future::Future, pin::Pin, sync::Arc};

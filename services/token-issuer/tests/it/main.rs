@@ -3,6 +3,7 @@
 //! own, a model-based property test of each, Redis failing while the service
 //! runs, and the choice of store by configuration.
 
+mod binary;
 mod cluster;
 mod config;
 mod conformance;

@@ -1,0 +1,3 @@
+//! The real `actas-gateway` binary, configured by environment variables.
+
+mod binary;
