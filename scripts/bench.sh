@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Load benchmark of the whole stack on real PostgreSQL and Redis.
+#
+#   scripts/bench.sh           release build; every scenario at concurrency
+#                              1, 16 and 64 for 10 s each (after 2 s warm-up),
+#                              plus a pgbench single-row INSERT baseline;
+#                              writes target/bench/results.md (and .json)
+#   scripts/bench.sh --smoke   debug build; every scenario for 2 s at
+#                              concurrency 4: checks only that it completes
+#                              without errors (CI)
+#
+# Starts actas-dev on free ports against a fresh database, which it drops
+# afterwards; Redis is never flushed (tokens expire by themselves). Uses
+# ACTAS_TEST_POSTGRES_URL and ACTAS_TEST_REDIS_URL like scripts/test.sh.
+# BENCH_CONCURRENCY (e.g. 1,16,64), BENCH_DURATION (e.g. 10s) and RUST_LOG
+# (default warn for the stack) override the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fail() {
+    echo "scripts/bench.sh: $*" >&2
+    exit 1
+}
+
+mode=full
+case "${1:-}" in
+    "") ;;
+    --smoke) mode=smoke ;;
+    -h | --help)
+        sed -n '2,17p' "$0"
+        exit 0
+        ;;
+    *) fail "unknown argument $1 (try --smoke or --help)" ;;
+esac
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+postgres_admin_url="${ACTAS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+redis_url="${ACTAS_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+out=target/bench
+mkdir -p "$out"
+
+# --- backends: the same ones the tests use, started when installed but stopped
+scripts/backends.sh
+command -v psql >/dev/null || fail "psql is needed to create the scratch database (Debian: apt-get install postgresql-client)."
+
+# --- build
+if [ "$mode" = smoke ]; then
+    cargo build --locked --bin actas-dev --bin actas-bench
+    bin="$CARGO_TARGET_DIR/debug"
+    build=debug
+    concurrency="${BENCH_CONCURRENCY:-4}"
+    duration="${BENCH_DURATION:-2s}"
+    warmup=500ms
+else
+    cargo build --locked --release --bin actas-dev --bin actas-bench
+    bin="$CARGO_TARGET_DIR/release"
+    build=release
+    concurrency="${BENCH_CONCURRENCY:-1,16,64}"
+    duration="${BENCH_DURATION:-10s}"
+    warmup=2s
+fi
+
+# --- scratch databases and the stack, removed on exit whatever happens
+database="actas_bench_$$_$(date +%s)"
+baseline_database="${database}_pgbench"
+database_url="${postgres_admin_url%/*}/$database"
+dev_pid=""
+workdir=$(mktemp -d)
+cleanup() {
+    if [ -n "$dev_pid" ] && kill -0 "$dev_pid" 2>/dev/null; then
+        kill -TERM "$dev_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$dev_pid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$dev_pid" 2>/dev/null || true
+    fi
+    for db in "$database" "$baseline_database"; do
+        psql "$postgres_admin_url" -qAt -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+psql "$postgres_admin_url" -v ON_ERROR_STOP=1 -qAt -c "CREATE DATABASE $database" >/dev/null
+
+# --- baseline: what this PostgreSQL does with one committed single-row INSERT per transaction
+baseline_args=()
+baseline_note="pgbench is not installed: no baseline."
+if [ "$mode" = full ] && command -v pgbench >/dev/null; then
+    baseline_url="${postgres_admin_url%/*}/$baseline_database"
+    psql "$postgres_admin_url" -v ON_ERROR_STOP=1 -qAt -c "CREATE DATABASE $baseline_database" >/dev/null
+    psql "$baseline_url" -v ON_ERROR_STOP=1 -qAt -c \
+        "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())" >/dev/null
+    echo "INSERT INTO bench_insert (payload) VALUES ('018f8d3a5e007000800000000000c001');" >"$workdir/insert.sql"
+    echo "baseline: pgbench, one single-row INSERT per transaction, 16 clients, 5 s"
+    pgbench -n -c 16 -j 2 -T 5 -f "$workdir/insert.sql" "$baseline_url" >"$out/pgbench.log" 2>&1 \
+        || fail "pgbench failed: see $out/pgbench.log"
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out/pgbench.log" | head -n 1)
+    [ -n "$tps" ] || fail "no tps in $out/pgbench.log"
+    baseline_args=(--baseline-per-sec "$tps" --baseline-label "pgbench single-row INSERT (16 clients, 5 s)")
+    baseline_note="The baseline inserts one row per transaction into a table with a bigserial primary key, a text and a timestamptz column (synchronous_commit = $(psql "$baseline_url" -qAt -c 'SHOW synchronous_commit')); pgbench ran on the same machine just before the scenarios."
+elif [ "$mode" = smoke ]; then
+    baseline_note="Smoke run: no baseline."
+fi
+
+# --- start the stack on free ports (never the defaults 8080/5005x of a dev run)
+declare -A taken=()
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$((20000 + RANDOM % 20000))
+        if [ -z "${taken[$port]:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+            taken[$port]=1
+            echo "$port"
+            return
+        fi
+    done
+    fail "no free port found"
+}
+http_port=$(free_port)
+permission_port=$(free_port)
+token_issuer_port=$(free_port)
+session_port=$(free_port)
+base_url="http://127.0.0.1:$http_port"
+
+DATABASE_URL="$database_url" REDIS_URL="$redis_url" ACTAS_DATA_DIR="$workdir/data" \
+    ACTAS_HTTP_ADDR="127.0.0.1:$http_port" ACTAS_PERMISSION_ADDR="127.0.0.1:$permission_port" \
+    ACTAS_TOKEN_ISSUER_ADDR="127.0.0.1:$token_issuer_port" ACTAS_SESSION_ADDR="127.0.0.1:$session_port" \
+    RUST_LOG="${RUST_LOG:-warn}" \
+    "$bin/actas-dev" >"$out/actas-dev.log" 2>&1 &
+dev_pid=$!
+echo "actas-dev (pid $dev_pid) on $base_url, database $database; log: $out/actas-dev.log"
+for _ in $(seq 1 600); do
+    kill -0 "$dev_pid" 2>/dev/null || fail "actas-dev exited before it listened: see $out/actas-dev.log"
+    (exec 3<>/dev/tcp/127.0.0.1/"$http_port") 2>/dev/null && break
+    sleep 0.2
+done
+
+# --- run
+status=0
+rm -f "$out/table.md" "$out/results.json"
+"$bin/actas-bench" --base-url "$base_url" --wait-ready 60s \
+    --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" \
+    --json "$out/results.json" --markdown "$out/table.md" "${baseline_args[@]}" \
+    | tee "$out/bench.log" || status=$?
+kill -0 "$dev_pid" 2>/dev/null || { echo "actas-dev died during the run: see $out/actas-dev.log" >&2; status=1; }
+
+{
+    echo "# actas-bench results ($mode)"
+    echo
+    echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+    echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); load generator on the same machine"
+    echo "- stack: actas-dev ($build build, one process), $(psql "$postgres_admin_url" -qAt -c 'SHOW server_version' 2>/dev/null | sed 's/^/PostgreSQL /'), Redis $(redis-cli -u "$redis_url" INFO server 2>/dev/null | sed -n 's/^redis_version:\([^[:space:]]*\).*/\1/p')"
+    echo "- each cell: $warmup warm-up, then $duration measured; one HTTP client (keep-alive) per worker; latency of one whole flow"
+    echo
+    [ -f "$out/table.md" ] && cat "$out/table.md"
+    echo
+    echo "$baseline_note"
+} >"$out/results.md"
+echo "results: $out/results.md"
+exit "$status"

@@ -1,0 +1,7 @@
+//! actas-bench's parts: the gateway client, the scenarios, the load runner
+//! and the report. Compiled into the `actas-bench` binary only.
+
+pub mod gateway;
+pub mod report;
+pub mod runner;
+pub mod scenario;

@@ -1,0 +1,147 @@
+//! What a run found, printed for people, as JSON for tools, and as a
+//! markdown table for the README's performance section.
+
+use std::{collections::BTreeMap, fmt::Write as _, time::Duration};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::bench::scenario::Scenario;
+
+/// Latencies of successful flows, in microseconds.
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub scenario: Scenario,
+    pub concurrency: usize,
+    /// Successful flows in the measured window.
+    pub flows: u64,
+    pub elapsed_secs: f64,
+    pub flows_per_sec: f64,
+    pub latency_us: Latency,
+    /// Failed flows (warm-up and setup included), by status and error code.
+    pub errors: BTreeMap<String, u64>,
+}
+
+impl Summary {
+    pub fn new(
+        scenario: Scenario,
+        concurrency: usize,
+        elapsed: Duration,
+        latencies: &Histogram<u64>,
+        errors: BTreeMap<String, u64>,
+    ) -> Summary {
+        let flows = latencies.len();
+        let elapsed_secs = elapsed.as_secs_f64();
+        Summary {
+            scenario,
+            concurrency,
+            flows,
+            elapsed_secs,
+            flows_per_sec: if elapsed_secs > 0.0 {
+                flows as f64 / elapsed_secs
+            } else {
+                0.0
+            },
+            latency_us: Latency {
+                p50: latencies.value_at_quantile(0.50),
+                p90: latencies.value_at_quantile(0.90),
+                p99: latencies.value_at_quantile(0.99),
+                max: latencies.max(),
+                mean: latencies.mean(),
+            },
+            errors,
+        }
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// One line for the terminal.
+    pub fn line(&self) -> String {
+        let latency = &self.latency_us;
+        format!(
+            "{:<18} c={:<4} {:>8} flows in {:>5.1} s = {:>9.1} flows/s   p50 {:>9}  p90 {:>9}  p99 {:>9}  max {:>9}   errors: {}",
+            self.scenario.name(),
+            self.concurrency,
+            self.flows,
+            self.elapsed_secs,
+            self.flows_per_sec,
+            millis(latency.p50),
+            millis(latency.p90),
+            millis(latency.p99),
+            millis(latency.max),
+            errors_text(&self.errors),
+        )
+    }
+}
+
+/// A reference rate the flows are compared with, such as pgbench's
+/// single-row INSERT transactions per second on the same machine and run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    pub label: String,
+    pub per_sec: f64,
+}
+
+/// The markdown table: one row per scenario and concurrency.
+pub fn markdown(summaries: &[Summary], baseline: Option<&Baseline>) -> String {
+    let mut table = String::new();
+    let ratio_header = if baseline.is_some() { " vs baseline |" } else { "" };
+    let ratio_rule = if baseline.is_some() { "---:|" } else { "" };
+    let _ = writeln!(
+        table,
+        "| scenario | concurrency | flows/s | p50 | p90 | p99 | max | errors |{ratio_header}"
+    );
+    let _ = writeln!(table, "|---|---:|---:|---:|---:|---:|---:|---|{ratio_rule}");
+    for summary in summaries {
+        let latency = &summary.latency_us;
+        let ratio = baseline
+            .map(|b| format!(" {:.3}× |", summary.flows_per_sec / b.per_sec))
+            .unwrap_or_default();
+        let _ = writeln!(
+            table,
+            "| {} | {} | {:.1} | {} | {} | {} | {} | {} |{ratio}",
+            summary.scenario.name(),
+            summary.concurrency,
+            summary.flows_per_sec,
+            millis(latency.p50),
+            millis(latency.p90),
+            millis(latency.p99),
+            millis(latency.max),
+            errors_text(&summary.errors),
+        );
+    }
+    if let Some(baseline) = baseline {
+        let _ = writeln!(
+            table,
+            "\nBaseline: {} = {:.1}/s; \"vs baseline\" is flows/s divided by it.",
+            baseline.label, baseline.per_sec
+        );
+    }
+    table
+}
+
+fn millis(micros: u64) -> String {
+    format!("{:.2} ms", micros as f64 / 1000.0)
+}
+
+fn errors_text(errors: &BTreeMap<String, u64>) -> String {
+    if errors.is_empty() {
+        return "0".to_owned();
+    }
+    errors
+        .iter()
+        .map(|(code, count)| format!("{count}× {code}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

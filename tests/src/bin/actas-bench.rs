@@ -1,0 +1,176 @@
+//! `actas-bench`: a load generator for a running actas stack, driven through
+//! the gateway over HTTP. Runs each scenario at each concurrency, prints
+//! flows/s and latency percentiles, and fails (exit 1) on any error.
+//!
+//! ```sh
+//! actas-bench --base-url http://127.0.0.1:8080 --concurrency 1,16,64 --duration 10s
+//! ```
+
+#[path = "../bench/mod.rs"]
+mod bench;
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::Context as _;
+use bench::{
+    gateway::Gateway,
+    report::{self, Baseline, Summary},
+    runner::{self, Plan, Stop},
+    scenario::Scenario,
+};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(about = "Load generator for a running actas stack (through its gateway)")]
+struct Args {
+    /// The gateway's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base_url: String,
+    /// Scenarios to run, comma-separated; all three when omitted.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    scenario: Vec<Scenario>,
+    /// Concurrent workers (one HTTP client each), comma-separated for several runs.
+    #[arg(long, value_delimiter = ',', default_value = "16")]
+    concurrency: Vec<usize>,
+    /// Measured time per run (`10s`, `500ms`, `2m`; a bare number is seconds).
+    #[arg(long, value_parser = parse_duration, default_value = "10s", conflicts_with = "count")]
+    duration: Duration,
+    /// Measure this many flows per run instead of a duration.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Unmeasured time per run before measuring.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    warmup: Duration,
+    /// Per-request timeout.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    timeout: Duration,
+    /// First wait up to this long for `GET /readyz` to answer 200.
+    #[arg(long, value_parser = parse_duration)]
+    wait_ready: Option<Duration>,
+    /// Also write every run's summary as a JSON array to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Also write the results as a markdown table to this file.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// A reference rate per second to compare flows/s with (see --baseline-label).
+    #[arg(long)]
+    baseline_per_sec: Option<f64>,
+    #[arg(long, default_value = "baseline", requires = "baseline_per_sec")]
+    baseline_label: String,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("actas-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.concurrency.iter().all(|&c| c > 0),
+        "--concurrency must be at least 1"
+    );
+    if let Some(limit) = args.wait_ready {
+        wait_ready(&args.base_url, limit).await?;
+    }
+    let scenarios = if args.scenario.is_empty() {
+        Scenario::ALL.to_vec()
+    } else {
+        args.scenario.clone()
+    };
+    let stop = match args.count {
+        Some(count) => Stop::Flows(count),
+        None => Stop::After(args.duration),
+    };
+
+    let mut summaries: Vec<Summary> = Vec::new();
+    for &scenario in &scenarios {
+        for &concurrency in &args.concurrency {
+            let plan = Plan {
+                base_url: args.base_url.clone(),
+                scenario,
+                concurrency,
+                warmup: args.warmup,
+                stop,
+                timeout: args.timeout,
+            };
+            let summary = runner::run(&plan).await?;
+            println!("{}", summary.line());
+            summaries.push(summary);
+        }
+    }
+
+    let baseline = args.baseline_per_sec.map(|per_sec| Baseline {
+        label: args.baseline_label.clone(),
+        per_sec,
+    });
+    if let Some(path) = &args.json {
+        let document = serde_json::json!({ "baseline": baseline, "runs": summaries });
+        std::fs::write(path, serde_json::to_vec_pretty(&document)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, report::markdown(&summaries, baseline.as_ref()))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+
+    let failed: u64 = summaries.iter().map(Summary::error_count).sum();
+    anyhow::ensure!(failed == 0, "{failed} flows failed (see errors above)");
+    Ok(())
+}
+
+async fn wait_ready(base_url: &str, limit: Duration) -> anyhow::Result<()> {
+    let gateway = Gateway::new(base_url, Duration::from_secs(2))?;
+    let deadline = tokio::time::Instant::now() + limit;
+    while !gateway.ready().await {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{base_url}/readyz did not answer 200 within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// `10s`, `500ms`, `2m`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_secs) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1.0)
+    } else if let Some(m) = text.strip_suffix('m') {
+        (m, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 10s, 500ms or 2m"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("{text:?} is not a non-negative duration"));
+    }
+    Ok(Duration::from_secs_f64(value * unit_secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+}
