@@ -26,6 +26,7 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse as _, Response},
     routing::{get, post, put},
+    serve::ListenerExt as _,
 };
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -227,7 +228,14 @@ impl Application {
         tracing::info!(addr = %self.local_addr()?, "gateway listening");
         let ready = self.state.ready.clone();
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        // Responses leave at once: without TCP_NODELAY, Nagle's algorithm
+        // and the client's delayed ACK can hold a response back ~40 ms.
+        let listener = self.listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY not set");
+            }
+        });
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 // Readiness off first, so load balancers stop sending.
