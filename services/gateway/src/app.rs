@@ -30,7 +30,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
 use crate::{
     error::HttpError,
@@ -134,7 +134,7 @@ pub fn router(state: AppState) -> Router {
             put(coworkers::switch_profile),
         )
         .route(
-            "/api/public/coworkers/{coworker_id}/impersonate",
+            "/api/public/coworkers/{coworkerId}/impersonate",
             get(coworkers::impersonate),
         )
         .route("/api/sys/auth/login", post(sys::login))
@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account/logout", post(storefront::logout))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/api/openapi.json", get(crate::routes::openapi::document))
         .fallback(|| async { HttpError::new(ErrorCode::RouteNotFound, "No route matches this path.") })
         .method_not_allowed_fallback(|| async {
             HttpError::new(
@@ -194,6 +195,11 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(deadline))
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT))
+        // Tokens, sessions and personal data: nothing here may be cached (RFC 6749 §5.1).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        ))
         .with_state(state)
 }
 

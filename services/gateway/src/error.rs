@@ -34,7 +34,8 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::CustomerNotInSalesChannel
         | ErrorCode::ImpersonationChain
         | ErrorCode::ImpersonationNotAllowed
-        | ErrorCode::ProfileSwitchForbidden => StatusCode::FORBIDDEN,
+        | ErrorCode::ProfileSwitchForbidden
+        | ErrorCode::ForbiddenWhileImpersonating => StatusCode::FORBIDDEN,
         ErrorCode::CustomerNotFound | ErrorCode::SalesChannelNotFound | ErrorCode::RouteNotFound => {
             StatusCode::NOT_FOUND
         }

@@ -207,7 +207,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
         let (token, context) = bearer_session(parts, &AppState::from_ref(state)).await?;
-        if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Operator) {
+        if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Operator)
+            || context.imitated
+        {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
         Ok(OperatorSession { token })

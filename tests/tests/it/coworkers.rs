@@ -129,12 +129,12 @@ async fn a_team_admin_signs_in_as_a_member_once() {
     assert!(tina["expires_in"].as_i64().unwrap() > 0);
     let bearer = tina["access_token"].as_str().unwrap();
 
-    let token = token_of(
-        system
-            .impersonate_coworker(bearer, &seed::PROFILE_MAX_ACME.to_string())
-            .await,
-    )
-    .await;
+    let issued = system
+        .impersonate_coworker(bearer, &seed::PROFILE_MAX_ACME.to_string())
+        .await;
+    // Tokens and sessions are never cached (RFC 6749 §5.1).
+    assert_eq!(issued.headers()["cache-control"], "no-store");
+    let token = token_of(issued).await;
     let response = system.exchange_token(&token).await;
     assert_eq!(response.status(), StatusCode::OK);
     let session: Value = response.json().await.unwrap();
@@ -221,6 +221,34 @@ async fn a_team_admin_signs_in_as_a_member_once() {
         not_for_customers,
         StatusCode::UNAUTHORIZED,
         "FRAMEWORK__UNAUTHORIZED",
+    )
+    .await;
+    // The impersonator does not read the target's list (other actors' addresses).
+    let as_impersonator = system
+        .http
+        .get(system.url("/api/public/account/impersonations"))
+        .bearer_auth(as_max)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        as_impersonator,
+        StatusCode::FORBIDDEN,
+        "ACTAS__FORBIDDEN_WHILE_IMPERSONATING",
+    )
+    .await;
+    let bad_limit = system
+        .http
+        .get(system.url("/api/sys/audit-records"))
+        .query(&[("limit", "many")])
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        bad_limit,
+        StatusCode::BAD_REQUEST,
+        "FRAMEWORK__INVALID_REQUEST_BODY",
     )
     .await;
 

@@ -2,6 +2,7 @@
 //! who accessed their own account ("who accessed my account").
 
 use actas_shared::{
+    ErrorCode,
     ids::PrincipalId,
     proto::{AuditRecord, ListAuditRecordsRequest},
 };
@@ -54,7 +55,8 @@ pub struct AuditQuery {
     actor_id: Option<String>,
     #[serde(rename = "targetId")]
     target_id: Option<String>,
-    limit: Option<u32>,
+    /// Text, parsed here: a bad value gets the error envelope, not axum's plain text.
+    limit: Option<String>,
 }
 
 /// `GET /api/sys/audit-records?actorId=&targetId=&limit=` (operators)
@@ -74,7 +76,15 @@ pub async fn records(
         ListAuditRecordsRequest {
             actor_id: id(query.actor_id, "actorId")?,
             target_id: id(query.target_id, "targetId")?,
-            limit: query.limit.unwrap_or_default(),
+            limit: match query.limit.as_deref().map(str::trim) {
+                None | Some("") => 0,
+                Some(text) => text.parse().map_err(|_| {
+                    HttpError::new(
+                        ErrorCode::InvalidRequestBody,
+                        "limit must be a whole number from 1 to 500.",
+                    )
+                })?,
+            },
         },
     )
     .await
@@ -85,6 +95,14 @@ pub async fn my_impersonations(
     State(state): State<AppState>,
     session: CoworkerSession,
 ) -> Result<Json<Value>, HttpError> {
+    // The list names other actors, their addresses and agents: it is the
+    // person's own, not something an impersonator reads.
+    if session.context.imitated {
+        return Err(HttpError::new(
+            ErrorCode::ForbiddenWhileImpersonating,
+            "This is not available while impersonating.",
+        ));
+    }
     list(
         &state,
         ListAuditRecordsRequest {

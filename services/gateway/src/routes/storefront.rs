@@ -87,8 +87,13 @@ fn page(title: &str, body: &str) -> Html<String> {
 
 /// `GET /account`: who is signed in, and who is acting for them.
 pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Ok((_, context)) = customer_context(&state, cookie_token(&headers), None).await else {
-        return Redirect::to("/account/login").into_response();
+    let context = match customer_context(&state, cookie_token(&headers), None).await {
+        Ok((_, context)) => context,
+        // An outage is not a signed-out user: say so instead of asking to log in.
+        Err(HttpError(error)) if matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal) => {
+            return HttpError(error).into_response();
+        }
+        Err(_) => return Redirect::to("/account/login").into_response(),
     };
     let mut permission = state.permission.clone();
     let Ok(customer) = permission
@@ -147,9 +152,15 @@ pub async fn login_page(Query(query): Query<LoginPageQuery>) -> Html<String> {
 
 /// `POST /account/logout`: ends this session only, clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = cookie_token(&headers) {
-        // Already ended or unknown: the outcome the user wanted.
-        let _ = state.sessions.clone().logout(LogoutRequest { token }).await;
+    if let Some(token) = cookie_token(&headers)
+        && let Err(status) = state.sessions.clone().logout(LogoutRequest { token }).await
+    {
+        let error = actas_shared::ApiError::from_status(&status);
+        // Already ended or unknown is the outcome the user wanted; an outage
+        // is not: the session would live on while the page says it ended.
+        if error.code != ErrorCode::Unauthorized {
+            return HttpError(error).into_response();
+        }
     }
     match session_cookie(&state, "", 0) {
         Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to("/account/login")).into_response(),

@@ -1,3 +1,4 @@
 //! The real `actas-gateway` binary, configured by environment variables.
 
 mod binary;
+mod openapi;
