@@ -1,7 +1,11 @@
 //! The session service's domain: logins, the exchange of a one-time token
 //! for an impersonated session, contexts, logout, and the audit trail.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use actas_shared::grpc::Channel;
 use actas_shared::{
@@ -101,7 +105,14 @@ pub struct SessionManager {
     permission: PermissionServiceClient<Channel>,
     tokens: TokenIssuerClient<Channel>,
     lifetimes: Lifetimes,
+    /// When each impersonated session's actor was last found still allowed.
+    rechecked: Mutex<HashMap<SessionId, Instant>>,
 }
+
+/// How long a positive re-check of an impersonating actor's right stands:
+/// revoking the right ends the session within this time, and a context
+/// read costs at most one decision per session per interval.
+const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 impl SessionManager {
     /// The person's first profile (by id), if they hold any.
@@ -129,7 +140,80 @@ impl SessionManager {
             permission,
             tokens,
             lifetimes,
+            rechecked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether the actor of an impersonated session may still act as its
+    /// target, asked of the permission service at most once per
+    /// [`RECHECK_INTERVAL`]. Sessions that are not impersonations pass.
+    async fn actor_still_allowed(&self, session: &Session) -> Result<bool, Error> {
+        let Some(actor) = session.imitating_user_id else {
+            return Ok(true);
+        };
+        let now = Instant::now();
+        let fresh = self
+            .rechecked
+            .lock()
+            .map_err(|_| Error::Upstream(ApiError::internal()))?
+            .get(&session.id)
+            .is_some_and(|checked| now.duration_since(*checked) < RECHECK_INTERVAL);
+        if fresh {
+            return Ok(true);
+        }
+        let (action, target_id, audience, target_profile_id) = match session.grant_action.as_deref() {
+            Some(IMITATE_CUSTOMER) => (
+                proto::Action::ImitateCustomer,
+                session.principal_id.to_string(),
+                session
+                    .sales_channel_id
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                0,
+            ),
+            Some("impersonate_team_member") => (
+                proto::Action::ImpersonateTeamMember,
+                String::new(),
+                String::new(),
+                session.profile_id.unwrap_or_default(),
+            ),
+            Some("impersonate_user") => (
+                proto::Action::ImpersonateUser,
+                session.principal_id.to_string(),
+                String::new(),
+                0,
+            ),
+            // An impersonation of unknown origin is not trusted.
+            _ => return Ok(false),
+        };
+        let decision = self
+            .permission
+            .clone()
+            .authorize(proto::AuthorizeRequest {
+                actor_id: actor.to_string(),
+                action: action.into(),
+                target_id,
+                audience,
+                target_profile_id,
+            })
+            .await?
+            .into_inner();
+        let allowed = decision.allowed && decision.target_id == session.principal_id.to_string();
+        let mut rechecked = self
+            .rechecked
+            .lock()
+            .map_err(|_| Error::Upstream(ApiError::internal()))?;
+        if allowed {
+            // Stale entries go when the map grows: it holds live sessions only.
+            if rechecked.len() > 10_000 {
+                rechecked.retain(|_, checked| now.duration_since(*checked) < RECHECK_INTERVAL);
+            }
+            rechecked.insert(session.id, now);
+        } else {
+            rechecked.remove(&session.id);
+            tracing::warn!(session = %session.id, reason = %decision.reason, "impersonating actor lost the right");
+        }
+        Ok(allowed)
     }
 
     async fn live_session(&self, token: &str) -> Result<Session, Error> {
@@ -314,7 +398,15 @@ impl Sessions for SessionManager {
     }
 
     async fn context(&self, token: &str) -> Result<Session, Error> {
-        self.live_session(token).await
+        let session = self.live_session(token).await?;
+        // The actor's right is checked while the session lives, not only at
+        // its start: revoke the privilege or disable the actor and it ends.
+        if !self.actor_still_allowed(&session).await? {
+            self.end(&session, "the impersonating actor's right was revoked")
+                .await?;
+            return Err(Error::Unauthorized);
+        }
+        Ok(session)
     }
 
     async fn update_context(&self, token: &str, changes: Map<String, Value>) -> Result<Session, Error> {

@@ -398,3 +398,53 @@ async fn health_follows_the_backends_and_outages_answer_503() {
     assert!(wait_for(sandbox.session, "actas.v1.SessionService", ServingStatus::Serving).await);
     system.stop().await;
 }
+
+#[tokio::test]
+async fn revoking_the_actors_right_ends_the_impersonated_session() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let own = crate::helpers::context_token_of(
+        system
+            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
+            .await,
+    )
+    .await;
+    let imitated = system.exchange_alice(&system.alice_token(&admin).await).await;
+    assert_eq!(system.context_json(&imitated).await["imitated"], true);
+
+    let mut database = sqlx::PgConnection::connect(&system.database.url).await.unwrap();
+    sqlx::query("DELETE FROM principal_role WHERE principal_id = $1")
+        .bind(seed::ADMIN.to_string())
+        .execute(&mut database)
+        .await
+        .unwrap();
+    // Within the re-check interval (1 s) the session is gone; bounded poll.
+    let mut status = StatusCode::OK;
+    for _ in 0..40 {
+        status = system.context(EU_KEY, &imitated).await.status();
+        if status != StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the impersonated session ended");
+    // Ended for good, with its reason on the record; alice's own session lives on.
+    let again = system.context(EU_KEY, &imitated).await;
+    assert_error(again, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
+    assert_eq!(system.context_json(&own).await["imitated"], false);
+    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
+        .await
+        .unwrap();
+    let records = sessions
+        .list_audit_records(ListAuditRecordsRequest {
+            target_id: seed::ALICE.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(records[0].kind, "impersonation_ended");
+    assert!(records[0].reason.contains("revoked"), "{}", records[0].reason);
+    system.stop().await;
+}
