@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use sqlx::{Connection as _, PgConnection};
 
+use crate::db::{Migrations, Pool};
+
 /// The server tests create their databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("ACTAS_TEST_POSTGRES_URL")
@@ -243,4 +245,100 @@ pub fn has_sample(text: &str, name: &str, labels: &[(&str, &str)], value: Option
                 .any(|pair| pair == format!("{key}=\"{val}\""))
         }) && value.is_none_or(|v| sample.trim() == v)
     })
+}
+
+/// One of the two backends a store conformance suite runs on: a fresh
+/// PostgreSQL database, or a SQLite file in a directory of its own; both
+/// migrated, and gone once dropped.
+pub struct TestBackend {
+    pub pool: Pool,
+    _database: Option<TestDatabase>,
+    _sqlite_dir: Option<SqliteDir>,
+}
+
+/// Removes the SQLite directory when the test is done, even on panic.
+struct SqliteDir(std::path::PathBuf);
+
+impl Drop for SqliteDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestBackend {
+    pub async fn postgres(migrations: &Migrations) -> anyhow::Result<Self> {
+        let database = TestDatabase::create().await?;
+        let pool = Pool::connect(&database.url, 5).await?;
+        pool.migrate(migrations).await?;
+        Ok(Self {
+            pool,
+            _database: Some(database),
+            _sqlite_dir: None,
+        })
+    }
+
+    pub async fn sqlite(migrations: &Migrations) -> anyhow::Result<Self> {
+        let dir =
+            SqliteDir(std::env::temp_dir().join(format!("actas-test-{}", uuid::Uuid::new_v4().simple())));
+        std::fs::create_dir_all(&dir.0)?;
+        let url = format!("sqlite://{}/x.db", dir.0.display());
+        let pool = Pool::connect(&url, 5).await?;
+        pool.migrate(migrations).await?;
+        Ok(Self {
+            pool,
+            _database: None,
+            _sqlite_dir: Some(dir),
+        })
+    }
+}
+
+/// Runs one gRPC service `binary` as a process configured by environment
+/// (`env` plus its gRPC and admin addresses) and checks what operators rely
+/// on: the named health service reports SERVING, `/metrics` holds the
+/// process's own call and backend samples, and SIGTERM stops it cleanly.
+pub async fn check_grpc_service_binary(
+    binary: &str,
+    service: &str,
+    health_name: &str,
+    env: &[(&'static str, String)],
+) -> anyhow::Result<()> {
+    let grpc = format!("127.0.0.1:{}", free_port()?);
+    let mut env = env.to_vec();
+    env.push(("ACTAS_GRPC_ADDR", grpc.clone()));
+    let process = ServiceProcess::spawn(binary, &env).await?;
+
+    // SERVING, and the backend gauge present, once the first probe has run.
+    let backend_up = [("service", service)];
+    let mut serving = false;
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        serving = grpc_health(&grpc, health_name).await.unwrap_or(0) == 1;
+        metrics = process.metrics().await?;
+        if serving && has_sample(&metrics, "actas_backend_up", &backend_up, Some("1")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::ensure!(serving, "{binary}: {health_name} is not SERVING");
+    anyhow::ensure!(
+        has_sample(&metrics, "actas_backend_up", &backend_up, Some("1")),
+        "{binary}: no backend_up sample:\n{metrics}"
+    );
+    let health_call = [
+        ("service", service),
+        ("method", "/grpc.health.v1.Health/Check"),
+        ("code", "0"),
+    ];
+    anyhow::ensure!(
+        has_sample(&metrics, "actas_grpc_requests_total", &health_call, None),
+        "{binary}: the health calls are not counted:\n{metrics}"
+    );
+    anyhow::ensure!(
+        metrics.contains("actas_grpc_request_duration_seconds_bucket"),
+        "{binary}: no latency histogram:\n{metrics}"
+    );
+
+    let exit = process.terminate().await?;
+    anyhow::ensure!(exit.success(), "{binary}: no graceful exit on SIGTERM: {exit}");
+    Ok(())
 }

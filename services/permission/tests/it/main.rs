@@ -2,7 +2,6 @@
 //! the directory store and one of the demo directory's decisions, each run
 //! on PostgreSQL and on SQLite.
 
-mod backend;
 mod binary;
 mod demo;
 mod directory_store;
@@ -12,7 +11,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use actas_permission::store::{DirectoryStore, MIGRATIONS, SqlDirectory};
 use anyhow::Context as _;
 
-use crate::backend::Backend;
+use actas_shared::testing::TestBackend as Backend;
 
 pub type CheckFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 /// One conformance check: a name (for failure messages) and the check itself,

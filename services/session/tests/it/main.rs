@@ -1,7 +1,6 @@
 //! The session store against real databases: one conformance suite run on
 //! PostgreSQL and on SQLite.
 
-mod backend;
 mod binary;
 mod session_store;
 
@@ -11,7 +10,7 @@ use actas_session::store::{MIGRATIONS, SessionStore, SqlSessions};
 use actas_shared::db::Pool;
 use anyhow::Context as _;
 
-use crate::backend::Backend;
+use actas_shared::testing::TestBackend as Backend;
 
 /// What a check gets: a fresh, migrated, empty store, and the pool under it
 /// for what only raw SQL can try.
