@@ -3,7 +3,8 @@
 # PostgreSQL at ACTAS_TEST_POSTGRES_URL (default 127.0.0.1:5432) and the
 # Redis at ACTAS_TEST_REDIS_URL (default 127.0.0.1:6379), starting local
 # servers that are installed but stopped, and saying what to install when
-# they are missing. Never flushes or stops anything.
+# they are missing, and installs Debian's chromium and chromium-driver
+# for the browser tests. Never flushes or stops anything.
 set -euo pipefail
 
 fail() {
@@ -33,4 +34,16 @@ if [ -z "${ACTAS_TEST_REDIS_URL:-}" ] && ! redis_up; then
     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
     for _ in $(seq 1 30); do redis_up && break; sleep 0.2; done
     redis_up || fail "Redis did not start on 127.0.0.1:6379; start it or set ACTAS_TEST_REDIS_URL."
+fi
+
+# The browser tests drive Debian's headless Chromium through chromedriver.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    command -v apt-get >/dev/null \
+        || fail "the browser tests need /usr/bin/chromium and /usr/bin/chromedriver (Debian: chromium, chromium-driver)."
+    echo "installing chromium and chromium-driver for the browser tests"
+    sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+    sudo_if_needed apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq chromium chromium-driver >/dev/null
+    [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] \
+        || fail "installing chromium and chromium-driver failed."
 fi

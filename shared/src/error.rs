@@ -71,6 +71,8 @@ error_codes! {
     InvalidUuid => ("FRAMEWORK__INVALID_UUID", InvalidArgument),
     MissingParameter => ("FRAMEWORK__MISSING_REQUEST_PARAMETER", InvalidArgument),
     InvalidRequestBody => ("FRAMEWORK__INVALID_REQUEST_BODY", InvalidArgument),
+    InvalidPage => ("FRAMEWORK__INVALID_PAGE_QUERY", InvalidArgument),
+    InvalidLimit => ("FRAMEWORK__INVALID_LIMIT_QUERY", InvalidArgument),
     RouteNotFound => ("FRAMEWORK__ROUTE_NOT_FOUND", NotFound),
     MethodNotAllowed => ("FRAMEWORK__METHOD_NOT_ALLOWED", Unimplemented),
     Unavailable => ("FRAMEWORK__SERVICE_UNAVAILABLE", Unavailable),

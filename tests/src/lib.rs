@@ -88,7 +88,7 @@ impl Sandbox {
         )
         .await?;
         if options.seed_demo {
-            seed::seed_demo(permission_app.directory().store().as_ref()).await?;
+            seed::seed_demo(permission_app.directory().store().as_ref(), gateway.port()).await?;
         }
         let token_issuer_app = actas_token_issuer::Application::build(
             &actas_token_issuer::Config {

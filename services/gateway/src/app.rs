@@ -154,8 +154,15 @@ pub fn router(state: AppState) -> Router {
             "/store-api/context",
             get(store::context).patch(store::update_context),
         )
+        .route("/api/search/customer", post(admin::search_customers))
+        .route("/admin", get(admin::page))
+        .route("/assets/{file}", get(crate::ui::asset))
         .route("/account", get(storefront::account))
-        .route("/account/login", get(storefront::login_page))
+        .route(
+            "/account/login",
+            get(storefront::login_page).post(storefront::login),
+        )
+        .route("/account/imitation/stop", post(storefront::stop_imitation))
         .route(
             "/account/login/imitate-customer",
             post(storefront::imitate_customer),

@@ -42,7 +42,9 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidImpersonationToken
         | ErrorCode::InvalidUuid
         | ErrorCode::MissingParameter
-        | ErrorCode::InvalidRequestBody => StatusCode::BAD_REQUEST,
+        | ErrorCode::InvalidRequestBody
+        | ErrorCode::InvalidPage
+        | ErrorCode::InvalidLimit => StatusCode::BAD_REQUEST,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

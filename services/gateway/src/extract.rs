@@ -89,6 +89,34 @@ impl BodyObject {
         }
     }
 
+    /// An optional string field that may be blank (a search term).
+    pub fn text_or_empty(&self, field: &str) -> Result<String, HttpError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(text)) => Ok(text.clone()),
+            Some(_) => Err(HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                format!("{field} must be a string."),
+            )),
+        }
+    }
+
+    /// An optional whole number: a JSON integer, or digits in a form.
+    pub fn optional_integer(&self, field: &str) -> Result<Option<i64>, HttpError> {
+        let invalid = || {
+            HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                format!("{field} must be a whole number."),
+            )
+        };
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(number)) => number.as_i64().map(Some).ok_or_else(invalid),
+            Some(Value::String(text)) => text.trim().parse().map(Some).map_err(|_| invalid()),
+            Some(_) => Err(invalid()),
+        }
+    }
+
     /// A required id field, in either accepted UUID form.
     pub fn id<T: std::str::FromStr>(&self, field: &str) -> Result<T, HttpError> {
         parse_id(&self.string(field)?, field)
@@ -239,6 +267,7 @@ where
             .clone()
             .resolve_sales_channel(ResolveSalesChannelRequest {
                 access_key: access_key.to_owned(),
+                domain_host: String::new(),
             })
             .await?
             .into_inner();
@@ -247,6 +276,43 @@ where
             .parse()
             .map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
         Ok(SalesChannelKey(id))
+    }
+}
+
+/// The sales channel whose storefront domain this request came to, by its
+/// `Host` header (behind a proxy: the proxy must pass the original Host).
+pub struct StorefrontHost(pub SalesChannelId);
+
+impl<S> FromRequestParts<S> for StorefrontHost
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let host = header(&parts.headers, http::header::HOST.as_str())
+            .or_else(|| parts.uri.authority().map(|authority| authority.as_str()))
+            .ok_or_else(|| {
+                HttpError::new(
+                    ErrorCode::SalesChannelNotFound,
+                    "The request names no host, so no storefront.",
+                )
+            })?;
+        let channel = AppState::from_ref(state)
+            .permission
+            .clone()
+            .resolve_sales_channel(ResolveSalesChannelRequest {
+                access_key: String::new(),
+                domain_host: host.to_ascii_lowercase(),
+            })
+            .await?
+            .into_inner();
+        let id = channel
+            .id
+            .parse()
+            .map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
+        Ok(StorefrontHost(id))
     }
 }
 

@@ -5,5 +5,6 @@ pub mod app;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod ui;
 
 pub use app::{Application, Config};

@@ -41,7 +41,7 @@ fn decision(c: &mut Criterion) {
         let pool = Pool::connect(&url, 1).await.expect("a SQLite pool");
         pool.migrate(&store::MIGRATIONS).await.expect("migrations");
         let store = SqlDirectory::new(pool);
-        seed::seed_demo(&store).await.expect("the demo directory");
+        seed::seed_demo(&store, 8080).await.expect("the demo directory");
         Directory::new(Arc::new(store))
     });
 

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use crate::{
     error::Error,
     model::{
-        Action, Decision, Principal, Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target,
-        normalize_email,
+        Action, CUSTOMER_READ, CustomerPage, Decision, Principal, Profile, Relation, ResolvedTarget, Rule,
+        SalesChannel, Target, normalize_email,
     },
     password,
     store::DirectoryStore,
@@ -51,7 +51,23 @@ pub trait Permission: Send + Sync + 'static {
     async fn principal(&self, id: PrincipalId) -> Result<Principal, Error>;
 
     async fn resolve_sales_channel(&self, access_key: &str) -> Result<SalesChannel, Error>;
+
+    /// The sales channel served on a storefront host (`host[:port]`).
+    async fn sales_channel_by_host(&self, host: &str) -> Result<SalesChannel, Error>;
+
+    /// A page (1-based) of the customers whose email or name contains
+    /// `term`, for an admin holding [`CUSTOMER_READ`].
+    async fn search_customers(
+        &self,
+        actor: PrincipalId,
+        term: &str,
+        page: i64,
+        limit: i64,
+    ) -> Result<CustomerPage, Error>;
 }
+
+/// The largest page a customer search returns.
+pub const MAX_SEARCH_LIMIT: i64 = 100;
 
 /// [`Permission`] over a [`DirectoryStore`].
 #[derive(Clone)]
@@ -300,6 +316,53 @@ impl Permission for Directory {
             .sales_channel_by_access_key(access_key)
             .await?
             .ok_or(Error::UnknownAccessKey)
+    }
+
+    async fn sales_channel_by_host(&self, host: &str) -> Result<SalesChannel, Error> {
+        self.store
+            .sales_channel_by_host(&host.to_ascii_lowercase())
+            .await?
+            .ok_or(Error::UnknownDomain)
+    }
+
+    #[tracing::instrument(skip(self, term))]
+    async fn search_customers(
+        &self,
+        actor_id: PrincipalId,
+        term: &str,
+        page: i64,
+        limit: i64,
+    ) -> Result<CustomerPage, Error> {
+        if page < 1 {
+            return Err(Error::InvalidPage);
+        }
+        if !(1..=MAX_SEARCH_LIMIT).contains(&limit) {
+            return Err(Error::InvalidLimit {
+                max: MAX_SEARCH_LIMIT,
+            });
+        }
+        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
+            return Err(Error::Denied(ApiError::unauthorized()));
+        };
+        if actor.kind != PrincipalKind::Admin || !actor.holds(CUSTOMER_READ) {
+            return Err(Error::Denied(ApiError::missing_privileges(vec![
+                CUSTOMER_READ.to_owned(),
+            ])));
+        }
+        let offset = (page - 1).saturating_mul(limit);
+        let (total, customers) = self.store.search_customers(term.trim(), offset, limit).await?;
+        let mut channel_ids: Vec<SalesChannelId> = customers
+            .iter()
+            .flat_map(|customer| customer.sales_channel_ids.iter().copied())
+            .collect();
+        channel_ids.sort_unstable();
+        channel_ids.dedup();
+        let sales_channels = self.store.storefront_channels(&channel_ids).await?;
+        Ok(CustomerPage {
+            total,
+            customers,
+            sales_channels,
+        })
     }
 }
 

@@ -16,6 +16,15 @@ pub enum Error {
     ProfileNotFound,
     #[error("no sales channel has this access key")]
     UnknownAccessKey,
+    #[error("no sales channel is served on this host")]
+    UnknownDomain,
+    #[error("page must be 1 or more")]
+    InvalidPage,
+    #[error("limit must be from 1 to {max}")]
+    InvalidLimit { max: i64 },
+    /// The actor may not do this; the error says why (e.g. missing privileges).
+    #[error("{}", .0.detail)]
+    Denied(ApiError),
     #[error(transparent)]
     Store(#[from] crate::store::Error),
     #[error(transparent)]
@@ -47,6 +56,15 @@ impl From<Error> for ApiError {
                 ErrorCode::InvalidAccessKey,
                 "The sw-access-key header does not name a sales channel.",
             ),
+            Error::UnknownDomain => ApiError::new(
+                ErrorCode::SalesChannelNotFound,
+                "No sales channel is served on this domain.",
+            ),
+            Error::InvalidPage => ApiError::new(ErrorCode::InvalidPage, "page must be 1 or more."),
+            Error::InvalidLimit { max } => {
+                ApiError::new(ErrorCode::InvalidLimit, format!("limit must be from 1 to {max}."))
+            }
+            Error::Denied(error) => error,
             Error::Store(source) => {
                 tracing::error!(error = %source, source = ?std::error::Error::source(&source), "directory store failed");
                 ApiError::unavailable()

@@ -155,10 +155,16 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::ResolveSalesChannelRequest>,
     ) -> Result<Response<proto::SalesChannel>, Status> {
-        let channel = self
-            .inner
-            .resolve_sales_channel(&request.get_ref().access_key)
-            .await?;
+        let request = request.into_inner();
+        let channel = match (request.access_key.as_str(), request.domain_host.as_str()) {
+            (key, "") => self.inner.resolve_sales_channel(key).await?,
+            ("", host) => self.inner.sales_channel_by_host(host).await?,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "give either access_key or domain_host, not both",
+                ));
+            }
+        };
         Ok(Response::new(proto::SalesChannel {
             id: channel.id.to_string(),
             name: channel.name,
@@ -173,6 +179,35 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         let profiles = self.inner.profiles(person).await?;
         Ok(Response::new(proto::ListProfilesResponse {
             profiles: profiles.into_iter().map(profile_to_proto).collect(),
+        }))
+    }
+
+    async fn search_customers(
+        &self,
+        request: Request<proto::SearchCustomersRequest>,
+    ) -> Result<Response<proto::SearchCustomersResponse>, Status> {
+        let request = request.into_inner();
+        let page = self
+            .inner
+            .search_customers(
+                parse_id::<PrincipalId>(&request.actor_id, "actorId")?,
+                &request.term,
+                request.page,
+                request.limit,
+            )
+            .await?;
+        Ok(Response::new(proto::SearchCustomersResponse {
+            total: page.total,
+            customers: page.customers.into_iter().map(to_proto).collect(),
+            sales_channels: page
+                .sales_channels
+                .into_iter()
+                .map(|channel| proto::StorefrontChannel {
+                    id: channel.id.to_string(),
+                    name: channel.name,
+                    domain_urls: channel.domain_urls,
+                })
+                .collect(),
         }))
     }
 

@@ -24,7 +24,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("seed-demo") => {
             let pool = app::connect(&config).await?;
-            seed::seed_demo(&SqlDirectory::new(pool.clone())).await?;
+            // The demo storefront domains name the gateway's default port.
+            seed::seed_demo(&SqlDirectory::new(pool.clone()), 8080).await?;
             pool.close().await;
             Ok(())
         }

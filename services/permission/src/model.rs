@@ -29,10 +29,46 @@ impl Principal {
     }
 }
 
+/// The privilege an admin needs to search and read customers (Shopware's name).
+pub const CUSTOMER_READ: &str = "customer:read";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SalesChannel {
     pub id: SalesChannelId,
     pub name: String,
+}
+
+/// A sales channel with the storefront domains (URLs) it is served on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorefrontChannel {
+    pub id: SalesChannelId,
+    pub name: String,
+    /// Sorted.
+    pub domain_urls: Vec<String>,
+}
+
+/// One page of a customer search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerPage {
+    /// Matches on all pages.
+    pub total: i64,
+    /// Ordered by name; privileges are not loaded (customers act through none).
+    pub customers: Vec<Principal>,
+    /// Every channel a customer on this page is bound to, by id.
+    pub sales_channels: Vec<StorefrontChannel>,
+}
+
+/// The authority (`host[:port]`, lowercase) of an `http` or `https` URL: what
+/// a request's Host header says when it arrives on that domain.
+pub fn domain_host(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(authority.to_ascii_lowercase())
 }
 
 /// What an actor asks to do to a target.

@@ -20,8 +20,22 @@ const fn id(value: u128) -> Uuid {
 
 pub const STOREFRONT_EU: Uuid = id(0x018f8d3a_5e00_7000_8000_000000000e01);
 pub const STOREFRONT_US: Uuid = id(0x018f8d3a_5e00_7000_8000_000000000e02);
+pub const STOREFRONT_CH: Uuid = id(0x018f8d3a_5e00_7000_8000_000000000e03);
 pub const STOREFRONT_EU_ACCESS_KEY: &str = "SWSCDEMOEU0000000000000000";
 pub const STOREFRONT_US_ACCESS_KEY: &str = "SWSCDEMOUS0000000000000000";
+pub const STOREFRONT_CH_ACCESS_KEY: &str = "SWSCDEMOCH0000000000000000";
+
+/// The storefront domains of the demo channels, all served by the one
+/// gateway on `port`: distinct hosts, so each has its own cookies and the
+/// login form finds its channel by the Host header. Browsers and curl
+/// resolve `*.localhost` to loopback.
+pub fn demo_domains(port: u16) -> [(Uuid, String); 3] {
+    [
+        (STOREFRONT_EU, format!("http://127.0.0.1:{port}")),
+        (STOREFRONT_CH, format!("http://localhost:{port}")),
+        (STOREFRONT_US, format!("http://us.localhost:{port}")),
+    ]
+}
 pub const ADMIN: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000a001);
 pub const VIEWER: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000a002);
 pub const ALICE: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000c001);
@@ -111,7 +125,7 @@ const PEOPLE: &[Person] = &[
         name: "Alice Example",
         active: true,
         roles: &[],
-        channels: &[STOREFRONT_EU],
+        channels: &[STOREFRONT_EU, STOREFRONT_CH],
     },
     Person {
         id: BOB,
@@ -185,21 +199,28 @@ const PEOPLE: &[Person] = &[
     },
 ];
 
-/// Seeds the demo directory when the directory is empty. Returns whether it
-/// seeded. Safe to call on every start.
-pub async fn seed_demo(store: &dyn DirectoryStore) -> Result<bool, Error> {
+/// Seeds the demo directory when the directory is empty, its storefront
+/// domains on the gateway's `storefront_port`. Returns whether it seeded.
+/// Safe to call on every start.
+pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Result<bool, Error> {
     if !store.is_empty().await? {
         return Ok(false);
     }
     for (channel, name, key) in [
         (STOREFRONT_EU, "Storefront EU", STOREFRONT_EU_ACCESS_KEY),
         (STOREFRONT_US, "Storefront US", STOREFRONT_US_ACCESS_KEY),
+        (STOREFRONT_CH, "Storefront CH", STOREFRONT_CH_ACCESS_KEY),
     ] {
         let channel = SalesChannel {
             id: SalesChannelId::from_uuid(channel),
             name: name.to_owned(),
         };
         store.insert_sales_channel(&channel, key).await?;
+    }
+    for (channel, url) in demo_domains(storefront_port) {
+        store
+            .insert_sales_channel_domain(SalesChannelId::from_uuid(channel), &url)
+            .await?;
     }
     store
         .insert_role(

@@ -10,7 +10,10 @@ use actas_shared::{
 use async_trait::async_trait;
 use sqlx::Row as _;
 
-use crate::model::{Action, NewPrincipal, Principal, Profile, Relation, Rule, SalesChannel, TeamRole};
+use crate::model::{
+    Action, NewPrincipal, Principal, Profile, Relation, Rule, SalesChannel, StorefrontChannel, TeamRole,
+    domain_host,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -20,6 +23,8 @@ pub enum Error {
     Corrupt(&'static str),
     #[error("already exists")]
     Conflict,
+    #[error("a storefront domain is an http(s) URL with a host")]
+    InvalidDomain,
 }
 
 /// A principal's stored credential.
@@ -36,6 +41,20 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn principal(&self, id: PrincipalId) -> Result<Option<Principal>, Error>;
     async fn sales_channel(&self, id: SalesChannelId) -> Result<Option<SalesChannel>, Error>;
     async fn sales_channel_by_access_key(&self, access_key: &str) -> Result<Option<SalesChannel>, Error>;
+    /// The sales channel with a storefront domain on this host (`host[:port]`, lowercase).
+    async fn sales_channel_by_host(&self, host: &str) -> Result<Option<SalesChannel>, Error>;
+    /// Customers whose email or name contains `term` (case-insensitively),
+    /// ordered by name: the total and the page `[offset, offset + limit)`.
+    async fn search_customers(
+        &self,
+        term: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<Principal>), Error>;
+    /// These sales channels with their domains, by id.
+    async fn storefront_channels(&self, ids: &[SalesChannelId]) -> Result<Vec<StorefrontChannel>, Error>;
+    /// Serves `channel` on `url` (`http(s)://host[:port]`).
+    async fn insert_sales_channel_domain(&self, channel: SalesChannelId, url: &str) -> Result<(), Error>;
     /// The rules letting an actor of `actor_kind` perform `action`, one per target kind.
     async fn rules(&self, action: Action, actor_kind: PrincipalKind) -> Result<Vec<Rule>, Error>;
     async fn profile(&self, id: i64) -> Result<Option<Profile>, Error>;
@@ -52,16 +71,30 @@ pub trait DirectoryStore: Send + Sync + 'static {
 
 pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migrations {
     table: "_actas_permission_migrations",
-    postgres: &[(
-        1,
-        "directory",
-        include_str!("../migrations/postgres/0001_directory.sql"),
-    )],
-    sqlite: &[(
-        1,
-        "directory",
-        include_str!("../migrations/sqlite/0001_directory.sql"),
-    )],
+    postgres: &[
+        (
+            1,
+            "directory",
+            include_str!("../migrations/postgres/0001_directory.sql"),
+        ),
+        (
+            2,
+            "storefront domains",
+            include_str!("../migrations/postgres/0002_storefront_domains.sql"),
+        ),
+    ],
+    sqlite: &[
+        (
+            1,
+            "directory",
+            include_str!("../migrations/sqlite/0001_directory.sql"),
+        ),
+        (
+            2,
+            "storefront domains",
+            include_str!("../migrations/sqlite/0002_storefront_domains.sql"),
+        ),
+    ],
 };
 
 /// The directory in PostgreSQL or SQLite.
@@ -85,6 +118,11 @@ fn map_conflict(error: sqlx::Error) -> Error {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict,
         _ => Error::Database(error),
     }
+}
+
+/// `$1, $2, ..., $n`: portable bind placeholders for an `IN` list.
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 const PROFILE_SELECT: &str = "SELECT p.id, p.person_id, p.team_id, t.name, p.role, p.full_name \
@@ -207,6 +245,152 @@ impl DirectoryStore for SqlDirectory {
             })
         })
         .transpose()
+    }
+
+    async fn sales_channel_by_host(&self, host: &str) -> Result<Option<SalesChannel>, Error> {
+        let row: Option<(String, String)> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(
+                "SELECT sc.id, sc.name FROM sales_channel_domain d \
+                 JOIN sales_channel sc ON sc.id = d.sales_channel_id WHERE d.host = $1",
+            )
+            .bind(host)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(|(id, name)| {
+            Ok(SalesChannel {
+                id: parse_id(&id)?,
+                name,
+            })
+        })
+        .transpose()
+    }
+
+    async fn search_customers(
+        &self,
+        term: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<Principal>), Error> {
+        // LIKE with the term's own wildcards escaped. SQLite's LOWER folds
+        // ASCII only, so there a non-ASCII term matches case-sensitively.
+        let pattern = format!(
+            "%{}%",
+            term.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        const MATCHES: &str = "FROM principal WHERE kind = 'customer' \
+             AND (LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\')";
+        let (total, rows, channels) = with_pool!(&self.pool, |pool| {
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {MATCHES}")))
+                .bind(&pattern)
+                .bind(&pattern)
+                .fetch_one(pool)
+                .await?;
+            let rows: Vec<(String, String, String, bool, bool)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT id, email, display_name, active, guest {MATCHES} \
+                 ORDER BY LOWER(display_name), id LIMIT $3 OFFSET $4"
+                )))
+                .bind(&pattern)
+                .bind(&pattern)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let channels: Vec<(String, String)> = if rows.is_empty() {
+                Vec::new()
+            } else {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT customer_id, sales_channel_id FROM customer_sales_channel \
+                     WHERE customer_id IN ({})",
+                    placeholders(rows.len())
+                )));
+                for row in &rows {
+                    query = query.bind(&row.0);
+                }
+                query.fetch_all(pool).await?
+            };
+            (total, rows, channels)
+        });
+        let customers = rows
+            .into_iter()
+            .map(|(id, email, display_name, active, guest)| {
+                let mut sales_channel_ids = channels
+                    .iter()
+                    .filter(|(customer, _)| *customer == id)
+                    .map(|(_, channel)| parse_id(channel))
+                    .collect::<Result<Vec<SalesChannelId>, _>>()?;
+                sales_channel_ids.sort_unstable();
+                Ok(Principal {
+                    id: parse_id(&id)?,
+                    kind: PrincipalKind::Customer,
+                    email,
+                    display_name,
+                    active,
+                    guest,
+                    privileges: Vec::new(),
+                    sales_channel_ids,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok((total, customers))
+    }
+
+    async fn storefront_channels(&self, ids: &[SalesChannelId]) -> Result<Vec<StorefrontChannel>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let rows: Vec<(String, String, Option<String>)> = with_pool!(&self.pool, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT sc.id, sc.name, d.url FROM sales_channel sc \
+                 LEFT JOIN sales_channel_domain d ON d.sales_channel_id = sc.id \
+                 WHERE sc.id IN ({})",
+                placeholders(texts.len())
+            )));
+            for id in &texts {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        });
+        let mut channels: Vec<StorefrontChannel> = Vec::new();
+        for (id, name, url) in rows {
+            let id: SalesChannelId = parse_id(&id)?;
+            let index = match channels.iter().position(|channel| channel.id == id) {
+                Some(index) => index,
+                None => {
+                    channels.push(StorefrontChannel {
+                        id,
+                        name,
+                        domain_urls: Vec::new(),
+                    });
+                    channels.len() - 1
+                }
+            };
+            channels[index].domain_urls.extend(url);
+        }
+        for channel in &mut channels {
+            channel.domain_urls.sort_unstable();
+        }
+        channels.sort_by_key(|channel| channel.id);
+        Ok(channels)
+    }
+
+    async fn insert_sales_channel_domain(&self, channel: SalesChannelId, url: &str) -> Result<(), Error> {
+        let host = domain_host(url).ok_or(Error::InvalidDomain)?;
+        with_pool!(&self.pool, |pool| {
+            sqlx::query("INSERT INTO sales_channel_domain (url, host, sales_channel_id) VALUES ($1, $2, $3)")
+                .bind(url.trim_end_matches('/'))
+                .bind(&host)
+                .bind(channel.to_string())
+                .execute(pool)
+                .await
+                .map_err(map_conflict)?;
+        });
+        Ok(())
     }
 
     async fn rules(&self, action: Action, actor_kind: PrincipalKind) -> Result<Vec<Rule>, Error> {

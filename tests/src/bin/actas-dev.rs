@@ -78,7 +78,10 @@ async fn main() -> anyhow::Result<()> {
             "in-memory token store"
         },
     );
-    println!("{}", walkthrough(&sandbox.gateway_url(), &backends));
+    println!(
+        "{}",
+        walkthrough(&sandbox.gateway_url(), sandbox.gateway.port(), &backends)
+    );
 
     tokio::select! {
         () = actas_shared::grpc::shutdown_signal() => sandbox.stop().await,
@@ -86,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn walkthrough(base: &str, backends: &str) -> String {
+fn walkthrough(base: &str, port: u16, backends: &str) -> String {
     let alice = seed::ALICE.simple();
     let eu = seed::STOREFRONT_EU.simple();
     let key = seed::STOREFRONT_EU_ACCESS_KEY;
@@ -94,7 +97,7 @@ fn walkthrough(base: &str, backends: &str) -> String {
         r#"
 actas is running on {backends}: gateway {base}
 Demo directory: admin@example.com / admin-demo-password (may log in as customers),
-viewer@example.com / viewer-demo-password (may not); customers alice (EU), bob (US), carol (inactive).
+viewer@example.com / viewer-demo-password (may not); customers alice (EU, CH), bob (US), carol (inactive).
 
 Log an admin in as alice (needs curl and jq):
 
@@ -108,7 +111,9 @@ Log an admin in as alice (needs curl and jq):
     -H 'content-type: application/json' -d "{{\"token\":\"$TOKEN\",\"customerId\":\"{alice}\",\"userId\":\"$USER_ID\"}}" | jq -r .contextToken)
   curl -s $BASE/store-api/context -H 'sw-access-key: {key}' -H "sw-context-token: $CONTEXT" | jq
 
-The context shows "imitated": true and "imitatingUserId" = the admin. Ctrl-C stops.
+The context shows "imitated": true and "imitatingUserId" = the admin.
+Or in a browser: {base}/admin (the same admin; the storefronts are {base} and
+http://localhost:{port}). Ctrl-C stops.
 "#
     )
 }

@@ -301,3 +301,125 @@ async fn both_id_forms_are_accepted_and_the_token_binds_its_claims() {
     assert!(claims["jti"].is_string());
     system.stop().await;
 }
+
+#[tokio::test]
+async fn customer_search_pages_through_customers_with_their_storefronts() {
+    let system = TestSystem::start().await;
+    let port = system.sandbox().gateway.port();
+    let admin = system.admin().await;
+    let search = |bearer: Option<String>, body: Value| {
+        let mut request = system.http.post(system.url("/api/search/customer")).json(&body);
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let names = |body: &Value| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|customer| customer["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let all = search(Some(admin.clone()), json!({})).await;
+    assert_eq!(all.status(), StatusCode::OK);
+    let all: Value = all.json().await.unwrap();
+    assert_eq!(all["total"], 7, "the demo's customers, no admins or operators");
+    assert_eq!(
+        names(&all),
+        [
+            "Alice Example",
+            "Bob Example",
+            "Carol Example",
+            "Max Mustermann",
+            "Mia Acme",
+            "Otto Globex",
+            "Tina Acme"
+        ]
+    );
+
+    let alice: Value = search(Some(admin.clone()), json!({ "term": "  ALICE " }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alice["total"], 1);
+    assert_eq!(
+        alice["data"][0],
+        json!({
+            "id": simple(seed::ALICE),
+            "email": "alice@example.com",
+            "name": "Alice Example",
+            "active": true,
+            "guest": false,
+            "salesChannels": [
+                { "id": simple(seed::STOREFRONT_EU), "name": "Storefront EU", "domain": format!("http://127.0.0.1:{port}") },
+                { "id": simple(seed::STOREFRONT_CH), "name": "Storefront CH", "domain": format!("http://localhost:{port}") },
+            ],
+        })
+    );
+
+    let second: Value = search(
+        Some(admin.clone()),
+        json!({ "term": "example.com", "page": 2, "limit": 3 }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(second["total"], 7);
+    assert_eq!(names(&second), ["Max Mustermann", "Mia Acme", "Otto Globex"]);
+    // Form bodies carry numbers as text.
+    let form = system
+        .http
+        .post(system.url("/api/search/customer"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("term=acme&page=1&limit=1")
+        .send()
+        .await
+        .unwrap();
+    let form: Value = form.json().await.unwrap();
+    assert_eq!(
+        (form["total"].clone(), names(&form)),
+        (json!(2), vec!["Mia Acme".to_owned()])
+    );
+
+    // LIKE wildcards in the term are plain characters.
+    for term in ["%", "_", "\\"] {
+        let none: Value = search(Some(admin.clone()), json!({ "term": term }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(none["total"], 0, "{term}");
+    }
+
+    for (body, code) in [
+        (json!({ "limit": 0 }), "FRAMEWORK__INVALID_LIMIT_QUERY"),
+        (json!({ "limit": 101 }), "FRAMEWORK__INVALID_LIMIT_QUERY"),
+        (json!({ "page": 0 }), "FRAMEWORK__INVALID_PAGE_QUERY"),
+        (json!({ "page": "two" }), "FRAMEWORK__INVALID_REQUEST_BODY"),
+        (json!({ "term": 7 }), "FRAMEWORK__INVALID_REQUEST_BODY"),
+    ] {
+        let refused = search(Some(admin.clone()), body.clone()).await;
+        assert_error(refused, StatusCode::BAD_REQUEST, code).await;
+    }
+
+    // The viewer holds customer:read; nobody without an admin bearer searches.
+    let viewer = system
+        .admin_login("viewer@example.com", "viewer-demo-password")
+        .await;
+    assert_eq!(search(Some(viewer), json!({})).await.status(), StatusCode::OK);
+    let anonymous = search(None, json!({})).await;
+    assert_error(anonymous, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
+    let customer = system
+        .customer_login(crate::helpers::EU_KEY, "alice@example.com", "alice-demo-password")
+        .await;
+    let context = crate::helpers::context_token_of(customer).await;
+    let as_customer = search(Some(context), json!({})).await;
+    assert_error(as_customer, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
+    system.stop().await;
+}

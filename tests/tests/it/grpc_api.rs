@@ -90,10 +90,27 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
     let unknown_key = permission
         .resolve_sales_channel(ResolveSalesChannelRequest {
             access_key: "nope".into(),
+            domain_host: String::new(),
         })
         .await
         .unwrap_err();
     assert_status(&unknown_key, Code::Unauthenticated, ErrorCode::InvalidAccessKey);
+    let unknown_host = permission
+        .resolve_sales_channel(ResolveSalesChannelRequest {
+            access_key: String::new(),
+            domain_host: "shop.invalid".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&unknown_host, Code::NotFound, ErrorCode::SalesChannelNotFound);
+    let both = permission
+        .resolve_sales_channel(ResolveSalesChannelRequest {
+            access_key: "SWSCDEMOEU0000000000000000".into(),
+            domain_host: "127.0.0.1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(both.code(), Code::InvalidArgument);
 
     let garbage = tokens
         .redeem_impersonation_token(RedeemRequest {

@@ -48,7 +48,7 @@ async fn the_form_logs_the_admin_in_and_the_account_page_shows_the_banner() {
     assert_eq!(account.status(), StatusCode::OK);
     let page = account.text().await.unwrap();
     assert!(page.contains("imitation-banner"), "{page}");
-    assert!(page.contains("Ada Admin is acting for Alice Example"), "{page}");
+    assert!(page.contains("Ada Admin is acting as Alice Example"), "{page}");
 
     // Stop ends this session only.
     let stop = system
@@ -110,5 +110,229 @@ async fn a_failed_exchange_redirects_to_the_login_page_with_the_error() {
         .await
         .unwrap();
     assert!(page.contains("login-error"), "{page}");
+    system.stop().await;
+}
+
+/// The `actas-context=…` pair of a response's Set-Cookie.
+fn session_of(response: &reqwest::Response) -> String {
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_login_form_signs_in_on_the_storefront_of_its_host() {
+    let system = TestSystem::start().await;
+    let port = system.sandbox().gateway.port();
+    // Alice is bound to EU (127.0.0.1) and CH (localhost); bob to US only.
+    let login = |host: String, email: &'static str, password: &'static str| {
+        let http = system.http.clone();
+        let url = system.url("/account/login");
+        async move {
+            http.post(url)
+                .header("host", host)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("email={email}&password={password}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let alice = login(
+        format!("localhost:{port}"),
+        "alice%40example.com",
+        "alice-demo-password",
+    )
+    .await;
+    assert_eq!(alice.status(), StatusCode::SEE_OTHER);
+    assert_eq!(alice.headers()["location"], "/account");
+    let session = session_of(&alice);
+    let account = system
+        .http
+        .get(system.url("/account"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    let page = account.text().await.unwrap();
+    assert!(
+        page.contains("Alice Example") && !page.contains("imitation-banner"),
+        "{page}"
+    );
+
+    for (host, email, password) in [
+        (
+            format!("localhost:{port}"),
+            "bob%40example.com",
+            "bob-demo-password",
+        ),
+        (format!("localhost:{port}"), "alice%40example.com", "wrong"),
+        (format!("localhost:{port}"), "", ""),
+    ] {
+        let refused = login(host, email, password).await;
+        assert_eq!(refused.status(), StatusCode::SEE_OTHER, "{email}");
+        assert_eq!(
+            refused.headers()["location"],
+            "/account/login?credentialsError=true"
+        );
+        assert!(refused.headers().get("set-cookie").is_none());
+    }
+    let nowhere = login(
+        "shop.invalid".into(),
+        "alice%40example.com",
+        "alice-demo-password",
+    )
+    .await;
+    crate::helpers::assert_error(
+        nowhere,
+        StatusCode::NOT_FOUND,
+        "FRAMEWORK__SALES_CHANNEL_NOT_FOUND",
+    )
+    .await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn stop_ends_the_imitation_and_nothing_else() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let token = system.alice_token(&admin).await;
+    let imitated = system
+        .http
+        .post(system.url("/account/login/imitate-customer"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&token, &simple(seed::ALICE), &simple(seed::ADMIN)))
+        .send()
+        .await
+        .unwrap();
+    let imitated = session_of(&imitated);
+    let port = system.sandbox().gateway.port();
+    let own = system
+        .http
+        .post(system.url("/account/login"))
+        .header("host", format!("localhost:{port}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=alice%40example.com&password=alice-demo-password")
+        .send()
+        .await
+        .unwrap();
+    let own = session_of(&own);
+    let account_status = |session: String| {
+        let request = system.http.get(system.url("/account")).header("cookie", session);
+        async move { request.send().await.unwrap().status() }
+    };
+    let stop = |session: String| {
+        let request = system
+            .http
+            .post(system.url("/account/imitation/stop"))
+            .header("cookie", session);
+        async move { request.send().await.unwrap() }
+    };
+
+    // Her own session is no imitation: stop leaves it be.
+    let not_imitated = stop(own.clone()).await;
+    assert_eq!(not_imitated.status(), StatusCode::SEE_OTHER);
+    assert_eq!(not_imitated.headers()["location"], "/account");
+    assert_eq!(account_status(own.clone()).await, StatusCode::OK);
+
+    let stopped = stop(imitated.clone()).await;
+    assert_eq!(stopped.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stopped.headers()["location"], "/account/login");
+    assert!(
+        stopped.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(account_status(imitated.clone()).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        account_status(own).await,
+        StatusCode::OK,
+        "alice's own session lives on"
+    );
+
+    // Stopping again finds no session: to the login page.
+    let ended = stop(imitated).await;
+    assert_eq!(ended.headers()["location"], "/account/login");
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn pages_carry_their_security_headers_and_language() {
+    let system = TestSystem::start().await;
+    let admin = system
+        .http
+        .get(system.url("/admin"))
+        .header("accept-language", "de-CH, de;q=0.9, en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), StatusCode::OK);
+    let headers = admin.headers().clone();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    let page = admin.text().await.unwrap();
+    assert!(
+        page.contains("<html lang=\"de-DE\">"),
+        "Accept-Language picks German"
+    );
+    assert!(!page.contains("<script>"), "no inline script");
+
+    let chosen = system
+        .http
+        .get(system.url("/account/login?lang=en-GB"))
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        chosen.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("actas-lang=en-GB"),
+        "the choice is remembered"
+    );
+    assert!(chosen.text().await.unwrap().contains("<html lang=\"en-GB\">"));
+    let remembered = system
+        .http
+        .get(system.url("/account/login"))
+        .header("accept-language", "de")
+        .header("cookie", "actas-lang=en-GB")
+        .send()
+        .await
+        .unwrap();
+    assert!(remembered.text().await.unwrap().contains("<html lang=\"en-GB\">"));
+
+    let script = system
+        .http
+        .get(system.url("/assets/admin.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let nothing = system
+        .http
+        .get(system.url("/assets/../Cargo.toml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nothing.status(), StatusCode::NOT_FOUND);
+    let unknown = system
+        .http
+        .get(system.url("/assets/secrets.json"))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_error(unknown, StatusCode::NOT_FOUND, "FRAMEWORK__ROUTE_NOT_FOUND").await;
     system.stop().await;
 }

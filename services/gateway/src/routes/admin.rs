@@ -5,15 +5,17 @@ use actas_shared::{
     ErrorCode,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
-    proto::{Action, GetPrincipalRequest, IssueRequest, LoginRequest},
+    proto::{Action, GetPrincipalRequest, IssueRequest, LoginRequest, SearchCustomersRequest},
 };
-use axum::{Json, extract::State};
+use axum::{Json, extract::State, response::Response};
 use serde_json::{Value, json};
 
 use crate::{
     app::AppState,
     error::HttpError,
     extract::{AdminSession, BodyObject},
+    routes::store::simple_id,
+    ui::{Locale, Page},
 };
 
 /// `POST /api/oauth/token` with the password grant.
@@ -97,4 +99,74 @@ pub async fn generate_imitate_customer_token(
         .await?
         .into_inner();
     Ok(Json(json!({ "token": issued.token })))
+}
+
+/// Search results a page holds unless the request asks for fewer.
+const DEFAULT_SEARCH_LIMIT: i64 = 25;
+
+/// `POST /api/search/customer` {term?, page?, limit?}: customers by email
+/// or name, with the sales channels each is bound to and their storefront
+/// domains (what the admin page needs to offer "Log in as customer").
+pub async fn search_customers(
+    State(state): State<AppState>,
+    admin: AdminSession,
+    body: BodyObject,
+) -> Result<Json<Value>, HttpError> {
+    let term = body.text_or_empty("term")?;
+    let page = body.optional_integer("page")?.unwrap_or(1);
+    let limit = body.optional_integer("limit")?.unwrap_or(DEFAULT_SEARCH_LIMIT);
+    let found = state
+        .permission
+        .clone()
+        .search_customers(SearchCustomersRequest {
+            actor_id: admin.admin_id.to_string(),
+            term,
+            page,
+            limit,
+        })
+        .await?
+        .into_inner();
+    let channel = |id: &String| {
+        let channel = found.sales_channels.iter().find(|channel| channel.id == *id);
+        json!({
+            "id": simple_id(id),
+            "name": channel.map(|c| c.name.clone()),
+            // One storefront is enough to land on; the first, in URL order.
+            "domain": channel.and_then(|c| c.domain_urls.first().cloned()),
+        })
+    };
+    let data: Vec<Value> = found
+        .customers
+        .iter()
+        .map(|customer| {
+            json!({
+                "id": simple_id(&customer.id),
+                "email": customer.email,
+                "name": customer.display_name,
+                "active": customer.active,
+                "guest": customer.guest,
+                "salesChannels": customer.sales_channel_ids.iter().map(channel).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "total": found.total,
+        "page": page,
+        "limit": limit,
+        "data": data,
+    })))
+}
+
+/// `GET /admin`: the administration page (sign in, find a customer, log in
+/// as them). Its script talks to the admin API above with the bearer kept
+/// in memory only.
+pub async fn page(locale: Locale) -> Response {
+    Page {
+        template: "admin.html",
+        title_key: "admin.title",
+        context: minijinja::context! {
+            snippets_json => crate::ui::snippets(locale.lang).script_json(),
+        },
+    }
+    .render(locale)
 }

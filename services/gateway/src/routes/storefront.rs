@@ -1,23 +1,26 @@
 //! Storefront pages: the login-as-customer form target (sets the session
-//! cookie and redirects), a minimal account page that shows who is acting,
-//! and the login page that reports a failed impersonation.
+//! cookie and redirects), the account page with the banner that says who
+//! is acting for the customer, the login form, and stopping an imitation.
 
 use actas_shared::{
     ErrorCode,
-    proto::{GetPrincipalRequest, LogoutRequest},
+    principal::PrincipalKind,
+    proto::{GetPrincipalRequest, LoginRequest, LogoutRequest, SessionToken},
 };
 use axum::{
     extract::{Query, State},
     http::{HeaderMap, HeaderValue, header},
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{IntoResponse, Redirect, Response},
 };
+use minijinja::context;
 use serde::Deserialize;
 
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, customer_context},
+    extract::{BodyObject, Client, StorefrontHost, customer_context},
     routes::store::exchange,
+    ui::{Locale, Page},
 };
 
 /// The storefront session cookie.
@@ -32,30 +35,13 @@ fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> Result<He
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_owned())
+    crate::ui::cookie(headers, COOKIE).map(str::to_owned)
 }
 
 /// `POST /account/login/imitate-customer` (form: token, customerId, userId)
 pub async fn imitate_customer(State(state): State<AppState>, client: Client, body: BodyObject) -> Response {
     match exchange(&state, &body, None, client).await {
-        Ok(issued) => {
-            let max_age = issued
-                .context
-                .map(|context| context.expires_at_unix - chrono::Utc::now().timestamp())
-                .unwrap_or_default()
-                .max(0);
-            match session_cookie(&state, &issued.token, max_age) {
-                Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response(),
-                Err(error) => error.into_response(),
-            }
-        }
+        Ok(issued) => signed_in(&state, issued),
         // An outage is not the user's mistake: say so rather than "login failed".
         Err(HttpError(error)) if matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal) => {
             HttpError(error).into_response()
@@ -64,90 +50,145 @@ pub async fn imitate_customer(State(state): State<AppState>, client: Client, bod
     }
 }
 
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            other => other.to_string(),
-        })
-        .collect()
-}
-
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
-         <body><main>{body}</main></body></html>",
-        escape(title)
-    ))
+/// The page to go to when the storefront session is missing, expired or
+/// ended; an outage is not a signed-out user and gets the error instead.
+fn signed_out(error: HttpError) -> Response {
+    if matches!(error.0.code, ErrorCode::Unavailable | ErrorCode::Internal) {
+        return error.into_response();
+    }
+    Redirect::to("/account/login").into_response()
 }
 
 /// `GET /account`: who is signed in, and who is acting for them.
-pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn account(State(state): State<AppState>, locale: Locale, headers: HeaderMap) -> Response {
     let context = match customer_context(&state, cookie_token(&headers), None).await {
         Ok((_, context)) => context,
-        // An outage is not a signed-out user: say so instead of asking to log in.
-        Err(HttpError(error)) if matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal) => {
-            return HttpError(error).into_response();
-        }
-        Err(_) => return Redirect::to("/account/login").into_response(),
+        Err(error) => return signed_out(error),
     };
     let mut permission = state.permission.clone();
-    let Ok(customer) = permission
+    let customer = match permission
         .get_principal(GetPrincipalRequest {
             id: context.principal_id.clone(),
         })
         .await
-    else {
-        return HttpError(actas_shared::ApiError::unavailable()).into_response();
+    {
+        Ok(customer) => customer.into_inner(),
+        Err(status) => return HttpError::from(status).into_response(),
     };
-    let customer = customer.into_inner();
-    let mut body = String::new();
-    if context.imitated {
-        let actor = permission
+    let imitation = if context.imitated {
+        let actor = match permission
             .get_principal(GetPrincipalRequest {
                 id: context.imitating_user_id.clone(),
             })
             .await
-            .map(|r| r.into_inner().display_name)
-            .unwrap_or_else(|_| context.imitating_user_id.clone());
-        let since = chrono::DateTime::from_timestamp(context.created_at_unix, 0)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
-        body.push_str(&format!(
-            "<div role=\"alert\" id=\"imitation-banner\">{} is acting for {} since {}. \
-             <form method=\"post\" action=\"/account/logout\"><button type=\"submit\">Stop</button></form></div>",
-            escape(&actor),
-            escape(&customer.display_name),
-            escape(&since),
-        ));
+        {
+            Ok(actor) => actor.into_inner().display_name,
+            Err(status) => return HttpError::from(status).into_response(),
+        };
+        let since = chrono::DateTime::from_timestamp(context.created_at_unix, 0).unwrap_or_default();
+        Some(context! {
+            actor => actor,
+            since_iso => since.to_rfc3339(),
+            since_text => since.format("%Y-%m-%d %H:%M UTC").to_string(),
+        })
+    } else {
+        None
+    };
+    Page {
+        template: "account.html",
+        title_key: "account.title",
+        context: context! {
+            customer => context! { name => customer.display_name, email => customer.email },
+            imitation => imitation,
+        },
     }
-    body.push_str(&format!(
-        "<h1>Your account</h1><p id=\"customer\">{} ({})</p>\
-         <form method=\"post\" action=\"/account/logout\"><button type=\"submit\">Log out</button></form>",
-        escape(&customer.display_name),
-        escape(&customer.email),
-    ));
-    page("Account", &body).into_response()
+    .render(locale)
 }
 
 #[derive(Deserialize)]
 pub struct LoginPageQuery {
     #[serde(rename = "loginError")]
     login_error: Option<String>,
+    #[serde(rename = "credentialsError")]
+    credentials_error: Option<String>,
 }
 
-/// `GET /account/login`
-pub async fn login_page(Query(query): Query<LoginPageQuery>) -> Html<String> {
-    let alert = if query.login_error.as_deref() == Some("true") {
-        "<div role=\"alert\" id=\"login-error\">Could not log you in. The link may have expired or been used already.</div>"
-    } else {
-        ""
+/// `GET /account/login`: the login form; `?loginError=true` after a failed
+/// login-as-customer link (Shopware's parameter), `?credentialsError=true`
+/// after a wrong password.
+pub async fn login_page(locale: Locale, Query(query): Query<LoginPageQuery>) -> Response {
+    Page {
+        template: "login.html",
+        title_key: "login.title",
+        context: context! {
+            login_error => query.login_error.as_deref() == Some("true"),
+            credentials_error => query.credentials_error.as_deref() == Some("true"),
+            email => "",
+        },
+    }
+    .render(locale)
+}
+
+/// `POST /account/login` (form: email, password): a customer signs in on
+/// the storefront of this host. A session that was an imitation ends.
+pub async fn login(
+    State(state): State<AppState>,
+    StorefrontHost(channel): StorefrontHost,
+    headers: HeaderMap,
+    body: BodyObject,
+) -> Response {
+    let (Ok(email), Ok(password)) = (body.string("email"), body.string("password")) else {
+        return Redirect::to("/account/login?credentialsError=true").into_response();
     };
-    page("Log in", &format!("<h1>Log in</h1>{alert}"))
+    let issued = state
+        .sessions
+        .clone()
+        .login(LoginRequest {
+            kind: PrincipalKind::Customer.to_proto().into(),
+            email,
+            password,
+            sales_channel_id: channel.to_string(),
+            previous_token: cookie_token(&headers).unwrap_or_default(),
+            with_profile: false,
+        })
+        .await;
+    match issued {
+        Ok(issued) => signed_in(&state, issued.into_inner()),
+        Err(status) => {
+            let error = HttpError::from(status);
+            if matches!(error.0.code, ErrorCode::Unavailable | ErrorCode::Internal) {
+                return error.into_response();
+            }
+            Redirect::to("/account/login?credentialsError=true").into_response()
+        }
+    }
+}
+
+/// The cookie of a new storefront session and the way to the account page.
+fn signed_in(state: &AppState, issued: SessionToken) -> Response {
+    let max_age = issued
+        .context
+        .map(|context| context.expires_at_unix - chrono::Utc::now().timestamp())
+        .unwrap_or_default()
+        .max(0);
+    match session_cookie(state, &issued.token, max_age) {
+        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /account/imitation/stop`: ends the impersonated session this
+/// browser holds, and only it; the customer's own sessions elsewhere live
+/// on. Without an imitation there is nothing to stop: back to the account.
+pub async fn stop_imitation(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let context = match customer_context(&state, cookie_token(&headers), None).await {
+        Ok((_, context)) => context,
+        Err(error) => return signed_out(error),
+    };
+    if !context.imitated {
+        return Redirect::to("/account").into_response();
+    }
+    logout(State(state), headers).await
 }
 
 /// `POST /account/logout`: ends this session only, clears the cookie.

@@ -20,6 +20,9 @@ const NO_ENVELOPE_NEEDED: &[&str] = &[
     "/account/login",
     "/account/logout",
     "/account/login/imitate-customer",
+    "/account/imitation/stop",
+    "/admin",
+    "/assets/{file}",
 ];
 
 fn spec() -> Value {

@@ -27,7 +27,46 @@ pub const CHECKS: &[Check] = &[
         Box::pin(demo_authentication(store))
     }),
     ("demo_authorization", |store| Box::pin(demo_authorization(store))),
+    ("demo_customer_search", |store| {
+        Box::pin(demo_customer_search(store))
+    }),
 ];
+
+/// Admins with customer:read search customers; nobody else does.
+async fn demo_customer_search(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let directory = seeded(store).await?;
+    for admin in [seed::ADMIN, seed::VIEWER] {
+        let page = directory
+            .search_customers(principal(admin), "alice", 1, 10)
+            .await?;
+        assert_eq!(page.total, 1);
+        assert_eq!(page.customers[0].id, principal(seed::ALICE));
+        let names: Vec<_> = page.sales_channels.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Storefront EU", "Storefront CH"], "by id");
+        assert_eq!(page.sales_channels[0].domain_urls, ["http://127.0.0.1:8080"]);
+    }
+    for outsider in [seed::ALICE, seed::OPS, uuid::Uuid::from_u128(7)] {
+        let refused = directory
+            .search_customers(principal(outsider), "", 1, 10)
+            .await
+            .expect_err("refused");
+        let code = actas_shared::ApiError::from(refused).code;
+        assert!(
+            matches!(code, ErrorCode::MissingPrivilege | ErrorCode::Unauthorized),
+            "{outsider}: {code:?}"
+        );
+    }
+    for (page, limit) in [(0, 10), (1, 0), (1, 101)] {
+        let refused = directory
+            .search_customers(principal(seed::ADMIN), "", page, limit)
+            .await;
+        assert!(
+            matches!(refused, Err(Error::InvalidPage | Error::InvalidLimit { .. })),
+            "{page}/{limit}"
+        );
+    }
+    Ok(())
+}
 
 fn principal(uuid: uuid::Uuid) -> PrincipalId {
     PrincipalId::from_uuid(uuid)
@@ -42,7 +81,10 @@ fn us() -> SalesChannelId {
 }
 
 async fn seeded(store: Arc<dyn DirectoryStore>) -> anyhow::Result<Directory> {
-    assert!(seed_demo(store.as_ref()).await?, "an empty directory gets seeded");
+    assert!(
+        seed_demo(store.as_ref(), 8080).await?,
+        "an empty directory gets seeded"
+    );
     Ok(Directory::new(store))
 }
 
@@ -51,14 +93,24 @@ fn denial_code(decision: &Decision) -> Option<ErrorCode> {
 }
 
 async fn seeding_happens_once(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
-    assert!(seed_demo(store.as_ref()).await?, "first seeding");
+    assert!(seed_demo(store.as_ref(), 8080).await?, "first seeding");
     assert!(
-        !seed_demo(store.as_ref()).await?,
+        !seed_demo(store.as_ref(), 8080).await?,
         "second seeding finds the directory full"
     );
     let alice = store.principal(principal(seed::ALICE)).await?.expect("alice");
     assert_eq!(alice.email, "alice@example.com");
-    assert_eq!(alice.sales_channel_ids, [eu()]);
+    assert_eq!(
+        alice.sales_channel_ids,
+        [eu(), SalesChannelId::from_uuid(seed::STOREFRONT_CH)]
+    );
+    assert_eq!(
+        store
+            .sales_channel_by_host("localhost:8080")
+            .await?
+            .map(|c| c.name),
+        Some("Storefront CH".to_owned())
+    );
     let eu_channel = store
         .sales_channel_by_access_key(seed::STOREFRONT_EU_ACCESS_KEY)
         .await?

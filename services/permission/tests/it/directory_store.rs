@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use actas_permission::{
-    model::{Action, LOGIN_AS_CUSTOMER, NewPrincipal, Principal, Relation, Rule, SalesChannel},
+    model::{
+        Action, LOGIN_AS_CUSTOMER, NewPrincipal, Principal, Relation, Rule, SalesChannel, StorefrontChannel,
+    },
     store::{DirectoryStore, Error},
 };
 use actas_shared::{
@@ -32,6 +34,8 @@ pub const CHECKS: &[Check] = checks![
     duplicate_credential_conflicts_and_leaves_nothing,
     failed_principal_insert_leaves_no_partial_rows,
     rules_come_from_the_migration,
+    storefront_domains_find_their_channel,
+    customer_search_matches_pages_and_escapes,
 ];
 
 fn channel(name: &str) -> SalesChannel {
@@ -382,5 +386,141 @@ async fn rules_come_from_the_migration(store: Arc<dyn DirectoryStore>) -> anyhow
     ] {
         assert_eq!(store.rules(action, actor).await?, [], "{action:?} by {actor}");
     }
+    Ok(())
+}
+
+async fn storefront_domains_find_their_channel(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let eu = channel("Storefront EU");
+    let headless = channel("Headless");
+    store.insert_sales_channel(&eu, "KEY-EU").await?;
+    store.insert_sales_channel(&headless, "KEY-HL").await?;
+    store
+        .insert_sales_channel_domain(eu.id, "https://Shop.Example.EU/")
+        .await?;
+    store
+        .insert_sales_channel_domain(eu.id, "http://127.0.0.1:8080")
+        .await?;
+
+    assert_eq!(
+        store.sales_channel_by_host("shop.example.eu").await?,
+        Some(eu.clone())
+    );
+    assert_eq!(
+        store.sales_channel_by_host("127.0.0.1:8080").await?,
+        Some(eu.clone())
+    );
+    assert_eq!(
+        store.sales_channel_by_host("127.0.0.1").await?,
+        None,
+        "the port counts"
+    );
+    assert_eq!(store.sales_channel_by_host("").await?, None);
+
+    // A host serves one channel.
+    let taken = store
+        .insert_sales_channel_domain(headless.id, "http://shop.example.eu")
+        .await;
+    assert!(matches!(taken, Err(Error::Conflict)), "got {taken:?}");
+    for bad in [
+        "ftp://shop.example",
+        "shop.example",
+        "https://",
+        "https://user@shop.example",
+    ] {
+        let refused = store.insert_sales_channel_domain(headless.id, bad).await;
+        assert!(matches!(refused, Err(Error::InvalidDomain)), "{bad}: {refused:?}");
+    }
+
+    let mut ids = vec![headless.id, eu.id];
+    ids.sort();
+    let mut expected = vec![
+        StorefrontChannel {
+            id: eu.id,
+            name: eu.name.clone(),
+            domain_urls: vec!["http://127.0.0.1:8080".into(), "https://Shop.Example.EU".into()],
+        },
+        StorefrontChannel {
+            id: headless.id,
+            name: headless.name.clone(),
+            domain_urls: Vec::new(),
+        },
+    ];
+    expected.sort_by_key(|channel| channel.id);
+    assert_eq!(store.storefront_channels(&ids).await?, expected);
+    assert_eq!(store.storefront_channels(&[]).await?, Vec::new());
+    assert_eq!(
+        store.storefront_channels(&[SalesChannelId::new_random()]).await?,
+        Vec::new()
+    );
+    Ok(())
+}
+
+async fn customer_search_matches_pages_and_escapes(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let eu = channel("EU");
+    store.insert_sales_channel(&eu, "KEY-EU").await?;
+    let mut inserted = Vec::new();
+    for (email, name) in [
+        ("zoe@example.com", "Zoë Zimmer"),
+        ("adam@example.com", "adam lower"),
+        ("ben@shop.test", "Ben 100% Real"),
+        ("cleo_x@example.com", "Cleo"),
+    ] {
+        let customer = NewPrincipal {
+            display_name: name.to_owned(),
+            sales_channel_ids: vec![eu.id],
+            ..new_principal(PrincipalKind::Customer, email)
+        };
+        store.insert_principal(&customer).await?;
+        inserted.push(customer);
+    }
+    // Admins are never found by a customer search.
+    store
+        .insert_principal(&new_principal(PrincipalKind::Admin, "admin@example.com"))
+        .await?;
+
+    let names = |found: &[Principal]| found.iter().map(|p| p.display_name.clone()).collect::<Vec<_>>();
+    let (total, all) = store.search_customers("", 0, 10).await?;
+    assert_eq!(total, 4);
+    assert_eq!(
+        names(&all),
+        ["adam lower", "Ben 100% Real", "Cleo", "Zoë Zimmer"],
+        "by name, any case"
+    );
+    assert!(
+        all.iter()
+            .all(|p| p.kind == PrincipalKind::Customer && p.sales_channel_ids == [eu.id])
+    );
+
+    let (total, page) = store.search_customers("", 1, 2).await?;
+    assert_eq!(
+        (total, names(&page)),
+        (4, vec!["Ben 100% Real".to_owned(), "Cleo".to_owned()])
+    );
+    let (total, past) = store.search_customers("", 8, 2).await?;
+    assert_eq!((total, past.len()), (4, 0));
+
+    assert_eq!(
+        store.search_customers("EXAMPLE.COM", 0, 10).await?.0,
+        3,
+        "email, any case"
+    );
+    assert_eq!(
+        store.search_customers("LOWER", 0, 10).await?.0,
+        1,
+        "name, any case"
+    );
+    assert_eq!(store.search_customers("100%", 0, 10).await?.0, 1);
+    assert_eq!(
+        store.search_customers("%", 0, 10).await?.0,
+        1,
+        "only the name with a %"
+    );
+    assert_eq!(
+        store.search_customers("o_x", 0, 10).await?.0,
+        1,
+        "_ is no wildcard"
+    );
+    assert_eq!(store.search_customers("e_x", 0, 10).await?.0, 0);
+    assert_eq!(store.search_customers("nobody", 0, 10).await?, (0, Vec::new()));
     Ok(())
 }
