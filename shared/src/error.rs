@@ -73,6 +73,8 @@ error_codes! {
     InvalidRequestBody => ("FRAMEWORK__INVALID_REQUEST_BODY", InvalidArgument),
     InvalidPage => ("FRAMEWORK__INVALID_PAGE_QUERY", InvalidArgument),
     InvalidLimit => ("FRAMEWORK__INVALID_LIMIT_QUERY", InvalidArgument),
+    ReasonRequired => ("ACTAS__REASON_REQUIRED", InvalidArgument),
+    InvalidReason => ("ACTAS__INVALID_REASON", InvalidArgument),
     RouteNotFound => ("FRAMEWORK__ROUTE_NOT_FOUND", NotFound),
     MethodNotAllowed => ("FRAMEWORK__METHOD_NOT_ALLOWED", Unimplemented),
     Unavailable => ("FRAMEWORK__SERVICE_UNAVAILABLE", Unavailable),

@@ -25,6 +25,8 @@ pub struct Options {
     pub token_issuer_addr: String,
     pub session_addr: String,
     pub seed_demo: bool,
+    /// `ACTAS_REQUIRE_REASON` of the token issuer.
+    pub require_reason: bool,
 }
 
 impl Options {
@@ -41,6 +43,7 @@ impl Options {
             token_issuer_addr: "127.0.0.1:0".into(),
             session_addr: "127.0.0.1:0".into(),
             seed_demo: true,
+            require_reason: false,
         }
     }
 }
@@ -102,6 +105,7 @@ impl Sandbox {
                 token_issuer: "actas".into(),
                 permission_url: url(permission),
                 session_url: url(session),
+                require_reason: options.require_reason,
             },
             token_issuer_listener,
         )

@@ -78,6 +78,7 @@
     modalForm: $('channel-modal-form'),
     modalChannels: $('channel-modal-channels'),
     reason: $('impersonation-reason'),
+    reasonLabel: $('impersonation-reason-label'),
     notifications: $('notifications'),
   };
 
@@ -473,11 +474,18 @@
   function onLoginAsCustomer() {
     if (!current || el.loginAs.disabled || generating) return;
     const channels = storefrontChannels(current);
-    if (channels.length === 1) {
+    // One storefront goes straight on, unless policy wants a reason asked.
+    if (channels.length === 1 && !reasonRequired()) {
       generate(current, channels[0], '');
-    } else if (channels.length > 1) {
+    } else if (channels.length > 0) {
       openModal(channels);
     }
+  }
+
+  // The issuer's policy, as /api/_info/me reports it.
+  function reasonRequired() {
+    const policy = session && session.me && session.me.impersonationPolicy;
+    return Boolean(policy && policy.reasonRequired);
   }
 
   function openModal(channels) {
@@ -505,6 +513,12 @@
       return row;
     }));
     el.reason.value = '';
+    // Required by policy: the browser's own validation keeps the dialog open
+    // until a reason is typed, and the label says so.
+    el.reason.required = reasonRequired();
+    el.reasonLabel.textContent = t(reasonRequired() ? 'admin.modal.reasonLabelRequired' : 'admin.modal.reasonLabel');
+    const policy = session.me.impersonationPolicy;
+    if (policy && policy.reasonMaxLength > 0) el.reason.maxLength = policy.reasonMaxLength;
     el.modal.showModal();
     // Start on the preselected choice rather than whatever the browser picks.
     const checked = el.modalChannels.querySelector('input:checked');

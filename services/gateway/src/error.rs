@@ -44,7 +44,9 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::MissingParameter
         | ErrorCode::InvalidRequestBody
         | ErrorCode::InvalidPage
-        | ErrorCode::InvalidLimit => StatusCode::BAD_REQUEST,
+        | ErrorCode::InvalidLimit
+        | ErrorCode::ReasonRequired
+        | ErrorCode::InvalidReason => StatusCode::BAD_REQUEST,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -316,6 +316,31 @@ where
     }
 }
 
+/// The header that states why an impersonation starts, on the routes that
+/// issue tokens by GET. Not the query string: URLs end up in access logs.
+pub const REASON_HEADER: &str = "x-impersonation-reason";
+
+/// The `X-Impersonation-Reason` header: UTF-8 text, absent means none.
+/// Its content is checked by the token issuer against the policy.
+pub struct StatedReason(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for StatedReason {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+        let Some(value) = parts.headers.get(REASON_HEADER) else {
+            return Ok(StatedReason(String::new()));
+        };
+        let text = std::str::from_utf8(value.as_bytes()).map_err(|_| {
+            HttpError::new(
+                ErrorCode::InvalidReason,
+                "The X-Impersonation-Reason header is not UTF-8 text.",
+            )
+        })?;
+        Ok(StatedReason(text.trim().to_owned()))
+    }
+}
+
 /// The `sw-context-token` header, when present.
 pub struct ContextToken(pub Option<String>);
 

@@ -53,6 +53,8 @@ pub struct Config {
     pub permission_url: String,
     /// `ACTAS_SESSION_URL`
     pub session_url: String,
+    /// `ACTAS_REQUIRE_REASON`: every impersonation start must state a reason.
+    pub require_reason: bool,
 }
 
 impl Default for Config {
@@ -68,6 +70,7 @@ impl Default for Config {
             token_issuer: "actas".into(),
             permission_url: "http://127.0.0.1:50051".into(),
             session_url: "http://127.0.0.1:50053".into(),
+            require_reason: false,
         }
     }
 }
@@ -135,7 +138,8 @@ impl Application {
             store.clone(),
             SessionServiceClient::new(grpc::channel(&config.session_url)?),
             PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
-        );
+        )
+        .require_reason(config.require_reason);
         Ok(Self {
             listener,
             issuer,

@@ -111,6 +111,16 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
             target_profile_id: grant.target_profile_id.unwrap_or_default(),
         }))
     }
+
+    async fn get_issue_policy(
+        &self,
+        _request: Request<proto::GetIssuePolicyRequest>,
+    ) -> Result<Response<proto::IssuePolicy>, Status> {
+        Ok(Response::new(proto::IssuePolicy {
+            reason_required: self.inner.reason_required(),
+            reason_max_chars: u32::try_from(crate::issuer::MAX_REASON_CHARS).unwrap_or(u32::MAX),
+        }))
+    }
 }
 
 fn action_of(name: &str) -> proto::Action {

@@ -33,6 +33,24 @@ use crate::{
 pub trait TokenIssuer: Send + Sync + 'static {
     async fn issue(&self, request: IssueRequest) -> Result<Issued, Error>;
     async fn redeem(&self, request: RedeemRequest) -> Result<StoredGrant, Error>;
+    /// Whether every impersonation start must state a reason.
+    fn reason_required(&self) -> bool;
+}
+
+/// The longest reason kept: a ticket reference or a sentence, not a document.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The stated reason, trimmed, checked against the policy.
+fn checked_reason(reason: &str, required: bool) -> Result<&str, Error> {
+    let reason = reason.trim();
+    // Control characters could forge lines in logs and exports of the audit trail.
+    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
+        return Err(Error::InvalidReason);
+    }
+    if required && reason.is_empty() {
+        return Err(Error::ReasonRequired);
+    }
+    Ok(reason)
 }
 
 /// Whom a token is asked for.
@@ -105,9 +123,16 @@ pub struct Issuer {
     store: Arc<dyn TokenStore>,
     sessions: SessionServiceClient<Channel>,
     permission: PermissionServiceClient<Channel>,
+    reason_required: bool,
 }
 
 impl Issuer {
+    /// Every impersonation start must state a reason (`ACTAS_REQUIRE_REASON`).
+    pub fn require_reason(mut self, required: bool) -> Self {
+        self.reason_required = required;
+        self
+    }
+
     pub fn new(
         keys: Keys,
         issuer: String,
@@ -125,6 +150,7 @@ impl Issuer {
             store,
             sessions,
             permission,
+            reason_required: false,
         }
     }
 
@@ -161,6 +187,7 @@ impl Issuer {
 impl TokenIssuer for Issuer {
     #[tracing::instrument(skip_all, fields(target = ?request.target))]
     async fn issue(&self, request: IssueRequest) -> Result<Issued, Error> {
+        let reason = checked_reason(&request.reason, self.reason_required)?.to_owned();
         let context = self
             .sessions
             .clone()
@@ -230,10 +257,10 @@ impl TokenIssuer for Issuer {
             actor_id: actor,
             target_id: claims.sub.clone(),
             audience: claims.aud.clone(),
-            reason: if request.reason.is_empty() {
+            reason: if reason.is_empty() {
                 decision.reason
             } else {
-                format!("{}; stated reason: {}", decision.reason, request.reason)
+                format!("{}; stated reason: {reason}", decision.reason)
             },
             issued_at,
             expires_at: claims.exp,
@@ -292,6 +319,10 @@ impl TokenIssuer for Issuer {
         metrics::counter!("actas_tokens_redeemed_total", "action" => grant.action.clone()).increment(1);
         tracing::info!(actor = %grant.actor_id, "impersonation token redeemed");
         Ok(grant)
+    }
+
+    fn reason_required(&self) -> bool {
+        self.reason_required
     }
 }
 

@@ -64,6 +64,10 @@ impl Drop for TempDir {
 
 impl Browsing {
     async fn start() -> Browsing {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut Options)) -> Browsing {
         for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
             assert!(
                 std::path::Path::new(path).exists(),
@@ -74,6 +78,7 @@ impl Browsing {
         let mut options = Options::new(database.url.clone());
         options.redis_url = Some(redis_url());
         options.redis_key_prefix = unique_prefix();
+        adjust(&mut options);
         let sandbox = Sandbox::start(options).await.expect("the system starts");
         let port = sandbox.gateway.port();
 
@@ -415,6 +420,35 @@ async fn both_languages_render_and_the_choice_sticks() {
     b.click("a.lang-switch[hreflang=\"de-DE\"]").await;
     b.until("the German page", || async {
         b.text("#login-submit").await == snippet("de-DE", "login.submit")
+    })
+    .await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_policy_requires_a_reason_the_dialog_asks_for_it() {
+    let b = Browsing::start_with(|options| options.require_reason = true).await;
+    b.admin_sign_in("admin@example.com", "admin-demo-password").await;
+    b.open_customer("alice", seed::ALICE).await;
+    b.click("#login-as-customer").await;
+    b.until("the channel modal", || b.displayed("#channel-modal"))
+        .await;
+    assert_eq!(
+        b.text("#impersonation-reason-label").await,
+        snippet("en-GB", "admin.modal.reasonLabelRequired")
+    );
+    // Without a reason the dialog stays open and no tab opens.
+    b.click("#channel-modal-confirm").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        b.displayed("#channel-modal").await,
+        "the dialog waits for a reason"
+    );
+    assert_eq!(b.browser().windows().await.expect("windows").len(), 1);
+    b.type_into("#impersonation-reason", "Ticket 4711").await;
+    b.click("#channel-modal-confirm").await;
+    b.until("the new tab", || async {
+        b.browser().windows().await.unwrap_or_default().len() == 2
     })
     .await;
     b.stop().await;

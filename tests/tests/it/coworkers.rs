@@ -33,7 +33,7 @@ impl TestSystem {
         response.json().await.unwrap()
     }
 
-    async fn bearer_of(&self, email: &str) -> String {
+    pub(crate) async fn bearer_of(&self, email: &str) -> String {
         let password = format!("{}-demo-password", email.split('@').next().unwrap());
         self.public_login(email, &password).await["access_token"]
             .as_str()
@@ -41,7 +41,7 @@ impl TestSystem {
             .to_owned()
     }
 
-    async fn operator(&self) -> String {
+    pub(crate) async fn operator(&self) -> String {
         let response = self
             .http
             .post(self.url("/api/sys/auth/login"))
@@ -75,7 +75,7 @@ impl TestSystem {
             .unwrap()
     }
 
-    async fn exchange_token(&self, token: &str) -> Response {
+    pub(crate) async fn exchange_token(&self, token: &str) -> Response {
         self.http
             .post(self.url(&format!("/api/public/auth/login/{token}")))
             .send()
@@ -106,7 +106,7 @@ impl TestSystem {
     }
 }
 
-async fn token_of(response: Response) -> String {
+pub(crate) async fn token_of(response: Response) -> String {
     assert_eq!(response.status(), StatusCode::OK);
     let token = response.json::<Value>().await.unwrap()["token"]
         .as_str()

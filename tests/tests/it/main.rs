@@ -8,5 +8,6 @@ mod coworkers;
 mod grpc_api;
 mod helpers;
 mod invariants;
+mod reasons;
 mod store_api;
 mod storefront;

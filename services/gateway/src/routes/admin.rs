@@ -5,7 +5,10 @@ use actas_shared::{
     ErrorCode,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
-    proto::{Action, GetPrincipalRequest, IssueRequest, LoginRequest, SearchCustomersRequest},
+    proto::{
+        Action, GetIssuePolicyRequest, GetPrincipalRequest, IssueRequest, LoginRequest,
+        SearchCustomersRequest,
+    },
 };
 use axum::{Json, extract::State, response::Response};
 use serde_json::{Value, json};
@@ -56,14 +59,15 @@ pub async fn oauth_token(State(state): State<AppState>, body: BodyObject) -> Res
 
 /// `GET /api/_info/me`: the signed-in admin's own record.
 pub async fn me(State(state): State<AppState>, admin: AdminSession) -> Result<Json<Value>, HttpError> {
-    let principal = state
-        .permission
-        .clone()
-        .get_principal(GetPrincipalRequest {
+    let mut permission = state.permission.clone();
+    let mut tokens = state.tokens.clone();
+    let (principal, policy) = tokio::try_join!(
+        permission.get_principal(GetPrincipalRequest {
             id: admin.admin_id.to_string(),
-        })
-        .await?
-        .into_inner();
+        }),
+        tokens.get_issue_policy(GetIssuePolicyRequest {}),
+    )?;
+    let (principal, policy) = (principal.into_inner(), policy.into_inner());
     Ok(Json(json!({
         "data": {
             "id": admin.admin_id.simple(),
@@ -72,6 +76,11 @@ pub async fn me(State(state): State<AppState>, admin: AdminSession) -> Result<Js
             "name": principal.display_name,
             "active": principal.active,
             "privileges": principal.privileges,
+            // What starting an impersonation needs, so pages ask for it up front.
+            "impersonationPolicy": {
+                "reasonRequired": policy.reason_required,
+                "reasonMaxLength": policy.reason_max_chars,
+            },
         }
     })))
 }
@@ -84,7 +93,7 @@ pub async fn generate_imitate_customer_token(
 ) -> Result<Json<Value>, HttpError> {
     let customer: PrincipalId = body.id("customerId")?;
     let sales_channel: SalesChannelId = body.id("salesChannelId")?;
-    let reason = body.optional_string("reason")?.unwrap_or_default();
+    let reason = body.text_or_empty("reason")?;
     let issued = state
         .tokens
         .clone()

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, CoworkerSession},
+    extract::{BodyObject, Client, CoworkerSession, StatedReason},
     routes::store::simple_id,
 };
 
@@ -192,6 +192,7 @@ pub async fn switch_profile(
 pub async fn impersonate(
     State(state): State<AppState>,
     session: CoworkerSession,
+    StatedReason(reason): StatedReason,
     Path(coworker): Path<String>,
 ) -> Result<Json<Value>, HttpError> {
     // A coworker id is a positive number; anything else names nobody.
@@ -208,7 +209,7 @@ pub async fn impersonate(
             actor_session_token: session.token,
             target_id: String::new(),
             audience: String::new(),
-            reason: String::new(),
+            reason,
             action: Action::ImpersonateTeamMember.into(),
             target_profile_id: profile_id,
         })

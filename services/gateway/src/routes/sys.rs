@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, OperatorSession, missing, parse_id},
+    extract::{BodyObject, OperatorSession, StatedReason, missing, parse_id},
     routes::coworkers::session_json,
 };
 
@@ -59,12 +59,22 @@ pub struct ImpersonateQuery {
     reason: Option<String>,
 }
 
-/// `GET /api/sys/users/impersonate?userId=…[&reason=…]`
+/// `GET /api/sys/users/impersonate?userId=…` with the reason in the
+/// `X-Impersonation-Reason` header.
 pub async fn impersonate(
     State(state): State<AppState>,
     operator: OperatorSession,
+    StatedReason(reason): StatedReason,
     Query(query): Query<ImpersonateQuery>,
 ) -> Result<Json<Value>, HttpError> {
+    // A reason in the URL would sit in every proxy's access log; refuse it
+    // rather than quietly drop what the operator meant to record.
+    if query.reason.is_some() {
+        return Err(HttpError::new(
+            ErrorCode::InvalidReason,
+            "Send the reason in the X-Impersonation-Reason header, not in the query string.",
+        ));
+    }
     let user_id = query
         .user_id
         .filter(|id| !id.trim().is_empty())
@@ -77,7 +87,7 @@ pub async fn impersonate(
             actor_session_token: operator.token,
             target_id: user.to_string(),
             audience: String::new(),
-            reason: query.reason.unwrap_or_default(),
+            reason,
             action: Action::ImpersonateUser.into(),
             target_profile_id: 0,
         })
