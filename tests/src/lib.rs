@@ -17,6 +17,7 @@ pub struct Options {
     pub redis_key_prefix: String,
     pub token_ttl_secs: u64,
     pub impersonation_max_secs: u64,
+    pub impersonation_idle_secs: u64,
     /// Ed25519 PKCS#8 PEM; `None` generates one (replicas then disagree).
     pub signing_key_pem: Option<String>,
     /// `127.0.0.1:0` picks free ports.
@@ -37,6 +38,7 @@ impl Options {
             redis_key_prefix: "actas:".into(),
             token_ttl_secs: 120,
             impersonation_max_secs: 3600,
+            impersonation_idle_secs: 900,
             signing_key_pem: None,
             http_addr: "127.0.0.1:0".into(),
             permission_addr: "127.0.0.1:0".into(),
@@ -118,6 +120,7 @@ impl Sandbox {
                 permission_url: url(permission),
                 token_issuer_url: url(token_issuer),
                 impersonation_max_secs: options.impersonation_max_secs,
+                impersonation_idle_secs: options.impersonation_idle_secs,
                 ..actas_session::Config::default()
             },
             session_listener,

@@ -43,6 +43,9 @@ pub struct Config {
     pub customer_session_ttl_secs: u64,
     /// `ACTAS_IMPERSONATION_MAX_SECS`: hard maximum of an impersonated session.
     pub impersonation_max_secs: u64,
+    /// `ACTAS_IMPERSONATION_IDLE_SECS`: an impersonated session unused this
+    /// long ends.
+    pub impersonation_idle_secs: u64,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             admin_session_ttl_secs: 3600,
             customer_session_ttl_secs: 86_400,
             impersonation_max_secs: 3600,
+            impersonation_idle_secs: 900,
         }
     }
 }
@@ -102,6 +106,7 @@ impl Application {
                 config.customer_session_ttl_secs,
             ),
             ("ACTAS_IMPERSONATION_MAX_SECS", config.impersonation_max_secs),
+            ("ACTAS_IMPERSONATION_IDLE_SECS", config.impersonation_idle_secs),
         ] {
             if value == 0 {
                 anyhow::bail!("{name} must be at least 1");
@@ -116,6 +121,7 @@ impl Application {
                 admin: Duration::from_secs(config.admin_session_ttl_secs),
                 customer: Duration::from_secs(config.customer_session_ttl_secs),
                 impersonation: Duration::from_secs(config.impersonation_max_secs),
+                impersonation_idle: Duration::from_secs(config.impersonation_idle_secs),
             },
         );
         Ok(Self {

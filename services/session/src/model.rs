@@ -24,6 +24,9 @@ pub struct Session {
     pub created_at: i64,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
+    /// When it was last used, as far as the store knows (coarse, see
+    /// [`crate::sessions::TOUCH_INTERVAL`]); its start until then.
+    pub last_seen_at: i64,
 }
 
 impl Session {

@@ -96,6 +96,15 @@ pub struct Lifetimes {
     pub customer: Duration,
     /// Hard maximum of an impersonated session; nothing extends it.
     pub impersonation: Duration,
+    /// An impersonated session unused this long ends.
+    pub impersonation_idle: Duration,
+}
+
+/// How stale a session's `last_seen_at` may get before a read writes it: at
+/// most one write per session per interval (reads stay reads), at the price
+/// of an idle session ending up to one interval early.
+pub fn touch_interval(idle: Duration) -> Duration {
+    (idle / 4).min(Duration::from_secs(60))
 }
 
 /// [`Sessions`] over a [`SessionStore`], asking the permission service and
@@ -220,11 +229,28 @@ impl SessionManager {
         if token.is_empty() {
             return Err(Error::Unauthorized);
         }
-        self.store
+        let now = now_millis();
+        let session = self
+            .store
             .by_token_hash(&hash_token(token))
             .await?
-            .filter(|session| session.is_live(now_millis()))
-            .ok_or(Error::Unauthorized)
+            .filter(|session| session.is_live(now))
+            .ok_or(Error::Unauthorized)?;
+        if session.imitating_user_id.is_some() {
+            // Someone acting for another and then walking away leaves an open
+            // door: unused for the idle time, the session ends, on the record.
+            let idle = self.lifetimes.impersonation_idle;
+            let unused = now.saturating_sub(session.last_seen_at);
+            if unused > lifetime_ms(idle) {
+                self.end(&session, &format!("unused for longer than {} s", idle.as_secs()))
+                    .await?;
+                return Err(Error::Unauthorized);
+            }
+            if unused >= lifetime_ms(touch_interval(idle)) {
+                self.store.touch(session.id, now).await?;
+            }
+        }
+        Ok(session)
     }
 
     /// Ends `session`; an impersonated one leaves an audit record.
@@ -317,6 +343,7 @@ impl Sessions for SessionManager {
             created_at: now,
             expires_at: now.saturating_add(lifetime_ms(lifetime)),
             ended_at: None,
+            last_seen_at: now,
         };
         self.store.insert(&session).await?;
         tracing::info!(session = %session.id, principal = %principal_id, "logged in");
@@ -377,6 +404,7 @@ impl Sessions for SessionManager {
             created_at: now,
             expires_at: now.saturating_add(lifetime_ms(self.lifetimes.impersonation)),
             ended_at: None,
+            last_seen_at: now,
         };
         let record = AuditRecord {
             id: AuditRecordId::new_random(),
@@ -500,6 +528,7 @@ impl Sessions for SessionManager {
             created_at: now,
             expires_at: now.saturating_add(lifetime_ms(self.lifetimes.impersonation)),
             ended_at: None,
+            last_seen_at: now,
         };
         let record = AuditRecord {
             id: AuditRecordId::new_random(),

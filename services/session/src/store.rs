@@ -43,21 +43,37 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<Option<String>, Error>;
     async fn update_payload(&self, id: SessionId, payload: &str) -> Result<(), Error>;
     async fn update_profile(&self, id: SessionId, profile_id: i64) -> Result<(), Error>;
+    /// Records that a live session was used at `at` (never moves it back).
+    async fn touch(&self, id: SessionId, at: i64) -> Result<(), Error>;
     async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error>;
 }
 
 pub const MIGRATIONS: Migrations = Migrations {
     table: "_actas_session_migrations",
-    postgres: &[(
-        1,
-        "sessions",
-        include_str!("../migrations/postgres/0001_sessions.sql"),
-    )],
-    sqlite: &[(
-        1,
-        "sessions",
-        include_str!("../migrations/sqlite/0001_sessions.sql"),
-    )],
+    postgres: &[
+        (
+            1,
+            "sessions",
+            include_str!("../migrations/postgres/0001_sessions.sql"),
+        ),
+        (
+            2,
+            "last seen",
+            include_str!("../migrations/postgres/0002_last_seen.sql"),
+        ),
+    ],
+    sqlite: &[
+        (
+            1,
+            "sessions",
+            include_str!("../migrations/sqlite/0001_sessions.sql"),
+        ),
+        (
+            2,
+            "last seen",
+            include_str!("../migrations/sqlite/0002_last_seen.sql"),
+        ),
+    ],
 };
 
 /// Audit records per page when the caller does not say.
@@ -90,7 +106,8 @@ impl SqlSessions {
 }
 
 const SESSION_COLUMNS: &str = "id, token_hash, principal_id, principal_kind, sales_channel_id, \
-     imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, ended_at";
+     imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, ended_at, \
+     COALESCE(last_seen_at, created_at)";
 
 type SessionRow = (
     String,
@@ -105,6 +122,7 @@ type SessionRow = (
     i64,
     i64,
     Option<i64>,
+    i64,
 );
 
 fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
@@ -125,6 +143,7 @@ fn session_from_row(row: SessionRow) -> Result<Session, Error> {
         created_at,
         expires_at,
         ended_at,
+        last_seen_at,
     ) = row;
     Ok(Session {
         id: parse(&id)?,
@@ -139,6 +158,7 @@ fn session_from_row(row: SessionRow) -> Result<Session, Error> {
         created_at,
         expires_at,
         ended_at,
+        last_seen_at,
     })
 }
 
@@ -176,7 +196,7 @@ fn audit_from_row(row: AuditRow) -> Result<AuditRecord, Error> {
 
 const INSERT_SESSION: &str = "INSERT INTO session (id, token_hash, principal_id, principal_kind, \
      sales_channel_id, imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, \
-     ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     ended_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 const INSERT_AUDIT: &str = "INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
      session_id, reason, client_ip, user_agent, occurred_at) \
@@ -198,6 +218,7 @@ macro_rules! bind_session {
             .bind($session.created_at)
             .bind($session.expires_at)
             .bind($session.ended_at)
+            .bind($session.last_seen_at)
     };
 }
 
@@ -304,6 +325,20 @@ impl SessionStore for SqlSessions {
                 .bind(id.to_string())
                 .execute(pool)
                 .await?;
+        });
+        Ok(())
+    }
+
+    async fn touch(&self, id: SessionId, at: i64) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "UPDATE session SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL \
+                 AND (last_seen_at IS NULL OR last_seen_at < $1)",
+            )
+            .bind(at)
+            .bind(id.to_string())
+            .execute(pool)
+            .await?;
         });
         Ok(())
     }

@@ -448,3 +448,51 @@ async fn revoking_the_actors_right_ends_the_impersonated_session() {
     assert!(records[0].reason.contains("revoked"), "{}", records[0].reason);
     system.stop().await;
 }
+
+#[tokio::test]
+async fn an_impersonated_session_left_unused_ends() {
+    // Idle 2 s: reads write last-seen at most every 0.5 s.
+    let system = TestSystem::start_with(|options| options.impersonation_idle_secs = 2).await;
+    let admin = system.admin().await;
+    let own = crate::helpers::context_token_of(
+        system
+            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
+            .await,
+    )
+    .await;
+    let imitated = system.exchange_alice(&system.alice_token(&admin).await).await;
+
+    // Used now and then, it lives past the idle time: use keeps it open.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(system.context(EU_KEY, &imitated).await.status(), StatusCode::OK);
+    }
+    // Left alone longer than the idle time, it ends, on the record.
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    let idle = system.context(EU_KEY, &imitated).await;
+    assert_error(idle, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
+    assert_eq!(
+        system.context_json(&own).await["imitated"],
+        false,
+        "the customer's own session has no idle limit here"
+    );
+    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
+        .await
+        .unwrap();
+    let records = sessions
+        .list_audit_records(ListAuditRecordsRequest {
+            target_id: seed::ALICE.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(records[0].kind, "impersonation_ended");
+    assert!(
+        records[0].reason.contains("unused for longer than 2 s"),
+        "{}",
+        records[0].reason
+    );
+    system.stop().await;
+}

@@ -30,6 +30,7 @@ pub const CHECKS: &[Check] = checks![
     end_happens_once,
     latest_payload_is_the_newest_per_channel,
     update_payload_persists,
+    touch_moves_last_seen_forward_on_live_sessions_only,
     audit_records_filter_limit_and_order,
     audit_records_are_append_only,
 ];
@@ -51,6 +52,7 @@ fn customer_session(principal: PrincipalId, channel: Option<SalesChannelId>, cre
         created_at,
         expires_at: created_at + 3_600_000,
         ended_at: None,
+        last_seen_at: created_at,
     }
 }
 
@@ -114,6 +116,7 @@ async fn insert_round_trips_every_field(subject: Subject) -> anyhow::Result<()> 
         created_at: now,
         expires_at: now + 900_000,
         ended_at: None,
+        last_seen_at: now,
     };
     store.insert(&full).await?;
     assert_eq!(store.by_token_hash(&full.token_hash).await?, Some(full.clone()));
@@ -431,4 +434,42 @@ async fn audit_records_are_append_only(subject: Subject) -> anyhow::Result<()> {
 
     assert_eq!(all_records(store).await?, [started], "the record is unchanged");
     Ok(())
+}
+
+async fn touch_moves_last_seen_forward_on_live_sessions_only(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let (session, record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    store.insert_with_audit(&session, &record).await?;
+    assert_eq!(
+        last_seen(store, &session.token_hash).await?,
+        now,
+        "starts at creation"
+    );
+
+    store.touch(session.id, now + 5_000).await?;
+    assert_eq!(last_seen(store, &session.token_hash).await?, now + 5_000);
+    store.touch(session.id, now + 1_000).await?;
+    assert_eq!(
+        last_seen(store, &session.token_hash).await?,
+        now + 5_000,
+        "never moves back (concurrent readers race)"
+    );
+
+    assert!(store.end(session.id, "test", now + 6_000, None).await?);
+    store.touch(session.id, now + 9_000).await?;
+    assert_eq!(
+        last_seen(store, &session.token_hash).await?,
+        now + 5_000,
+        "an ended session is not touched"
+    );
+    Ok(())
+}
+
+async fn last_seen(store: &dyn SessionStore, token_hash: &str) -> anyhow::Result<i64> {
+    Ok(store
+        .by_token_hash(token_hash)
+        .await?
+        .expect("stored")
+        .last_seen_at)
 }
