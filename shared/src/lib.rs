@@ -10,6 +10,7 @@ pub mod ids;
 pub mod metrics;
 pub mod principal;
 pub mod proto;
+pub mod reason;
 pub mod secret;
 pub mod telemetry;
 pub mod testing;

@@ -141,6 +141,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sys/users/impersonate", get(sys::impersonate))
         .route("/api/sys/audit-records", get(audit::records))
         .route(
+            "/api/_action/impersonations/revoke",
+            post(crate::routes::revoke::by_admin),
+        )
+        .route(
+            "/api/sys/impersonations/revoke",
+            post(crate::routes::revoke::by_operator),
+        )
+        .route(
             "/api/public/account/impersonations",
             get(audit::my_impersonations),
         )

@@ -47,6 +47,9 @@ pub const MIA: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000d003);
 pub const OTTO: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000d004);
 pub const OPS: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000f001);
 
+/// The privilege that lets an admin or operator end others' impersonations.
+pub const REVOKE_IMPERSONATIONS: &str = "impersonation:revoke";
+
 /// The privilege an operator needs to impersonate users.
 pub const SYS_IMPERSONATE_USERS: &str = "sys_impersonate-users";
 
@@ -226,7 +229,7 @@ pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Resu
         .insert_role(
             "support",
             "Support: log in as customer",
-            &[LOGIN_AS_CUSTOMER, "customer:read"],
+            &[LOGIN_AS_CUSTOMER, "customer:read", REVOKE_IMPERSONATIONS],
         )
         .await?;
     store.insert_role("viewer", "Viewer", &["customer:read"]).await?;
@@ -234,7 +237,7 @@ pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Resu
         .insert_role(
             "operator",
             "Operator: impersonate users",
-            &[SYS_IMPERSONATE_USERS],
+            &[SYS_IMPERSONATE_USERS, REVOKE_IMPERSONATIONS],
         )
         .await?;
     for person in PEOPLE {

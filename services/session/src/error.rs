@@ -22,6 +22,11 @@ pub enum Error {
     Upstream(ApiError),
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+    /// The caller may not do this; the error says why.
+    #[error("{}", .0.detail)]
+    Denied(ApiError),
+    #[error(transparent)]
+    Reason(#[from] actas_shared::reason::ReasonError),
 }
 
 impl From<tonic::Status> for Error {
@@ -43,7 +48,8 @@ impl From<Error> for ApiError {
             Error::InvalidPayload(detail) => ApiError::new(ErrorCode::InvalidRequestBody, detail),
             Error::InvalidToken => ApiError::invalid_impersonation_token(),
             Error::ProfileSwitch(detail) => ApiError::new(ErrorCode::ProfileSwitchForbidden, detail),
-            Error::Upstream(api) => api,
+            Error::Upstream(api) | Error::Denied(api) => api,
+            Error::Reason(error) => error.into(),
             Error::Store(source) => {
                 tracing::error!(error = %source, source = ?std::error::Error::source(&source), "session store failed");
                 ApiError::unavailable()

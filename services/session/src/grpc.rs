@@ -1,6 +1,7 @@
 //! The gRPC adapter: parse the request, call [`Sessions`], map the error.
 
 use actas_shared::{
+    ids::PrincipalId,
     principal::PrincipalKind,
     proto::{self, session_service_server::SessionService},
 };
@@ -10,7 +11,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     error::Error,
     model::{AuditFilter, Session},
-    sessions::{Exchange, ImitateCustomer, Issued, Login, Sessions},
+    sessions::{Exchange, ImitateCustomer, Issued, Login, Revoke, Sessions},
 };
 
 pub struct SessionGrpc<S> {
@@ -169,6 +170,31 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
     ) -> Result<Response<proto::LogoutResponse>, Status> {
         self.inner.logout(&request.get_ref().token).await?;
         Ok(Response::new(proto::LogoutResponse {}))
+    }
+
+    async fn revoke_impersonations(
+        &self,
+        request: Request<proto::RevokeImpersonationsRequest>,
+    ) -> Result<Response<proto::RevokeImpersonationsResponse>, Status> {
+        let request = request.into_inner();
+        let optional = |text: &str, field: &'static str| -> Result<Option<PrincipalId>, Error> {
+            match text {
+                "" => Ok(None),
+                text => text.parse().map(Some).map_err(|_| Error::InvalidId { field }),
+            }
+        };
+        let revoked = self
+            .inner
+            .revoke_impersonations(Revoke {
+                actor: optional(&request.actor_id, "actorId")?,
+                target: optional(&request.target_id, "targetId")?,
+                revoker_token: request.revoker_session_token,
+                reason: request.reason,
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
+            })
+            .await?;
+        Ok(Response::new(proto::RevokeImpersonationsResponse { revoked }))
     }
 
     async fn list_audit_records(

@@ -42,6 +42,8 @@ pub enum AuditKind {
     ImpersonationStarted,
     /// It ended: logout, or replaced by the customer's own login.
     ImpersonationEnded,
+    /// Someone with `impersonation:revoke` ended it.
+    ImpersonationRevoked,
 }
 
 impl AuditKind {
@@ -49,6 +51,7 @@ impl AuditKind {
         match self {
             AuditKind::ImpersonationStarted => "impersonation_started",
             AuditKind::ImpersonationEnded => "impersonation_ended",
+            AuditKind::ImpersonationRevoked => "impersonation_revoked",
         }
     }
 }

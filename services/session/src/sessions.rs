@@ -52,6 +52,23 @@ pub trait Sessions: Send + Sync + 'static {
     async fn switch_profile(&self, token: &str, profile_id: i64) -> Result<Session, Error>;
     async fn logout(&self, token: &str) -> Result<(), Error>;
     async fn audit_records(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, Error>;
+    /// Ends the live impersonated sessions of an actor and/or of a target;
+    /// returns how many ended.
+    async fn revoke_impersonations(&self, request: Revoke) -> Result<i64, Error>;
+}
+
+/// The privilege that lets an admin or operator revoke impersonations.
+pub const REVOKE_IMPERSONATIONS: &str = "impersonation:revoke";
+
+#[derive(Debug)]
+pub struct Revoke {
+    /// The revoker's own session token, verified here.
+    pub revoker_token: String,
+    pub actor: Option<PrincipalId>,
+    pub target: Option<PrincipalId>,
+    pub reason: String,
+    pub client_ip: String,
+    pub user_agent: String,
 }
 
 #[derive(Debug)]
@@ -255,10 +272,24 @@ impl SessionManager {
 
     /// Ends `session`; an impersonated one leaves an audit record.
     async fn end(&self, session: &Session, reason: &str) -> Result<(), Error> {
+        self.end_as(session, AuditKind::ImpersonationEnded, reason, ("", ""))
+            .await
+            .map(|_| ())
+    }
+
+    /// Ends `session` with a record of `kind` naming the client that ended
+    /// it; false when it had already ended.
+    async fn end_as(
+        &self,
+        session: &Session,
+        kind: AuditKind,
+        reason: &str,
+        (client_ip, user_agent): (&str, &str),
+    ) -> Result<bool, Error> {
         let now = now_millis();
         let record = session.imitating_user_id.map(|actor| AuditRecord {
             id: AuditRecordId::new_random(),
-            kind: AuditKind::ImpersonationEnded.as_str().to_owned(),
+            kind: kind.as_str().to_owned(),
             action: session.grant_action.clone().unwrap_or_default(),
             actor_id: actor,
             target_id: session.principal_id,
@@ -268,12 +299,11 @@ impl SessionManager {
                 .unwrap_or_default(),
             session_id: Some(session.id),
             reason: reason.to_owned(),
-            client_ip: String::new(),
-            user_agent: String::new(),
+            client_ip: client_ip.to_owned(),
+            user_agent: user_agent.to_owned(),
             occurred_at: now,
         });
-        self.store.end(session.id, reason, now, record.as_ref()).await?;
-        Ok(())
+        Ok(self.store.end(session.id, reason, now, record.as_ref()).await?)
     }
 }
 
@@ -581,5 +611,68 @@ impl Sessions for SessionManager {
 
     async fn audit_records(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, Error> {
         Ok(self.store.audit_records(&filter).await?)
+    }
+
+    #[tracing::instrument(skip_all, fields(actor = ?request.actor, target = ?request.target))]
+    async fn revoke_impersonations(&self, request: Revoke) -> Result<i64, Error> {
+        let reason = actas_shared::reason::check(&request.reason, false)?;
+        let revoker = self.live_session(&request.revoker_token).await?;
+        // Revoking is an act of one's own: not from a borrowed identity.
+        if revoker.imitating_user_id.is_some() {
+            return Err(Error::Denied(ApiError::new(
+                actas_shared::ErrorCode::ForbiddenWhileImpersonating,
+                "An impersonated session cannot revoke impersonations.",
+            )));
+        }
+        if !matches!(
+            revoker.principal_kind,
+            PrincipalKind::Admin | PrincipalKind::Operator
+        ) {
+            return Err(Error::Unauthorized);
+        }
+        let holder = self
+            .permission
+            .clone()
+            .get_principal(proto::GetPrincipalRequest {
+                id: revoker.principal_id.to_string(),
+            })
+            .await?
+            .into_inner();
+        if !holder.active || !holder.privileges.iter().any(|p| p == REVOKE_IMPERSONATIONS) {
+            return Err(Error::Denied(ApiError::missing_privileges(vec![
+                REVOKE_IMPERSONATIONS.to_owned(),
+            ])));
+        }
+        if request.actor.is_none() && request.target.is_none() {
+            return Err(Error::Missing {
+                field: "actorId or targetId",
+            });
+        }
+        let reason = match reason {
+            "" => format!("revoked by {}", revoker.principal_id),
+            stated => format!("revoked by {}: {stated}", revoker.principal_id),
+        };
+        let mut revoked = 0;
+        for session in self
+            .store
+            .live_impersonations(request.actor, request.target, now_millis())
+            .await?
+        {
+            // Each ends with its own record, atomically; one that ended
+            // meanwhile (logout, expiry) is not counted twice.
+            if self
+                .end_as(
+                    &session,
+                    AuditKind::ImpersonationRevoked,
+                    &reason,
+                    (&request.client_ip, &request.user_agent),
+                )
+                .await?
+            {
+                revoked += 1;
+            }
+        }
+        tracing::info!(revoked, "impersonations revoked");
+        Ok(revoked)
     }
 }

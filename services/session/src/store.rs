@@ -43,6 +43,13 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<Option<String>, Error>;
     async fn update_payload(&self, id: SessionId, payload: &str) -> Result<(), Error>;
     async fn update_profile(&self, id: SessionId, profile_id: i64) -> Result<(), Error>;
+    /// The live impersonated sessions of `actor` and/or of `target` at `now`.
+    async fn live_impersonations(
+        &self,
+        actor: Option<PrincipalId>,
+        target: Option<PrincipalId>,
+        now: i64,
+    ) -> Result<Vec<Session>, Error>;
     /// Records that a live session was used at `at` (never moves it back).
     async fn touch(&self, id: SessionId, at: i64) -> Result<(), Error>;
     async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error>;
@@ -327,6 +334,28 @@ impl SessionStore for SqlSessions {
                 .await?;
         });
         Ok(())
+    }
+
+    async fn live_impersonations(
+        &self,
+        actor: Option<PrincipalId>,
+        target: Option<PrincipalId>,
+        now: i64,
+    ) -> Result<Vec<Session>, Error> {
+        let rows: Vec<SessionRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SESSION_COLUMNS} FROM session WHERE imitating_user_id IS NOT NULL \
+                 AND ended_at IS NULL AND expires_at > $1 \
+                 AND ($2 IS NULL OR imitating_user_id = $2) AND ($3 IS NULL OR principal_id = $3) \
+                 ORDER BY created_at, id"
+            )))
+            .bind(now)
+            .bind(actor.map(|a| a.to_string()))
+            .bind(target.map(|t| t.to_string()))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(session_from_row).collect()
     }
 
     async fn touch(&self, id: SessionId, at: i64) -> Result<(), Error> {

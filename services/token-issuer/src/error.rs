@@ -25,10 +25,8 @@ pub enum Error {
     Signing(#[source] jsonwebtoken::errors::Error),
     #[error("token id collision")]
     Collision,
-    #[error("a reason is required")]
-    ReasonRequired,
-    #[error("the reason is too long or holds control characters")]
-    InvalidReason,
+    #[error(transparent)]
+    Reason(#[from] actas_shared::reason::ReasonError),
 }
 
 impl From<tonic::Status> for Error {
@@ -61,17 +59,7 @@ impl From<Error> for ApiError {
                 tracing::error!(error = %source, "token signing failed");
                 ApiError::internal()
             }
-            Error::ReasonRequired => ApiError::new(
-                ErrorCode::ReasonRequired,
-                "Policy requires a reason (free text or a ticket reference) for every impersonation.",
-            ),
-            Error::InvalidReason => ApiError::new(
-                ErrorCode::InvalidReason,
-                format!(
-                    "A reason is at most {} characters of text, without control characters.",
-                    crate::issuer::MAX_REASON_CHARS
-                ),
-            ),
+            Error::Reason(error) => error.into(),
             Error::Collision => {
                 tracing::error!("token id collision");
                 ApiError::internal()

@@ -118,7 +118,7 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
     ) -> Result<Response<proto::IssuePolicy>, Status> {
         Ok(Response::new(proto::IssuePolicy {
             reason_required: self.inner.reason_required(),
-            reason_max_chars: u32::try_from(crate::issuer::MAX_REASON_CHARS).unwrap_or(u32::MAX),
+            reason_max_chars: u32::try_from(actas_shared::reason::MAX_REASON_CHARS).unwrap_or(u32::MAX),
         }))
     }
 }

@@ -37,22 +37,6 @@ pub trait TokenIssuer: Send + Sync + 'static {
     fn reason_required(&self) -> bool;
 }
 
-/// The longest reason kept: a ticket reference or a sentence, not a document.
-pub const MAX_REASON_CHARS: usize = 500;
-
-/// The stated reason, trimmed, checked against the policy.
-fn checked_reason(reason: &str, required: bool) -> Result<&str, Error> {
-    let reason = reason.trim();
-    // Control characters could forge lines in logs and exports of the audit trail.
-    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
-        return Err(Error::InvalidReason);
-    }
-    if required && reason.is_empty() {
-        return Err(Error::ReasonRequired);
-    }
-    Ok(reason)
-}
-
 /// Whom a token is asked for.
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
@@ -187,7 +171,7 @@ impl Issuer {
 impl TokenIssuer for Issuer {
     #[tracing::instrument(skip_all, fields(target = ?request.target))]
     async fn issue(&self, request: IssueRequest) -> Result<Issued, Error> {
-        let reason = checked_reason(&request.reason, self.reason_required)?.to_owned();
+        let reason = actas_shared::reason::check(&request.reason, self.reason_required)?.to_owned();
         let context = self
             .sessions
             .clone()

@@ -65,7 +65,7 @@ impl TestSystem {
             .unwrap()
     }
 
-    async fn impersonate_user(&self, bearer: &str, user: &str) -> Response {
+    pub(crate) async fn impersonate_user(&self, bearer: &str, user: &str) -> Response {
         self.http
             .get(self.url("/api/sys/users/impersonate"))
             .query(&[("userId", user)])

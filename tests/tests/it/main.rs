@@ -9,5 +9,6 @@ mod grpc_api;
 mod helpers;
 mod invariants;
 mod reasons;
+mod revocation;
 mod store_api;
 mod storefront;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod coworkers;
 pub mod openapi;
+pub mod revoke;
 pub mod store;
 pub mod storefront;
 pub mod sys;

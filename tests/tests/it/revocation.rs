@@ -1,0 +1,215 @@
+//! Revocation: an admin or operator with `impersonation:revoke` ends every
+//! live impersonation of a target or of an actor at once, each on the
+//! record; nobody else can, and nothing else ends.
+
+use actas_permission::seed;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    coworkers::token_of,
+    helpers::{EU_KEY, TestSystem, US_KEY, assert_error, context_token_of, simple},
+};
+
+impl TestSystem {
+    async fn revoke(&self, route: &str, bearer: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(route))
+            .bearer_auth(bearer)
+            .header("user-agent", "security-console/2.0")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A public session of `user` started by the operator.
+    async fn operator_as(&self, operator: &str, user: uuid::Uuid) -> String {
+        let token = token_of(self.impersonate_user(operator, &simple(user)).await).await;
+        let session: Value = self.exchange_token(&token).await.json().await.unwrap();
+        session["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn public_status(&self, bearer: &str) -> StatusCode {
+        self.bearer_status("/api/public/coworkers/profiles", bearer).await
+    }
+
+    async fn bearer_status(&self, route: &str, bearer: &str) -> StatusCode {
+        self.http
+            .get(self.url(route))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+}
+
+const ADMIN_ROUTE: &str = "/api/_action/impersonations/revoke";
+const OPERATOR_ROUTE: &str = "/api/sys/impersonations/revoke";
+
+#[tokio::test]
+async fn revoking_by_target_or_actor_ends_exactly_those_impersonations() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let operator = system.operator().await;
+    let alice_own = context_token_of(
+        system
+            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
+            .await,
+    )
+    .await;
+    let admin_as_alice = system.exchange_alice(&system.alice_token(&admin).await).await;
+    let operator_as_alice = system.operator_as(&operator, seed::ALICE).await;
+    let bob_token = system
+        .generate(
+            &admin,
+            json!({ "customerId": simple(seed::BOB), "salesChannelId": simple(seed::STOREFRONT_US) }),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin_as_bob = context_token_of(
+        system
+            .exchange(
+                US_KEY,
+                json!({ "token": bob_token, "customerId": simple(seed::BOB), "userId": simple(seed::ADMIN) }),
+            )
+            .await,
+    )
+    .await;
+
+    // Who may not, and what is not a request.
+    let viewer = system
+        .admin_login("viewer@example.com", "viewer-demo-password")
+        .await;
+    let by_viewer = system
+        .revoke(ADMIN_ROUTE, &viewer, json!({ "targetId": simple(seed::ALICE) }))
+        .await;
+    let error = assert_error(
+        by_viewer,
+        StatusCode::FORBIDDEN,
+        "FRAMEWORK__MISSING_PRIVILEGE_ERROR",
+    )
+    .await;
+    assert!(error["detail"].as_str().unwrap().contains("impersonation:revoke"));
+    let operator_as_admin = system.operator_as(&operator, seed::ADMIN).await;
+    let borrowed = system
+        .revoke(
+            ADMIN_ROUTE,
+            &operator_as_admin,
+            json!({ "targetId": simple(seed::ALICE) }),
+        )
+        .await;
+    assert_error(
+        borrowed,
+        StatusCode::FORBIDDEN,
+        "ACTAS__FORBIDDEN_WHILE_IMPERSONATING",
+    )
+    .await;
+    let nothing = system.revoke(ADMIN_ROUTE, &admin, json!({})).await;
+    assert_error(
+        nothing,
+        StatusCode::BAD_REQUEST,
+        "FRAMEWORK__MISSING_REQUEST_PARAMETER",
+    )
+    .await;
+    let bad_id = system
+        .revoke(ADMIN_ROUTE, &admin, json!({ "targetId": "alice" }))
+        .await;
+    assert_error(bad_id, StatusCode::BAD_REQUEST, "FRAMEWORK__INVALID_UUID").await;
+    let customer = system
+        .revoke(
+            ADMIN_ROUTE,
+            &alice_own,
+            json!({ "targetId": simple(seed::ALICE) }),
+        )
+        .await;
+    assert_error(customer, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
+
+    // By target: both impersonations of alice end, at once.
+    let revoked = system
+        .revoke(
+            ADMIN_ROUTE,
+            &admin,
+            json!({ "targetId": simple(seed::ALICE), "reason": "INC-7 suspected account takeover" }),
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(revoked.json::<Value>().await.unwrap(), json!({ "revoked": 2 }));
+    assert_eq!(
+        system.context(EU_KEY, &admin_as_alice).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        system.public_status(&operator_as_alice).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Nothing else ends: alice's own session, the other impersonations.
+    assert_eq!(system.context_json(&alice_own).await["imitated"], false);
+    assert_eq!(
+        system.context(US_KEY, &admin_as_bob).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        system.bearer_status("/api/_info/me", &operator_as_admin).await,
+        StatusCode::OK
+    );
+
+    let records: Value = system
+        .http
+        .get(system.url(&format!(
+            "/api/sys/audit-records?targetId={}",
+            simple(seed::ALICE)
+        )))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revocations: Vec<&Value> = records["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|record| record["kind"] == "impersonation_revoked")
+        .collect();
+    assert_eq!(revocations.len(), 2, "{records}");
+    for record in revocations {
+        let reason = record["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&seed::ADMIN.to_string()) && reason.ends_with("INC-7 suspected account takeover"),
+            "{reason}"
+        );
+        assert_eq!(record["userAgent"], "security-console/2.0");
+    }
+    let again = system
+        .revoke(ADMIN_ROUTE, &admin, json!({ "targetId": simple(seed::ALICE) }))
+        .await;
+    assert_eq!(again.json::<Value>().await.unwrap(), json!({ "revoked": 0 }));
+
+    // By actor, from the operator route: the admin's remaining one (bob).
+    let by_actor = system
+        .revoke(
+            OPERATOR_ROUTE,
+            &operator,
+            json!({ "actorId": simple(seed::ADMIN) }),
+        )
+        .await;
+    assert_eq!(by_actor.json::<Value>().await.unwrap(), json!({ "revoked": 1 }));
+    assert_eq!(
+        system.context(US_KEY, &admin_as_bob).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        system.bearer_status("/api/_info/me", &operator_as_admin).await,
+        StatusCode::OK,
+        "the operator's own impersonation of the admin is not the admin's"
+    );
+    system.stop().await;
+}
