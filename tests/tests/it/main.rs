@@ -8,5 +8,6 @@ mod coworkers;
 mod grpc_api;
 mod helpers;
 mod invariants;
+mod keys;
 mod store_api;
 mod storefront;
