@@ -20,6 +20,8 @@ pub struct Options {
     pub impersonation_idle_secs: u64,
     /// Ed25519 PKCS#8 PEM; `None` generates one (replicas then disagree).
     pub signing_key_pem: Option<String>,
+    /// Extra Ed25519 public keys (SPKI PEM blocks) accepted for verification.
+    pub verification_keys_pem: Option<String>,
     /// `127.0.0.1:0` picks free ports.
     pub http_addr: String,
     pub permission_addr: String,
@@ -40,6 +42,7 @@ impl Options {
             impersonation_max_secs: 3600,
             impersonation_idle_secs: 900,
             signing_key_pem: None,
+            verification_keys_pem: None,
             http_addr: "127.0.0.1:0".into(),
             permission_addr: "127.0.0.1:0".into(),
             token_issuer_addr: "127.0.0.1:0".into(),
@@ -103,6 +106,7 @@ impl Sandbox {
                 admin_addr: String::new(),
                 redis_key_prefix: options.redis_key_prefix.clone(),
                 signing_key_pem: options.signing_key_pem.clone().map(Into::into),
+                verification_keys_pem: options.verification_keys_pem.clone(),
                 token_ttl_secs: options.token_ttl_secs,
                 token_issuer: "actas".into(),
                 permission_url: url(permission),

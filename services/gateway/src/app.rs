@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/api/openapi.json", get(crate::routes::openapi::document))
+        .route("/.well-known/jwks.json", get(crate::routes::jwks::jwks))
         .fallback(|| async { HttpError::new(ErrorCode::RouteNotFound, "No route matches this path.") })
         .method_not_allowed_fallback(|| async {
             HttpError::new(

@@ -19,7 +19,7 @@ use tonic::service::Routes;
 use crate::{
     grpc::TokenIssuerGrpc,
     issuer::Issuer,
-    keys::Keys,
+    keys::KeySet,
     store::{ClusterStore, MemoryStore, RedisStore, TokenStore},
 };
 
@@ -45,6 +45,10 @@ pub struct Config {
     /// `ACTAS_SIGNING_KEY_PEM`: Ed25519 PKCS#8 PEM; generated when absent.
     #[serde(skip_serializing)]
     pub signing_key_pem: Option<SecretString>,
+    /// `ACTAS_VERIFICATION_KEYS_PEM`: Ed25519 public keys (SPKI PEM blocks,
+    /// concatenated) accepted for verification besides the signing key's
+    /// own, so the signing key rotates without refusing tokens in flight.
+    pub verification_keys_pem: Option<String>,
     /// `ACTAS_TOKEN_TTL_SECS`: lifetime of an impersonation token (1..=900).
     pub token_ttl_secs: u64,
     /// `ACTAS_TOKEN_ISSUER`: the JWT `iss`.
@@ -66,6 +70,7 @@ impl Default for Config {
             redis_cluster_urls: None,
             redis_key_prefix: "actas:".into(),
             signing_key_pem: None,
+            verification_keys_pem: None,
             token_ttl_secs: 120,
             token_issuer: "actas".into(),
             permission_url: "http://127.0.0.1:50051".into(),
@@ -122,13 +127,21 @@ impl Application {
         if !(1..=MAX_TTL_SECS).contains(&config.token_ttl_secs) {
             anyhow::bail!("ACTAS_TOKEN_TTL_SECS must be between 1 and {MAX_TTL_SECS}");
         }
-        let keys = match &config.signing_key_pem {
-            Some(pem) => Keys::from_pem(pem.expose_secret())?,
+        let mut keys = match &config.signing_key_pem {
+            Some(pem) => KeySet::from_pem(pem.expose_secret())?,
             None => {
                 tracing::warn!("no ACTAS_SIGNING_KEY_PEM: generated a signing key for this process only");
-                Keys::generate()?
+                KeySet::generate()?
             }
         };
+        if let Some(pem) = &config.verification_keys_pem {
+            keys = keys.with_verification_keys_pem(pem)?;
+        }
+        tracing::info!(
+            signing_kid = keys.signing_kid(),
+            verification_kids = ?keys.jwks().into_iter().map(|jwk| jwk.kid).collect::<Vec<_>>(),
+            "token keys loaded"
+        );
         let store = token_store(config)?;
         let issuer = Issuer::new(
             keys,

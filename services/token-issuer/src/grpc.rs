@@ -121,6 +121,26 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
             reason_max_chars: u32::try_from(actas_shared::reason::MAX_REASON_CHARS).unwrap_or(u32::MAX),
         }))
     }
+
+    async fn get_jwks(
+        &self,
+        _request: Request<proto::GetJwksRequest>,
+    ) -> Result<Response<proto::Jwks>, Status> {
+        let keys = self
+            .inner
+            .jwks()
+            .into_iter()
+            .map(|jwk| proto::Jwk {
+                kty: jwk.kty.to_owned(),
+                crv: jwk.crv.to_owned(),
+                x: jwk.x,
+                kid: jwk.kid,
+                alg: jwk.alg.to_owned(),
+                r#use: jwk.use_.to_owned(),
+            })
+            .collect();
+        Ok(Response::new(proto::Jwks { keys }))
+    }
 }
 
 fn action_of(name: &str) -> proto::Action {

@@ -19,12 +19,12 @@ use actas_shared::{
     secret::{constant_time_eq, hash_token},
 };
 use async_trait::async_trait;
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     error::Error,
-    keys::Keys,
+    keys::{Jwk, KeySet},
     store::{StoredGrant, TokenStore},
 };
 
@@ -35,6 +35,8 @@ pub trait TokenIssuer: Send + Sync + 'static {
     async fn redeem(&self, request: RedeemRequest) -> Result<StoredGrant, Error>;
     /// Whether every impersonation start must state a reason.
     fn reason_required(&self) -> bool;
+    /// The public keys that verify tokens, as a JWK Set's keys.
+    fn jwks(&self) -> Vec<Jwk>;
 }
 
 /// Whom a token is asked for.
@@ -100,8 +102,9 @@ struct Claims {
 /// [`TokenIssuer`] asking the session service who the caller is and the
 /// permission service whether they may.
 pub struct Issuer {
-    keys: Keys,
+    keys: KeySet,
     issuer: String,
+    validation: Validation,
     ttl: Duration,
     key_prefix: String,
     store: Arc<dyn TokenStore>,
@@ -118,7 +121,7 @@ impl Issuer {
     }
 
     pub fn new(
-        keys: Keys,
+        keys: KeySet,
         issuer: String,
         ttl: Duration,
         key_prefix: String,
@@ -128,6 +131,7 @@ impl Issuer {
     ) -> Self {
         Self {
             keys,
+            validation: validation(&issuer),
             issuer,
             ttl,
             key_prefix,
@@ -138,33 +142,33 @@ impl Issuer {
         }
     }
 
-    /// Checks signature, algorithm, key id, issuer and expiry; returns the claims.
+    /// Checks algorithm, key id, signature, issuer and expiry; returns the claims.
     fn verify(&self, token: &str) -> Result<Claims, Error> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
-        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.keys.kid.as_str()) {
-            return Err(Error::InvalidToken);
-        }
-        jsonwebtoken::decode::<Claims>(token, &self.keys.decoding, &self.validation())
-            .map(|data| data.claims)
-            .map_err(|_| Error::InvalidToken)
+        self.keys.verify(token, &self.validation).map_err(|rejection| {
+            // The kind only: a claim's parse error could quote the token.
+            tracing::debug!(reason = rejection.kind(), "impersonation token refused");
+            Error::InvalidToken
+        })
     }
 
     fn store_key(&self, jti: &str) -> String {
         format!("{}grant:{}", self.key_prefix, hash_token(jti))
     }
+}
 
-    fn validation(&self) -> Validation {
-        // Exactly one algorithm: `alg: none` and algorithm confusion fail here.
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.leeway = 0;
-        // The audience is a binding like target and actor: compared after the
-        // token is spent, so any mismatch burns it (see `redeem`).
-        validation.validate_aud = false;
-        validation.set_issuer(&[&self.issuer]);
-        validation.required_spec_claims =
-            HashSet::from(["exp", "iat", "aud", "iss", "sub", "jti"].map(str::to_owned));
-        validation
-    }
+/// How the issuer validates its tokens: EdDSA only (so `alg: none` and
+/// algorithm confusion fail here too, besides the key set's own check), no
+/// leeway, its own `iss`, and the spec claims required.
+pub fn validation(issuer: &str) -> Validation {
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.leeway = 0;
+    // The audience is a binding like target and actor: compared after the
+    // token is spent, so any mismatch burns it (see `redeem`).
+    validation.validate_aud = false;
+    validation.set_issuer(&[issuer]);
+    validation.required_spec_claims =
+        HashSet::from(["exp", "iat", "aud", "iss", "sub", "jti"].map(str::to_owned));
+    validation
 }
 
 #[async_trait]
@@ -234,9 +238,7 @@ impl TokenIssuer for Issuer {
             scope: action_name(action).to_owned(),
             pid: profile,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.keys.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.keys.encoding).map_err(Error::Signing)?;
+        let token = self.keys.sign(&claims).map_err(Error::Signing)?;
         let grant = StoredGrant {
             actor_id: actor,
             target_id: claims.sub.clone(),
@@ -307,6 +309,10 @@ impl TokenIssuer for Issuer {
 
     fn reason_required(&self) -> bool {
         self.reason_required
+    }
+
+    fn jwks(&self) -> Vec<Jwk> {
+        self.keys.jwks()
     }
 }
 

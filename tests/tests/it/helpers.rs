@@ -10,6 +10,32 @@ use serde_json::{Value, json};
 pub const EU_KEY: &str = seed::STOREFRONT_EU_ACCESS_KEY;
 pub const US_KEY: &str = seed::STOREFRONT_US_ACCESS_KEY;
 
+/// A signing key for tests only: replicas must share one to verify each other's tokens.
+pub const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIOtCsbDX88wnzPMd+vk9tzLsCthVjukLYlTE6BCi2Ij4
+-----END PRIVATE KEY-----
+";
+/// The public part of [`TEST_SIGNING_KEY`] (`openssl pkey -pubout`).
+pub const TEST_SIGNING_KEY_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAmVgupwo9syG3+HRIsAr5NxTFQGtgfHJaQ7FHAP7SVOA=
+-----END PUBLIC KEY-----
+";
+/// The key a rotation moves to, for tests only.
+pub const NEXT_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIKGfmolYBpLf1/EuREo32YhIXrI87pC9vh/hV/HuCpey
+-----END PRIVATE KEY-----
+";
+/// The public part of [`NEXT_SIGNING_KEY`].
+pub const NEXT_SIGNING_KEY_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAphAn8C+xmCgvifzVAui8E0ZqYP2JLFA2rLaeA5Uf7r4=
+-----END PUBLIC KEY-----
+";
+/// A key no test system knows.
+pub const STRANGER_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIAJT2VLnFobrfpFWHulC0bPMkqmZVpt7LshE8brZnmMP
+-----END PRIVATE KEY-----
+";
+
 /// Shopware's form of an id: 32 lowercase hex digits.
 pub fn simple(id: uuid::Uuid) -> String {
     id.simple().to_string()

@@ -12,13 +12,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection as _;
 
-use crate::helpers::{EU_KEY, TestSystem, assert_error, simple};
-
-/// A signing key for tests only: replicas must share one to verify each other's tokens.
-const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIOtCsbDX88wnzPMd+vk9tzLsCthVjukLYlTE6BCi2Ij4
------END PRIVATE KEY-----
-";
+use crate::helpers::{EU_KEY, TEST_SIGNING_KEY, TestSystem, assert_error, simple};
 
 fn exchange_body(token: &str) -> serde_json::Value {
     json!({ "token": token, "customerId": simple(seed::ALICE), "userId": simple(seed::ADMIN) })

@@ -8,6 +8,7 @@ mod coworkers;
 mod grpc_api;
 mod helpers;
 mod invariants;
+mod keys;
 mod reasons;
 mod revocation;
 mod store_api;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod coworkers;
+pub mod jwks;
 pub mod openapi;
 pub mod revoke;
 pub mod store;

@@ -1,8 +1,11 @@
 //! The token store is chosen by configuration: standalone Redis, Redis
 //! Cluster or memory; naming both Redis kinds, or a cluster entry that is not
-//! a Redis URL, stops the start with a message naming the variable.
+//! a Redis URL, stops the start with a message naming the variable, and so
+//! does a malformed `ACTAS_VERIFICATION_KEYS_PEM`.
 
 use actas_token_issuer::{Application, Config};
+
+use crate::keys::TestKey;
 
 async fn build_error(config: Config) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -52,6 +55,43 @@ async fn cluster_urls_start_without_a_reachable_cluster() -> anyhow::Result<()> 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let config = Config {
         redis_cluster_urls: Some(" redis://127.0.0.1:1 , redis://127.0.0.1:2".into()),
+        ..Config::default()
+    };
+    Application::build(&config, listener).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_malformed_verification_keys_pem_stops_the_start_naming_the_variable() -> anyhow::Result<()> {
+    let (a, b, c) = (TestKey::new(1), TestKey::new(2), TestKey::new(3));
+    for bad in [
+        a.private_pem.clone(),
+        "garbage".to_owned(),
+        format!(
+            "{}{}",
+            a.public_pem,
+            a.public_pem.replace("-----END PUBLIC KEY-----", "")
+        ),
+    ] {
+        let error = build_error(Config {
+            signing_key_pem: Some(b.private_pem.clone().into()),
+            verification_keys_pem: Some(bad.clone()),
+            ..Config::default()
+        })
+        .await?;
+        assert!(error.contains("ACTAS_VERIFICATION_KEYS_PEM"), "{error}");
+        for line in bad
+            .lines()
+            .filter(|line| line.len() > 8 && !line.starts_with("-----"))
+        {
+            assert!(!error.contains(line), "{error} echoes the key");
+        }
+    }
+    // Well-formed public keys start.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let config = Config {
+        signing_key_pem: Some(b.private_pem.clone().into()),
+        verification_keys_pem: Some(format!("{}{}", a.public_pem, c.public_pem)),
         ..Config::default()
     };
     Application::build(&config, listener).await?;

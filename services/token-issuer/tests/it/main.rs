@@ -1,12 +1,14 @@
 //! The token issuer's grant stores against their contract: one conformance
 //! suite run on the in-memory store, real Redis and a Redis Cluster of our
 //! own, a model-based property test of each, Redis failing while the service
-//! runs, and the choice of store by configuration.
+//! runs, and the choice of store by configuration; its signing and
+//! verification keys (rotation, key ids, refused algorithms, the JWK Set).
 
 mod binary;
 mod cluster;
 mod config;
 mod conformance;
+mod keys;
 mod model;
 mod redis_down;
 
