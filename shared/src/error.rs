@@ -74,6 +74,7 @@ error_codes! {
     InvalidPage => ("FRAMEWORK__INVALID_PAGE_QUERY", InvalidArgument),
     InvalidLimit => ("FRAMEWORK__INVALID_LIMIT_QUERY", InvalidArgument),
     ReasonRequired => ("ACTAS__REASON_REQUIRED", InvalidArgument),
+    TooManyRequests => ("FRAMEWORK__TOO_MANY_REQUESTS", ResourceExhausted),
     InvalidReason => ("ACTAS__INVALID_REASON", InvalidArgument),
     RouteNotFound => ("FRAMEWORK__ROUTE_NOT_FOUND", NotFound),
     MethodNotAllowed => ("FRAMEWORK__METHOD_NOT_ALLOWED", Unimplemented),
@@ -96,6 +97,8 @@ pub struct ApiError {
     pub detail: String,
     /// For [`ErrorCode::MissingPrivilege`]: the privileges the caller lacks.
     pub missing_privileges: Vec<String>,
+    /// For [`ErrorCode::TooManyRequests`]: when to try again (HTTP `Retry-After`).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -104,6 +107,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             missing_privileges: Vec::new(),
+            retry_after_secs: None,
         }
     }
 
@@ -112,6 +116,7 @@ impl ApiError {
             code: ErrorCode::MissingPrivilege,
             detail: format!("Missing privilege: {}", privileges.join(", ")),
             missing_privileges: privileges,
+            retry_after_secs: None,
         }
     }
 
@@ -164,6 +169,7 @@ impl ApiError {
                     code,
                     detail: status.message().to_owned(),
                     missing_privileges,
+                    retry_after_secs: None,
                 }
             }
             None => match status.code() {

@@ -30,6 +30,11 @@ pub struct Options {
     pub seed_demo: bool,
     /// `ACTAS_REQUIRE_REASON` of the token issuer.
     pub require_reason: bool,
+    /// The gateway's rate limits per minute (0: off, the tests' default).
+    pub issue_limit_per_minute: u32,
+    pub redeem_limit_per_minute: u32,
+    /// `ACTAS_TRUSTED_PROXIES` of the gateway.
+    pub trusted_proxies: String,
 }
 
 impl Options {
@@ -49,6 +54,9 @@ impl Options {
             session_addr: "127.0.0.1:0".into(),
             seed_demo: true,
             require_reason: false,
+            issue_limit_per_minute: 0,
+            redeem_limit_per_minute: 0,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -137,6 +145,9 @@ impl Sandbox {
                 session_url: url(session),
                 token_issuer_url: url(token_issuer),
                 cookie_secure: false,
+                issue_limit_per_minute: options.issue_limit_per_minute,
+                redeem_limit_per_minute: options.redeem_limit_per_minute,
+                trusted_proxies: options.trusted_proxies.clone(),
                 ..actas_gateway::Config::default()
             },
             gateway_listener,

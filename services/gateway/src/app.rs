@@ -32,8 +32,11 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 
+use ipnet::IpNet;
+
 use crate::{
     error::HttpError,
+    limits::Limits,
     routes::{admin, audit, coworkers, store, storefront, sys},
 };
 
@@ -52,6 +55,13 @@ pub struct Config {
     pub token_issuer_url: String,
     /// `ACTAS_COOKIE_SECURE`: mark the storefront cookie `Secure` (behind HTTPS).
     pub cookie_secure: bool,
+    /// `ACTAS_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of
+    /// the proxies in front; only their `X-Forwarded-For` is believed.
+    pub trusted_proxies: String,
+    /// `ACTAS_ISSUE_LIMIT_PER_MINUTE`: tokens one actor may ask for (0: off).
+    pub issue_limit_per_minute: u32,
+    /// `ACTAS_REDEEM_LIMIT_PER_MINUTE`: token redemptions per client address (0: off).
+    pub redeem_limit_per_minute: u32,
 }
 
 impl Default for Config {
@@ -63,6 +73,9 @@ impl Default for Config {
             session_url: "http://127.0.0.1:50053".into(),
             token_issuer_url: "http://127.0.0.1:50052".into(),
             cookie_secure: false,
+            trusted_proxies: String::new(),
+            issue_limit_per_minute: 30,
+            redeem_limit_per_minute: 30,
         }
     }
 }
@@ -74,6 +87,8 @@ pub struct AppState {
     pub sessions: SessionServiceClient<Channel>,
     pub tokens: TokenIssuerClient<Channel>,
     pub cookie_secure: bool,
+    pub limits: Arc<Limits>,
+    pub trusted_proxies: Arc<Vec<IpNet>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -234,6 +249,11 @@ impl Application {
             sessions: SessionServiceClient::new(grpc::channel(&config.session_url)?),
             tokens: TokenIssuerClient::new(grpc::channel(&config.token_issuer_url)?),
             cookie_secure: config.cookie_secure,
+            limits: Arc::new(Limits::new(
+                config.issue_limit_per_minute,
+                config.redeem_limit_per_minute,
+            )),
+            trusted_proxies: Arc::new(parse_trusted_proxies(&config.trusted_proxies)?),
             ready: Arc::new(AtomicBool::new(true)),
         };
         Ok(Self { listener, state })
@@ -267,6 +287,21 @@ impl Application {
             .await?;
         Ok(())
     }
+}
+
+/// `ACTAS_TRUSTED_PROXIES`: `10.0.0.0/8, 192.168.1.7` (a bare address is a /32 or /128).
+pub fn parse_trusted_proxies(text: &str) -> anyhow::Result<Vec<IpNet>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("ACTAS_TRUSTED_PROXIES: {item:?} is not an IP address or CIDR range")
+                })
+        })
+        .collect()
 }
 
 /// How long in-flight requests get to finish after the shutdown signal.

@@ -47,6 +47,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidLimit
         | ErrorCode::ReasonRequired
         | ErrorCode::InvalidReason => StatusCode::BAD_REQUEST,
+        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +79,11 @@ impl IntoResponse for HttpError {
             error["meta"] = json!({ "parameters": { "missingPrivileges": self.0.missing_privileges } });
         }
         let mut response = (status, Json(json!({ "errors": [error] }))).into_response();
+        if let Some(secs) = self.0.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 http::header::WWW_AUTHENTICATE,

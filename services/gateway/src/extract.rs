@@ -13,6 +13,9 @@ use axum::{
     extract::{FromRef, FromRequest, FromRequestParts, Request},
     http::{HeaderMap, request::Parts},
 };
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde_json::{Map, Value};
 
 use crate::{app::AppState, error::HttpError};
@@ -224,6 +227,7 @@ where
 /// A verified operator session (never an impersonated one).
 pub struct OperatorSession {
     pub token: String,
+    pub operator_id: PrincipalId,
 }
 
 impl<S> FromRequestParts<S> for OperatorSession
@@ -240,7 +244,10 @@ where
         {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
-        Ok(OperatorSession { token })
+        Ok(OperatorSession {
+            operator_id: principal_of(&context)?,
+            token,
+        })
     }
 }
 
@@ -381,14 +388,46 @@ pub struct Client {
     pub user_agent: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+/// The client's address: the peer's, or, when the peer is a trusted proxy,
+/// the nearest address in `X-Forwarded-For` that is not a trusted proxy
+/// (the ones to its left are the client's word, not the proxies').
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .collect::<Vec<_>>();
+    for hop in hops.into_iter().rev() {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
+}
+
+impl<S> FromRequestParts<S> for Client
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let trusted = AppState::from_ref(state).trusted_proxies;
         let ip = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string())
+            .map(|info| client_ip(info.0.ip(), &parts.headers, &trusted).to_string())
             .unwrap_or_default();
         let user_agent = header(&parts.headers, http::header::USER_AGENT.as_str())
             .map(|agent| agent.chars().take(512).collect())

@@ -323,6 +323,7 @@ fn denial(decision: &proto::Decision) -> ApiError {
         code,
         detail: decision.reason.clone(),
         missing_privileges: decision.missing_privileges.clone(),
+        retry_after_secs: None,
     }
 }
 

@@ -26,6 +26,11 @@ struct DevConfig {
     token_ttl_secs: u64,
     /// `ACTAS_ADMIN_ADDR`: `/metrics` of all four services (labelled by service).
     admin_addr: String,
+    /// `ACTAS_ISSUE_LIMIT_PER_MINUTE`, `ACTAS_REDEEM_LIMIT_PER_MINUTE` (0: off)
+    issue_limit_per_minute: u32,
+    redeem_limit_per_minute: u32,
+    /// `ACTAS_TRUSTED_PROXIES`
+    trusted_proxies: String,
 }
 
 impl Default for DevConfig {
@@ -40,6 +45,9 @@ impl Default for DevConfig {
             data_dir: ".actas".into(),
             token_ttl_secs: 120,
             admin_addr: "127.0.0.1:9100".into(),
+            issue_limit_per_minute: 30,
+            redeem_limit_per_minute: 30,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -63,6 +71,9 @@ async fn main() -> anyhow::Result<()> {
     options.permission_addr = config.permission_addr.clone();
     options.token_issuer_addr = config.token_issuer_addr.clone();
     options.session_addr = config.session_addr.clone();
+    options.issue_limit_per_minute = config.issue_limit_per_minute;
+    options.redeem_limit_per_minute = config.redeem_limit_per_minute;
+    options.trusted_proxies = config.trusted_proxies.clone();
     let mut sandbox = Sandbox::start(options).await?;
 
     let backends = format!(

@@ -9,6 +9,7 @@ mod grpc_api;
 mod helpers;
 mod invariants;
 mod keys;
+mod limits;
 mod reasons;
 mod revocation;
 mod store_api;

@@ -91,6 +91,7 @@ pub async fn generate_imitate_customer_token(
     admin: AdminSession,
     body: BodyObject,
 ) -> Result<Json<Value>, HttpError> {
+    state.limits.issue(&admin.admin_id.to_string())?;
     let customer: PrincipalId = body.id("customerId")?;
     let sales_channel: SalesChannelId = body.id("salesChannelId")?;
     let reason = body.text_or_empty("reason")?;

@@ -95,6 +95,7 @@ pub async fn exchange(
     client: Client,
     Path(token): Path<String>,
 ) -> Result<Json<Value>, HttpError> {
+    state.limits.redeem(&client.ip)?;
     let issued = state
         .sessions
         .clone()
@@ -196,6 +197,7 @@ pub async fn impersonate(
     Path(coworker): Path<String>,
 ) -> Result<Json<Value>, HttpError> {
     // A coworker id is a positive number; anything else names nobody.
+    state.limits.issue(&session.person_id.to_string())?;
     let Some(profile_id) = coworker.parse::<i64>().ok().filter(|id| *id > 0) else {
         return Err(HttpError::new(
             ErrorCode::CustomerNotFound,

@@ -100,6 +100,7 @@ pub async fn exchange(
     channel: Option<SalesChannelId>,
     client: Client,
 ) -> Result<SessionToken, HttpError> {
+    state.limits.redeem(&client.ip)?;
     let token = body.string("token")?;
     let customer: PrincipalId = body.id("customerId")?;
     let user: PrincipalId = body.id("userId")?;

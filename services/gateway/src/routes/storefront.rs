@@ -43,7 +43,12 @@ pub async fn imitate_customer(State(state): State<AppState>, client: Client, bod
     match exchange(&state, &body, None, client).await {
         Ok(issued) => signed_in(&state, issued),
         // An outage is not the user's mistake: say so rather than "login failed".
-        Err(HttpError(error)) if matches!(error.code, ErrorCode::Unavailable | ErrorCode::Internal) => {
+        Err(HttpError(error))
+            if matches!(
+                error.code,
+                ErrorCode::Unavailable | ErrorCode::Internal | ErrorCode::TooManyRequests
+            ) =>
+        {
             HttpError(error).into_response()
         }
         Err(_) => Redirect::to("/account/login?loginError=true").into_response(),

@@ -67,6 +67,7 @@ pub async fn impersonate(
     StatedReason(reason): StatedReason,
     Query(query): Query<ImpersonateQuery>,
 ) -> Result<Json<Value>, HttpError> {
+    state.limits.issue(&operator.operator_id.to_string())?;
     // A reason in the URL would sit in every proxy's access log; refuse it
     // rather than quietly drop what the operator meant to record.
     if query.reason.is_some() {

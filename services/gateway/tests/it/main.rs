@@ -1,5 +1,6 @@
 //! The real `actas-gateway` binary, configured by environment variables.
 
 mod binary;
+mod client_ip;
 mod openapi;
 mod pages;
