@@ -1,7 +1,7 @@
 //! The gRPC adapter: parse the request, call [`Sessions`], map the error.
 
 use actas_shared::{
-    ids::PrincipalId,
+    ids::{AuditRecordId, PrincipalId},
     principal::PrincipalKind,
     proto::{self, session_service_server::SessionService},
 };
@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     error::Error,
-    model::{AuditFilter, Session},
+    model::{AuditFilter, AuditRecord, Session},
     sessions::{Exchange, ImitateCustomer, Issued, Login, Revoke, Sessions},
 };
 
@@ -172,6 +172,32 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         Ok(Response::new(proto::LogoutResponse {}))
     }
 
+    async fn record_token_event(
+        &self,
+        request: Request<proto::TokenEvent>,
+    ) -> Result<Response<proto::RecordTokenEventResponse>, Status> {
+        let event = request.into_inner();
+        let id = |text: &str, field: &'static str| -> Result<PrincipalId, Error> {
+            text.parse().map_err(|_| Error::InvalidId { field })
+        };
+        self.inner
+            .record_token_event(AuditRecord {
+                id: AuditRecordId::new_random(),
+                kind: event.kind,
+                action: event.action,
+                actor_id: id(&event.actor_id, "actorId")?,
+                target_id: id(&event.target_id, "targetId")?,
+                audience: event.audience,
+                session_id: None,
+                reason: event.reason,
+                client_ip: event.client_ip,
+                user_agent: event.user_agent,
+                occurred_at: actas_shared::db::now_millis(),
+            })
+            .await?;
+        Ok(Response::new(proto::RecordTokenEventResponse {}))
+    }
+
     async fn revoke_impersonations(
         &self,
         request: Request<proto::RevokeImpersonationsRequest>,
@@ -208,6 +234,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                 actor_id: optional_id(&request.actor_id, "actorId")?,
                 target_id: optional_id(&request.target_id, "targetId")?,
                 limit: request.limit,
+                sessions_only: request.sessions_only,
             })
             .await?;
         Ok(Response::new(proto::ListAuditRecordsResponse {

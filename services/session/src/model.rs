@@ -44,6 +44,11 @@ pub enum AuditKind {
     ImpersonationEnded,
     /// Someone with `impersonation:revoke` ended it.
     ImpersonationRevoked,
+    /// The token issuer minted a one-time token (recorded before it exists).
+    TokenIssued,
+    /// A validly signed token was presented but not honoured: spent,
+    /// unknown, or with a binding that did not match.
+    TokenRedeemFailed,
 }
 
 impl AuditKind {
@@ -52,6 +57,8 @@ impl AuditKind {
             AuditKind::ImpersonationStarted => "impersonation_started",
             AuditKind::ImpersonationEnded => "impersonation_ended",
             AuditKind::ImpersonationRevoked => "impersonation_revoked",
+            AuditKind::TokenIssued => "token_issued",
+            AuditKind::TokenRedeemFailed => "token_redeem_failed",
         }
     }
 }
@@ -77,4 +84,6 @@ pub struct AuditFilter {
     pub actor_id: Option<PrincipalId>,
     pub target_id: Option<PrincipalId>,
     pub limit: u32,
+    /// Only records of impersonated sessions, not token events.
+    pub sessions_only: bool,
 }

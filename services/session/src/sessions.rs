@@ -55,6 +55,9 @@ pub trait Sessions: Send + Sync + 'static {
     /// Ends the live impersonated sessions of an actor and/or of a target;
     /// returns how many ended.
     async fn revoke_impersonations(&self, request: Revoke) -> Result<i64, Error>;
+    /// Appends the token issuer's record of a token event; only the token
+    /// kinds, never a session's.
+    async fn record_token_event(&self, record: AuditRecord) -> Result<(), Error>;
 }
 
 /// The privilege that lets an admin or operator revoke impersonations.
@@ -395,6 +398,8 @@ impl Sessions for SessionManager {
                 expected_audience: request.sales_channel.map(|c| c.to_string()).unwrap_or_default(),
                 // A team or operator token is no storefront token: it burns here.
                 expected_actions: vec![proto::Action::ImitateCustomer.into()],
+                client_ip: request.client_ip.clone(),
+                user_agent: request.user_agent.clone(),
             })
             .await?
             .into_inner();
@@ -505,6 +510,8 @@ impl Sessions for SessionManager {
                     proto::Action::ImpersonateTeamMember.into(),
                     proto::Action::ImpersonateUser.into(),
                 ],
+                client_ip: request.client_ip.clone(),
+                user_agent: request.user_agent.clone(),
                 ..Default::default()
             })
             .await?
@@ -611,6 +618,16 @@ impl Sessions for SessionManager {
 
     async fn audit_records(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, Error> {
         Ok(self.store.audit_records(&filter).await?)
+    }
+
+    async fn record_token_event(&self, record: AuditRecord) -> Result<(), Error> {
+        let token_kinds = [AuditKind::TokenIssued, AuditKind::TokenRedeemFailed];
+        if !token_kinds.iter().any(|kind| kind.as_str() == record.kind) || record.session_id.is_some() {
+            return Err(Error::InvalidPayload(
+                "only token_issued and token_redeem_failed records, without a session".into(),
+            ));
+        }
+        Ok(self.store.append_audit(&record).await?)
     }
 
     #[tracing::instrument(skip_all, fields(actor = ?request.actor, target = ?request.target))]

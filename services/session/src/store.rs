@@ -43,6 +43,8 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<Option<String>, Error>;
     async fn update_payload(&self, id: SessionId, payload: &str) -> Result<(), Error>;
     async fn update_profile(&self, id: SessionId, profile_id: i64) -> Result<(), Error>;
+    /// Appends an audit record that belongs to no session.
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), Error>;
     /// The live impersonated sessions of `actor` and/or of `target` at `now`.
     async fn live_impersonations(
         &self,
@@ -336,6 +338,13 @@ impl SessionStore for SqlSessions {
         Ok(())
     }
 
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            bind_audit!(record).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     async fn live_impersonations(
         &self,
         actor: Option<PrincipalId>,
@@ -394,11 +403,13 @@ impl SessionStore for SqlSessions {
                 "SELECT id, kind, action, actor_id, target_id, audience, session_id, reason, client_ip, \
                  user_agent, occurred_at FROM audit_record \
                  WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR target_id = $2) \
+                 AND ($4 = FALSE OR session_id IS NOT NULL) \
                  ORDER BY occurred_at DESC, id DESC LIMIT $3",
             )
             .bind(filter.actor_id.map(|a| a.to_string()))
             .bind(filter.target_id.map(|t| t.to_string()))
             .bind(limit)
+            .bind(filter.sessions_only)
             .fetch_all(pool)
             .await?
         });

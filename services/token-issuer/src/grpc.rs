@@ -66,6 +66,8 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
                 actor_session_token: request.actor_session_token,
                 target,
                 reason: request.reason,
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
             })
             .await?;
         Ok(Response::new(proto::IssueResponse {
@@ -94,6 +96,8 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
                     .map(|action| proto::Action::try_from(*action).unwrap_or(proto::Action::Unspecified))
                     .collect(),
                 token: request.token,
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
             })
             .await?;
         Ok(Response::new(proto::Grant {

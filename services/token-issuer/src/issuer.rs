@@ -58,6 +58,9 @@ pub struct IssueRequest {
     pub actor_session_token: String,
     pub target: Target,
     pub reason: String,
+    /// Who asked, for the audit record.
+    pub client_ip: String,
+    pub user_agent: String,
 }
 
 #[derive(Debug)]
@@ -76,6 +79,9 @@ pub struct RedeemRequest {
     pub expected_audience: Option<SalesChannelId>,
     /// The actions this redemption accepts; empty accepts any.
     pub expected_actions: Vec<proto::Action>,
+    /// Who presented it, for the audit record of a failure.
+    pub client_ip: String,
+    pub user_agent: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -149,6 +155,29 @@ impl Issuer {
             tracing::debug!(reason = rejection.kind(), "impersonation token refused");
             Error::InvalidToken
         })
+    }
+
+    /// Records a refused redemption of a validly signed token. Best effort:
+    /// the caller is refused either way, and a token that fails its
+    /// signature names nobody (it is counted in metrics only).
+    async fn record_failure(&self, claims: &Claims, why: &str, request: &RedeemRequest) {
+        let recorded = self
+            .sessions
+            .clone()
+            .record_token_event(proto::TokenEvent {
+                kind: "token_redeem_failed".into(),
+                action: claims.scope.clone(),
+                actor_id: claims.act.sub.clone(),
+                target_id: claims.sub.clone(),
+                audience: claims.aud.clone(),
+                reason: why.to_owned(),
+                client_ip: request.client_ip.clone(),
+                user_agent: request.user_agent.clone(),
+            })
+            .await;
+        if let Err(status) = recorded {
+            tracing::error!(code = ?status.code(), "the failed redemption could not be recorded");
+        }
     }
 
     fn store_key(&self, jti: &str) -> String {
@@ -254,6 +283,21 @@ impl TokenIssuer for Issuer {
             target_kind: target_kind.as_str().to_owned(),
             target_profile_id: profile,
         };
+        // On the record before it exists: when the record cannot be written,
+        // no token is issued and Redis holds no grant (fail closed).
+        self.sessions
+            .clone()
+            .record_token_event(proto::TokenEvent {
+                kind: "token_issued".into(),
+                action: grant.action.clone(),
+                actor_id: grant.actor_id.clone(),
+                target_id: grant.target_id.clone(),
+                audience: grant.audience.clone(),
+                reason: grant.reason.clone(),
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
+            })
+            .await?;
         if !self
             .store
             .put_if_absent(&self.store_key(&claims.jti), &grant, self.ttl)
@@ -274,12 +318,13 @@ impl TokenIssuer for Issuer {
         let claims = self.verify(&request.token).inspect_err(|_| rejected("invalid"))?;
         // Spend the token before comparing bindings: a token presented with
         // the wrong customer or admin is treated as exposed and burns.
-        let grant = self
-            .store
-            .take(&self.store_key(&claims.jti))
-            .await?
-            .ok_or(Error::InvalidToken)
-            .inspect_err(|_| rejected("spent_or_unknown"))?;
+        let grant = self.store.take(&self.store_key(&claims.jti)).await?;
+        let Some(grant) = grant else {
+            rejected("spent_or_unknown");
+            self.record_failure(&claims, "spent, expired or unknown token", &request)
+                .await;
+            return Err(Error::InvalidToken);
+        };
         let expected = |expectation: Option<String>, actual: &str| {
             expectation.is_none_or(|expected| constant_time_eq(actual, &expected))
         };
@@ -300,6 +345,12 @@ impl TokenIssuer for Issuer {
         if !matches {
             tracing::warn!("impersonation token presented with a mismatched binding");
             rejected("mismatch");
+            self.record_failure(
+                &claims,
+                "presented with a binding that does not match; the token is spent",
+                &request,
+            )
+            .await;
             return Err(Error::InvalidToken);
         }
         metrics::counter!("actas_tokens_redeemed_total", "action" => grant.action.clone()).increment(1);

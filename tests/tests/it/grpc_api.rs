@@ -119,6 +119,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             expected_actor_id: seed::ADMIN.to_string(),
             expected_audience: String::new(),
             expected_actions: Vec::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -134,7 +134,10 @@ async fn every_impersonation_leaves_its_audit_record() {
         .into_inner()
         .records;
     let kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
-    assert_eq!(kinds, ["impersonation_ended", "impersonation_started"]);
+    assert_eq!(
+        kinds,
+        ["impersonation_ended", "impersonation_started", "token_issued"]
+    );
     let started = &records[1];
     assert_eq!(started.actor_id, seed::ADMIN.to_string());
     assert_eq!(started.target_id, seed::ALICE.to_string());

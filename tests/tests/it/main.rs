@@ -14,3 +14,4 @@ mod reasons;
 mod revocation;
 mod store_api;
 mod storefront;
+mod token_events;

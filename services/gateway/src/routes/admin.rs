@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{AdminSession, BodyObject},
+    extract::{AdminSession, BodyObject, Client},
     routes::store::simple_id,
     ui::{Locale, Page},
 };
@@ -89,6 +89,7 @@ pub async fn me(State(state): State<AppState>, admin: AdminSession) -> Result<Js
 pub async fn generate_imitate_customer_token(
     State(state): State<AppState>,
     admin: AdminSession,
+    client: Client,
     body: BodyObject,
 ) -> Result<Json<Value>, HttpError> {
     state.limits.issue(&admin.admin_id.to_string())?;
@@ -105,6 +106,8 @@ pub async fn generate_imitate_customer_token(
             reason,
             action: Action::ImitateCustomer.into(),
             target_profile_id: 0,
+            client_ip: client.ip,
+            user_agent: client.user_agent,
         })
         .await?
         .into_inner();

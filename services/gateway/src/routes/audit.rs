@@ -76,6 +76,7 @@ pub async fn records(
         ListAuditRecordsRequest {
             actor_id: id(query.actor_id, "actorId")?,
             target_id: id(query.target_id, "targetId")?,
+            sessions_only: false,
             limit: match query.limit.as_deref().map(str::trim) {
                 None | Some("") => 0,
                 Some(text) => text.parse().map_err(|_| {
@@ -107,6 +108,7 @@ pub async fn my_impersonations(
         &state,
         ListAuditRecordsRequest {
             target_id: session.person_id.to_string(),
+            sessions_only: true,
             ..Default::default()
         },
     )

@@ -193,6 +193,7 @@ pub async fn switch_profile(
 pub async fn impersonate(
     State(state): State<AppState>,
     session: CoworkerSession,
+    client: Client,
     StatedReason(reason): StatedReason,
     Path(coworker): Path<String>,
 ) -> Result<Json<Value>, HttpError> {
@@ -214,6 +215,8 @@ pub async fn impersonate(
             reason,
             action: Action::ImpersonateTeamMember.into(),
             target_profile_id: profile_id,
+            client_ip: client.ip,
+            user_agent: client.user_agent,
         })
         .await?
         .into_inner();

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, OperatorSession, StatedReason, missing, parse_id},
+    extract::{BodyObject, Client, OperatorSession, StatedReason, missing, parse_id},
     routes::coworkers::session_json,
 };
 
@@ -64,6 +64,7 @@ pub struct ImpersonateQuery {
 pub async fn impersonate(
     State(state): State<AppState>,
     operator: OperatorSession,
+    client: Client,
     StatedReason(reason): StatedReason,
     Query(query): Query<ImpersonateQuery>,
 ) -> Result<Json<Value>, HttpError> {
@@ -91,6 +92,8 @@ pub async fn impersonate(
             reason,
             action: Action::ImpersonateUser.into(),
             target_profile_id: 0,
+            client_ip: client.ip,
+            user_agent: client.user_agent,
         })
         .await?
         .into_inner();

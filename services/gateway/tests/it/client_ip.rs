@@ -12,7 +12,10 @@ fn ip(text: &str) -> IpAddr {
 fn forwarded(hops: &[&str]) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for hop in hops {
-        headers.append("x-forwarded-for", HeaderValue::from_str(hop).expect("a header value"));
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_str(hop).expect("a header value"),
+        );
     }
     headers
 }

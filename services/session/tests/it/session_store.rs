@@ -31,6 +31,7 @@ pub const CHECKS: &[Check] = checks![
     latest_payload_is_the_newest_per_channel,
     update_payload_persists,
     touch_moves_last_seen_forward_on_live_sessions_only,
+    token_events_stand_apart_from_session_records,
     audit_records_filter_limit_and_order,
     audit_records_are_append_only,
 ];
@@ -369,6 +370,7 @@ async fn audit_records_filter_limit_and_order(subject: Subject) -> anyhow::Resul
             actor_id,
             target_id,
             limit,
+            sessions_only: false,
         };
         async move { store.audit_records(&filter).await }
     };
@@ -472,4 +474,37 @@ async fn last_seen(store: &dyn SessionStore, token_hash: &str) -> anyhow::Result
         .await?
         .expect("stored")
         .last_seen_at)
+}
+
+async fn token_events_stand_apart_from_session_records(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let (actor, target) = (PrincipalId::new_random(), PrincipalId::new_random());
+    let now = now_millis();
+    let issued = AuditRecord {
+        kind: AuditKind::TokenIssued.as_str().to_owned(),
+        session_id: None,
+        ..record(actor, target, now)
+    };
+    store.append_audit(&issued).await?;
+    let (session, started) = impersonation(actor, target, now + 1);
+    store.insert_with_audit(&session, &started).await?;
+
+    let everything = store
+        .audit_records(&AuditFilter {
+            target_id: Some(target),
+            limit: ALL,
+            ..AuditFilter::default()
+        })
+        .await?;
+    assert_eq!(everything, [started.clone(), issued]);
+    let sessions = store
+        .audit_records(&AuditFilter {
+            target_id: Some(target),
+            limit: ALL,
+            sessions_only: true,
+            ..AuditFilter::default()
+        })
+        .await?;
+    assert_eq!(sessions, [started]);
+    Ok(())
 }
