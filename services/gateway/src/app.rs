@@ -263,6 +263,12 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The router over this application's state, for driving it without a
+    /// socket (the request-body property tests).
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,

@@ -8,6 +8,7 @@ mod binary;
 mod cluster;
 mod config;
 mod conformance;
+mod fuzz;
 mod keys;
 mod model;
 mod redis_down;

@@ -1,0 +1,170 @@
+//! Arbitrary request bodies against the running system, with real
+//! credentials so every body reaches its parser and the services behind:
+//! the answer is a success, a redirect or a 4xx with the error envelope,
+//! never a 5xx and never a panic.
+
+use actas_permission::seed;
+use proptest::prelude::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{EU_KEY, TestSystem, context_token_of, simple};
+
+fn field_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "token",
+            "customerId",
+            "userId",
+            "salesChannelId",
+            "email",
+            "password",
+            "username",
+            "grant_type",
+            "reason",
+            "term",
+            "page",
+            "limit",
+            "id",
+            "actorId",
+            "targetId",
+            "languageId",
+            "currencyId",
+        ])
+        .prop_map(str::to_owned),
+        ".{0,8}",
+    ]
+}
+
+fn field_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+        Just(json!(simple(seed::ALICE))),
+        Just(json!(simple(seed::STOREFRONT_EU))),
+        Just(json!("018f8d3a-5e00-7000-8000-00000000c001")),
+        Just(json!([1, "a"])),
+        Just(json!({ "a": { "b": [] } })),
+    ]
+}
+
+/// A route: method, path, and the headers that get it to reading the body.
+type Route = (Method, &'static str, Vec<(&'static str, String)>);
+
+/// Bytes and the content type they claim to be.
+fn body() -> impl Strategy<Value = (Vec<u8>, &'static str)> {
+    let json_object = proptest::collection::vec((field_name(), field_value()), 0..6).prop_map(|fields| {
+        Value::Object(fields.into_iter().collect())
+            .to_string()
+            .into_bytes()
+    });
+    let form = proptest::collection::vec((field_name(), ".{0,30}"), 0..5).prop_map(|pairs| {
+        serde_urlencoded::to_string(pairs)
+            .unwrap_or_default()
+            .into_bytes()
+    });
+    (
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            ".{0,200}".prop_map(String::into_bytes),
+            json_object,
+            form,
+        ],
+        prop::sample::select(vec![
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "text/plain",
+        ]),
+    )
+}
+
+#[test]
+fn no_body_gets_a_server_error_from_the_running_system() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (system, admin, context, coworker) = runtime.block_on(async {
+        let system = TestSystem::start().await;
+        let admin = system.admin().await;
+        let context = context_token_of(
+            system
+                .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
+                .await,
+        )
+        .await;
+        let coworker = system.bearer_of("tina@example.com").await;
+        (system, admin, context, coworker)
+    });
+    let bearer = |token: &str| ("authorization", format!("Bearer {token}"));
+    let routes: Vec<Route> = vec![
+        (Method::POST, "/api/oauth/token", vec![]),
+        (
+            Method::POST,
+            "/api/_proxy/generate-imitate-customer-token",
+            vec![bearer(&admin)],
+        ),
+        (Method::POST, "/api/search/customer", vec![bearer(&admin)]),
+        (
+            Method::POST,
+            "/api/_action/impersonations/revoke",
+            vec![bearer(&admin)],
+        ),
+        (
+            Method::POST,
+            "/store-api/account/login",
+            vec![("sw-access-key", EU_KEY.into())],
+        ),
+        (
+            Method::POST,
+            "/store-api/account/login/imitate-customer",
+            vec![("sw-access-key", EU_KEY.into())],
+        ),
+        (
+            Method::PATCH,
+            "/store-api/context",
+            vec![
+                ("sw-access-key", EU_KEY.into()),
+                ("sw-context-token", context.clone()),
+            ],
+        ),
+        (Method::POST, "/api/public/auth/login", vec![]),
+        (Method::POST, "/api/sys/auth/login", vec![]),
+        (
+            Method::PUT,
+            "/api/public/coworkers/profiles/current",
+            vec![bearer(&coworker)],
+        ),
+        (Method::POST, "/account/login", vec![]),
+        (Method::POST, "/account/login/imitate-customer", vec![]),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(240));
+    let result = runner.run(&(0..routes.len(), body()), |(route, (bytes, content_type))| {
+        let (method, path, headers) = &routes[route];
+        let mut request = system
+            .http
+            .request(method.clone(), system.url(path))
+            .header("content-type", content_type)
+            .body(bytes);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let (status, text) = runtime.block_on(async {
+            let response = request.send().await.expect("an answer");
+            let status = response.status();
+            (status, response.text().await.unwrap_or_default())
+        });
+        prop_assert!(!status.is_server_error(), "{method} {path}: {status} {text}");
+        if status.is_client_error() {
+            let envelope: Value = serde_json::from_str(&text).expect("a JSON error");
+            prop_assert!(envelope["errors"][0]["code"].is_string(), "{envelope}");
+        }
+        Ok(())
+    });
+    runtime.block_on(system.stop());
+    result.expect("every body gets a clear answer");
+}
