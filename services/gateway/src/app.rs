@@ -155,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sys/auth/login", post(sys::login))
         .route("/api/sys/users/impersonate", get(sys::impersonate))
         .route("/api/sys/audit-records", get(audit::records))
+        .route("/api/_action/audit-records", get(audit::records_for_admins))
         .route(
             "/api/_action/impersonations/revoke",
             post(crate::routes::revoke::by_admin),

@@ -49,6 +49,8 @@ pub const OPS: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000f001);
 
 /// The privilege that lets an admin or operator end others' impersonations.
 pub const REVOKE_IMPERSONATIONS: &str = "impersonation:revoke";
+/// The privilege that lets an admin or operator read the audit trail.
+pub const AUDIT_IMPERSONATIONS: &str = "impersonation:audit";
 
 /// The privilege an operator needs to impersonate users.
 pub const SYS_IMPERSONATE_USERS: &str = "sys_impersonate-users";
@@ -229,7 +231,12 @@ pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Resu
         .insert_role(
             "support",
             "Support: log in as customer",
-            &[LOGIN_AS_CUSTOMER, "customer:read", REVOKE_IMPERSONATIONS],
+            &[
+                LOGIN_AS_CUSTOMER,
+                "customer:read",
+                REVOKE_IMPERSONATIONS,
+                AUDIT_IMPERSONATIONS,
+            ],
         )
         .await?;
     store.insert_role("viewer", "Viewer", &["customer:read"]).await?;
@@ -237,7 +244,7 @@ pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Resu
         .insert_role(
             "operator",
             "Operator: impersonate users",
-            &[SYS_IMPERSONATE_USERS, REVOKE_IMPERSONATIONS],
+            &[SYS_IMPERSONATE_USERS, REVOKE_IMPERSONATIONS, AUDIT_IMPERSONATIONS],
         )
         .await?;
     for person in PEOPLE {

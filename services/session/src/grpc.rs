@@ -228,14 +228,21 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         request: Request<proto::ListAuditRecordsRequest>,
     ) -> Result<Response<proto::ListAuditRecordsResponse>, Status> {
         let request = request.into_inner();
+        let bound = |millis: i64| (millis > 0).then_some(millis);
         let records = self
             .inner
-            .audit_records(AuditFilter {
-                actor_id: optional_id(&request.actor_id, "actorId")?,
-                target_id: optional_id(&request.target_id, "targetId")?,
-                limit: request.limit,
-                sessions_only: request.sessions_only,
-            })
+            .audit_records(
+                &request.reader_session_token,
+                AuditFilter {
+                    actor_id: optional_id(&request.actor_id, "actorId")?,
+                    target_id: optional_id(&request.target_id, "targetId")?,
+                    limit: request.limit,
+                    sessions_only: request.sessions_only,
+                    since: bound(request.since_unix_ms),
+                    until: bound(request.until_unix_ms),
+                    offset: request.offset,
+                },
+            )
             .await?;
         Ok(Response::new(proto::ListAuditRecordsResponse {
             records: records

@@ -86,4 +86,9 @@ pub struct AuditFilter {
     pub limit: u32,
     /// Only records of impersonated sessions, not token events.
     pub sessions_only: bool,
+    /// Occurred at or after, before (unix milliseconds).
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// Records to skip, newest first.
+    pub offset: u32,
 }

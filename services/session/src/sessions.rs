@@ -51,7 +51,11 @@ pub trait Sessions: Send + Sync + 'static {
     /// Switches the active profile among the session person's own profiles.
     async fn switch_profile(&self, token: &str, profile_id: i64) -> Result<Session, Error>;
     async fn logout(&self, token: &str) -> Result<(), Error>;
-    async fn audit_records(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, Error>;
+    /// Audit records, newest first. With a reader's session token, what
+    /// that reader may see: any record with `impersonation:audit`, a
+    /// customer's own session records otherwise; without one, a service's.
+    async fn audit_records(&self, reader_token: &str, filter: AuditFilter)
+    -> Result<Vec<AuditRecord>, Error>;
     /// Ends the live impersonated sessions of an actor and/or of a target;
     /// returns how many ended.
     async fn revoke_impersonations(&self, request: Revoke) -> Result<i64, Error>;
@@ -62,6 +66,8 @@ pub trait Sessions: Send + Sync + 'static {
 
 /// The privilege that lets an admin or operator revoke impersonations.
 pub const REVOKE_IMPERSONATIONS: &str = "impersonation:revoke";
+/// The privilege that lets an admin or operator read the audit trail.
+pub const AUDIT_IMPERSONATIONS: &str = "impersonation:audit";
 
 #[derive(Debug)]
 pub struct Revoke {
@@ -271,6 +277,24 @@ impl SessionManager {
             }
         }
         Ok(session)
+    }
+
+    /// The principal is active and holds `privilege`, says the permission service.
+    async fn require_privilege(&self, principal: PrincipalId, privilege: &str) -> Result<(), Error> {
+        let holder = self
+            .permission
+            .clone()
+            .get_principal(proto::GetPrincipalRequest {
+                id: principal.to_string(),
+            })
+            .await?
+            .into_inner();
+        if !holder.active || !holder.privileges.iter().any(|held| held == privilege) {
+            return Err(Error::Denied(ApiError::missing_privileges(vec![
+                privilege.to_owned(),
+            ])));
+        }
+        Ok(())
     }
 
     /// Ends `session`; an impersonated one leaves an audit record.
@@ -616,7 +640,33 @@ impl Sessions for SessionManager {
         self.end(&session, "logout").await
     }
 
-    async fn audit_records(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, Error> {
+    async fn audit_records(
+        &self,
+        reader_token: &str,
+        mut filter: AuditFilter,
+    ) -> Result<Vec<AuditRecord>, Error> {
+        if !reader_token.is_empty() {
+            let reader = self.live_session(reader_token).await?;
+            // Someone acting as another reads nothing in their name: the
+            // list names other actors, their addresses and agents.
+            if reader.imitating_user_id.is_some() {
+                return Err(Error::Denied(ApiError::new(
+                    actas_shared::ErrorCode::ForbiddenWhileImpersonating,
+                    "This is not available while impersonating.",
+                )));
+            }
+            match reader.principal_kind {
+                PrincipalKind::Customer => {
+                    filter.target_id = Some(reader.principal_id);
+                    filter.actor_id = None;
+                    filter.sessions_only = true;
+                }
+                PrincipalKind::Admin | PrincipalKind::Operator => {
+                    self.require_privilege(reader.principal_id, AUDIT_IMPERSONATIONS)
+                        .await?;
+                }
+            }
+        }
         Ok(self.store.audit_records(&filter).await?)
     }
 
@@ -647,19 +697,8 @@ impl Sessions for SessionManager {
         ) {
             return Err(Error::Unauthorized);
         }
-        let holder = self
-            .permission
-            .clone()
-            .get_principal(proto::GetPrincipalRequest {
-                id: revoker.principal_id.to_string(),
-            })
-            .await?
-            .into_inner();
-        if !holder.active || !holder.privileges.iter().any(|p| p == REVOKE_IMPERSONATIONS) {
-            return Err(Error::Denied(ApiError::missing_privileges(vec![
-                REVOKE_IMPERSONATIONS.to_owned(),
-            ])));
-        }
+        self.require_privilege(revoker.principal_id, REVOKE_IMPERSONATIONS)
+            .await?;
         if request.actor.is_none() && request.target.is_none() {
             return Err(Error::Missing {
                 field: "actorId or targetId",

@@ -404,12 +404,16 @@ impl SessionStore for SqlSessions {
                  user_agent, occurred_at FROM audit_record \
                  WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR target_id = $2) \
                  AND ($4 = FALSE OR session_id IS NOT NULL) \
-                 ORDER BY occurred_at DESC, id DESC LIMIT $3",
+                 AND ($5 IS NULL OR occurred_at >= $5) AND ($6 IS NULL OR occurred_at < $6) \
+                 ORDER BY occurred_at DESC, id DESC LIMIT $3 OFFSET $7",
             )
             .bind(filter.actor_id.map(|a| a.to_string()))
             .bind(filter.target_id.map(|t| t.to_string()))
             .bind(limit)
             .bind(filter.sessions_only)
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(i64::from(filter.offset))
             .fetch_all(pool)
             .await?
         });

@@ -254,7 +254,7 @@ async fn a_team_admin_signs_in_as_a_member_once() {
     assert_error(
         bad_limit,
         StatusCode::BAD_REQUEST,
-        "FRAMEWORK__INVALID_REQUEST_BODY",
+        "FRAMEWORK__INVALID_LIMIT_QUERY",
     )
     .await;
 

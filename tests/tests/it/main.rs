@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_api;
+mod audit_query;
 mod bodies;
 mod coworkers;
 mod grpc_api;

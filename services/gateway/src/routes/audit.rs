@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{CoworkerSession, OperatorSession, parse_id},
+    extract::{AdminSession, CoworkerSession, OperatorSession, parse_id},
     routes::store::simple_id,
 };
 
@@ -55,40 +55,99 @@ pub struct AuditQuery {
     actor_id: Option<String>,
     #[serde(rename = "targetId")]
     target_id: Option<String>,
+    /// RFC 3339 times; records at or after `since`, before `until`.
+    since: Option<String>,
+    until: Option<String>,
     /// Text, parsed here: a bad value gets the error envelope, not axum's plain text.
     limit: Option<String>,
+    page: Option<String>,
 }
 
-/// `GET /api/sys/audit-records?actorId=&targetId=&limit=` (operators)
+/// The largest page of audit records.
+const MAX_AUDIT_LIMIT: u32 = 500;
+const DEFAULT_AUDIT_LIMIT: u32 = 100;
+
+impl AuditQuery {
+    /// The request of this query, read by `reader`; `(request, page, limit)`.
+    fn request(self, reader: String) -> Result<(ListAuditRecordsRequest, u32, u32), HttpError> {
+        let id = |text: Option<String>, field: &str| -> Result<String, HttpError> {
+            match text.filter(|t| !t.is_empty()) {
+                Some(text) => Ok(parse_id::<PrincipalId>(&text, field)?.to_string()),
+                None => Ok(String::new()),
+            }
+        };
+        let time = |text: Option<String>, field: &str| -> Result<i64, HttpError> {
+            match text.as_deref().map(str::trim) {
+                None | Some("") => Ok(0),
+                Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+                    .map(|time| time.timestamp_millis())
+                    .map_err(|_| {
+                        HttpError::new(
+                            ErrorCode::InvalidRequestBody,
+                            format!("{field} must be an RFC 3339 time, e.g. 2026-11-23T08:00:00Z."),
+                        )
+                    }),
+            }
+        };
+        let number = |text: Option<String>, default: u32, max: u32, code: ErrorCode, what: &str| match text
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("") => Ok(default),
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    HttpError::new(code, format!("{what} must be a whole number from 1 to {max}."))
+                }),
+        };
+        let limit = number(
+            self.limit,
+            DEFAULT_AUDIT_LIMIT,
+            MAX_AUDIT_LIMIT,
+            ErrorCode::InvalidLimit,
+            "limit",
+        )?;
+        let page = number(self.page, 1, 1_000_000, ErrorCode::InvalidPage, "page")?;
+        let request = ListAuditRecordsRequest {
+            actor_id: id(self.actor_id, "actorId")?,
+            target_id: id(self.target_id, "targetId")?,
+            sessions_only: false,
+            limit,
+            reader_session_token: reader,
+            since_unix_ms: time(self.since, "since")?,
+            until_unix_ms: time(self.until, "until")?,
+            offset: (page - 1).saturating_mul(limit),
+        };
+        Ok((request, page, limit))
+    }
+}
+
+async fn query(state: &AppState, reader: String, query: AuditQuery) -> Result<Json<Value>, HttpError> {
+    let (request, page, limit) = query.request(reader)?;
+    let Json(mut body) = list(state, request).await?;
+    body["page"] = json!(page);
+    body["limit"] = json!(limit);
+    Ok(Json(body))
+}
+
+/// `GET /api/sys/audit-records?actorId=&targetId=&since=&until=&limit=&page=` (operators)
 pub async fn records(
     State(state): State<AppState>,
-    _operator: OperatorSession,
-    Query(query): Query<AuditQuery>,
+    operator: OperatorSession,
+    Query(audit): Query<AuditQuery>,
 ) -> Result<Json<Value>, HttpError> {
-    let id = |text: Option<String>, field: &str| -> Result<String, HttpError> {
-        match text.filter(|t| !t.is_empty()) {
-            Some(text) => Ok(parse_id::<PrincipalId>(&text, field)?.to_string()),
-            None => Ok(String::new()),
-        }
-    };
-    list(
-        &state,
-        ListAuditRecordsRequest {
-            actor_id: id(query.actor_id, "actorId")?,
-            target_id: id(query.target_id, "targetId")?,
-            sessions_only: false,
-            limit: match query.limit.as_deref().map(str::trim) {
-                None | Some("") => 0,
-                Some(text) => text.parse().map_err(|_| {
-                    HttpError::new(
-                        ErrorCode::InvalidRequestBody,
-                        "limit must be a whole number from 1 to 500.",
-                    )
-                })?,
-            },
-        },
-    )
-    .await
+    query(&state, operator.token, audit).await
+}
+
+/// `GET /api/_action/audit-records?…` (admins holding `impersonation:audit`)
+pub async fn records_for_admins(
+    State(state): State<AppState>,
+    admin: AdminSession,
+    Query(audit): Query<AuditQuery>,
+) -> Result<Json<Value>, HttpError> {
+    query(&state, admin.token, audit).await
 }
 
 /// `GET /api/public/account/impersonations`: who acted as the signed-in person.
@@ -109,6 +168,7 @@ pub async fn my_impersonations(
         ListAuditRecordsRequest {
             target_id: session.person_id.to_string(),
             sessions_only: true,
+            reader_session_token: session.token,
             ..Default::default()
         },
     )

@@ -370,7 +370,7 @@ async fn audit_records_filter_limit_and_order(subject: Subject) -> anyhow::Resul
             actor_id,
             target_id,
             limit,
-            sessions_only: false,
+            ..AuditFilter::default()
         };
         async move { store.audit_records(&filter).await }
     };
