@@ -238,6 +238,9 @@ impl Permission for Directory {
                 "Nobody impersonates themself.".into(),
             )));
         }
+        if let Err(denial) = outranks(&actor, target) {
+            return Ok(Decision::deny(denial));
+        }
         if let Some(relation) = rule.relation
             && let Err(denial) = self.check_relation(relation, &actor, profile.as_ref()).await?
         {
@@ -364,6 +367,34 @@ impl Permission for Directory {
             sales_channels,
         })
     }
+}
+
+/// Privilege ordering: an actor only acts as someone with strictly fewer
+/// rights. A target holding a privilege the actor lacks would let the actor
+/// climb (the class of Keycloak's impersonation CVE); a target with exactly
+/// the actor's rights is a peer, whose acts the actor could not make their
+/// own. Principals without any privileges (customers, team members) are
+/// ordered by the rules' relations instead.
+fn outranks(actor: &Principal, target: &Principal) -> Result<(), ApiError> {
+    let missing: Vec<&str> = target
+        .privileges
+        .iter()
+        .filter(|privilege| !actor.holds(privilege))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(not_allowed(format!(
+            "The target holds rights the actor does not ({}).",
+            missing.join(", ")
+        )));
+    }
+    // Privileges are distinct, and all of the target's are the actor's.
+    if !target.privileges.is_empty() && target.privileges.len() == actor.privileges.len() {
+        return Err(not_allowed(
+            "The target holds the same rights as the actor.".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn not_allowed(detail: String) -> ApiError {

@@ -244,7 +244,15 @@ pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Resu
         .insert_role(
             "operator",
             "Operator: impersonate users",
-            &[SYS_IMPERSONATE_USERS, REVOKE_IMPERSONATIONS, AUDIT_IMPERSONATIONS],
+            // Operators act as admins, so they hold every admin right and
+            // more (privilege ordering: nobody acts as an equal or a superior).
+            &[
+                SYS_IMPERSONATE_USERS,
+                LOGIN_AS_CUSTOMER,
+                "customer:read",
+                REVOKE_IMPERSONATIONS,
+                AUDIT_IMPERSONATIONS,
+            ],
         )
         .await?;
     for person in PEOPLE {

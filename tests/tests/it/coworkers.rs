@@ -460,16 +460,40 @@ async fn an_operator_signs_in_as_customers_and_admins_but_never_operators() {
 const OLGA: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000d0a1);
 const PROFILE_OLGA_ACME: i64 = 1004;
 const OSCAR: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000f0a2);
+/// An admin holding a right operators lack: privilege ordering keeps them out.
+const ROOT: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000a0a3);
+/// An admin holding exactly an operator's rights: a peer, also out of reach.
+const TWIN: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000a0a4);
 
 async fn add_matrix_people(system: &TestSystem) {
     let pool = Pool::connect(&system.database.url, 2).await.unwrap();
     let directory = SqlDirectory::new(pool.clone());
+    directory
+        .insert_role(
+            "superadmin",
+            "Configures the system",
+            &["system:configure", "customer:read"],
+        )
+        .await
+        .unwrap();
     for (id, kind, email, roles) in [
         (OLGA, PrincipalKind::Customer, "olga@example.com", vec![]),
         (
             OSCAR,
             PrincipalKind::Operator,
             "oscar@example.com",
+            vec!["operator".to_owned()],
+        ),
+        (
+            ROOT,
+            PrincipalKind::Admin,
+            "root@example.com",
+            vec!["superadmin".to_owned()],
+        ),
+        (
+            TWIN,
+            PrincipalKind::Admin,
+            "twin@example.com",
             vec!["operator".to_owned()],
         ),
     ] {
@@ -568,6 +592,8 @@ async fn who_may_impersonate_whom() {
         ("operator", &ops, seed::TINA, OK),
         ("operator", &ops, seed::ADMIN, OK),
         ("operator", &ops, OSCAR, DENIED),
+        ("operator", &ops, ROOT, DENIED),
+        ("operator", &ops, TWIN, DENIED),
         ("operator", &ops, seed::OPS, DENIED),
         ("team admin", &tina, seed::MAX, NO_SESSION),
         ("other admin", &admin, seed::ALICE, NO_SESSION),
