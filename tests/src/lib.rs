@@ -35,6 +35,8 @@ pub struct Options {
     pub redeem_limit_per_minute: u32,
     /// `ACTAS_TRUSTED_PROXIES` of the gateway.
     pub trusted_proxies: String,
+    /// `ACTAS_WEBHOOK_URL` and `ACTAS_WEBHOOK_SECRET` of the session service.
+    pub webhook: Option<(String, String)>,
 }
 
 impl Options {
@@ -57,6 +59,7 @@ impl Options {
             issue_limit_per_minute: 0,
             redeem_limit_per_minute: 0,
             trusted_proxies: String::new(),
+            webhook: None,
         }
     }
 }
@@ -133,6 +136,8 @@ impl Sandbox {
                 token_issuer_url: url(token_issuer),
                 impersonation_max_secs: options.impersonation_max_secs,
                 impersonation_idle_secs: options.impersonation_idle_secs,
+                webhook_url: options.webhook.as_ref().map(|(url, _)| url.clone()),
+                webhook_secret: options.webhook.as_ref().map(|(_, secret)| secret.clone().into()),
                 ..actas_session::Config::default()
             },
             session_listener,

@@ -12,6 +12,7 @@ use actas_shared::{
     },
 };
 use anyhow::Context as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -19,7 +20,8 @@ use tonic::service::Routes;
 use crate::{
     grpc::SessionGrpc,
     sessions::{Lifetimes, SessionManager},
-    store::{MIGRATIONS, SqlSessions},
+    store::{MIGRATIONS, SessionStore, SqlSessions},
+    webhook::Webhook,
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,6 +48,12 @@ pub struct Config {
     /// `ACTAS_IMPERSONATION_IDLE_SECS`: an impersonated session unused this
     /// long ends.
     pub impersonation_idle_secs: u64,
+    /// `ACTAS_WEBHOOK_URL`: where impersonation events are POSTed (the
+    /// impersonated person's notifier); unset, no events are kept.
+    pub webhook_url: Option<String>,
+    /// `ACTAS_WEBHOOK_SECRET`: the HMAC-SHA256 key of `X-Actas-Signature`.
+    #[serde(skip_serializing)]
+    pub webhook_secret: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -61,6 +69,8 @@ impl Default for Config {
             customer_session_ttl_secs: 86_400,
             impersonation_max_secs: 3600,
             impersonation_idle_secs: 900,
+            webhook_url: None,
+            webhook_secret: None,
         }
     }
 }
@@ -84,6 +94,8 @@ pub struct Application {
     listener: TcpListener,
     manager: SessionManager,
     pool: Pool,
+    store: Arc<dyn SessionStore>,
+    webhook: Option<Webhook>,
 }
 
 /// Connects to the database and applies the migrations.
@@ -112,9 +124,20 @@ impl Application {
                 anyhow::bail!("{name} must be at least 1");
             }
         }
+        let webhook = match (&config.webhook_url, &config.webhook_secret) {
+            (Some(url), Some(secret)) if !secret.expose_secret().is_empty() => {
+                Some(Webhook::new(url.clone(), secret.clone()).context("ACTAS_WEBHOOK_URL")?)
+            }
+            (Some(_), _) => {
+                anyhow::bail!("ACTAS_WEBHOOK_URL is set without ACTAS_WEBHOOK_SECRET: every event is signed")
+            }
+            (None, _) => None,
+        };
         let pool = connect(config).await?;
+        let store: Arc<dyn SessionStore> =
+            Arc::new(SqlSessions::new(pool.clone()).with_outbox(webhook.is_some()));
         let manager = SessionManager::new(
-            Arc::new(SqlSessions::new(pool.clone())),
+            store.clone(),
             PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
             TokenIssuerClient::new(grpc::channel(&config.token_issuer_url)?),
             Lifetimes {
@@ -128,6 +151,8 @@ impl Application {
             listener,
             manager,
             pool,
+            store,
+            webhook,
         })
     }
 
@@ -139,6 +164,9 @@ impl Application {
         tracing::info!(addr = %self.local_addr()?, "session service listening");
         let routes = Routes::new(SessionServiceServer::new(SessionGrpc::new(self.manager)));
         let gauge = tokio::spawn(count_impersonations(SqlSessions::new(self.pool.clone())));
+        let drainer = self
+            .webhook
+            .map(|webhook| tokio::spawn(webhook.drain(self.store.clone())));
         grpc::serve(
             "actas-session",
             self.listener,
@@ -149,6 +177,9 @@ impl Application {
         )
         .await?;
         gauge.abort();
+        if let Some(drainer) = drainer {
+            drainer.abort();
+        }
         self.pool.close().await;
         Ok(())
     }

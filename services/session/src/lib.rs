@@ -7,6 +7,7 @@ pub mod grpc;
 pub mod model;
 pub mod sessions;
 pub mod store;
+pub mod webhook;
 
 pub use app::{Application, Config};
 pub use error::Error;

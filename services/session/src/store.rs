@@ -43,6 +43,12 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<Option<String>, Error>;
     async fn update_payload(&self, id: SessionId, payload: &str) -> Result<(), Error>;
     async fn update_profile(&self, id: SessionId, profile_id: i64) -> Result<(), Error>;
+    /// Outbox events due for delivery at `now`, oldest first: (id, payload, attempts).
+    async fn due_events(&self, now: i64, limit: i64) -> Result<Vec<(String, String, i64)>, Error>;
+    /// An event was delivered.
+    async fn event_delivered(&self, id: &str, at: i64) -> Result<(), Error>;
+    /// A delivery failed; the next attempt is due at `next_attempt_at`.
+    async fn event_failed(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), Error>;
     /// Appends an audit record that belongs to no session.
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), Error>;
     /// The live impersonated sessions of `actor` and/or of `target` at `now`.
@@ -70,6 +76,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "last seen",
             include_str!("../migrations/postgres/0002_last_seen.sql"),
         ),
+        (
+            3,
+            "outbox",
+            include_str!("../migrations/postgres/0003_outbox.sql"),
+        ),
     ],
     sqlite: &[
         (
@@ -82,6 +93,7 @@ pub const MIGRATIONS: Migrations = Migrations {
             "last seen",
             include_str!("../migrations/sqlite/0002_last_seen.sql"),
         ),
+        (3, "outbox", include_str!("../migrations/sqlite/0003_outbox.sql")),
     ],
 };
 
@@ -93,11 +105,19 @@ pub const MAX_AUDIT_PAGE: u32 = 500;
 #[derive(Clone, Debug)]
 pub struct SqlSessions {
     pool: Pool,
+    /// Write an outbox event with every impersonation record (a webhook
+    /// drains them); off, nothing accumulates for nobody.
+    outbox: bool,
 }
 
 impl SqlSessions {
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        Self { pool, outbox: false }
+    }
+
+    pub fn with_outbox(mut self, outbox: bool) -> Self {
+        self.outbox = outbox;
+        self
     }
 
     /// Impersonated sessions alive at `now`, for the metrics gauge.
@@ -231,6 +251,36 @@ macro_rules! bind_session {
     };
 }
 
+/// The outbox event of an impersonation record: what the impersonated
+/// person's notifier needs, and nothing secret.
+pub fn outbox_payload(record: &AuditRecord) -> String {
+    serde_json::json!({
+        "id": record.id.to_string(),
+        "type": record.kind.replacen("impersonation_", "impersonation.", 1),
+        "occurredAt": record.occurred_at,
+        "actorId": record.actor_id.to_string(),
+        "targetId": record.target_id.to_string(),
+        "action": record.action,
+        "audience": record.audience,
+        "sessionId": record.session_id.map(|s| s.to_string()),
+        "reason": record.reason,
+    })
+    .to_string()
+}
+
+/// Binds the outbox event of an impersonation record (its id is the record's).
+macro_rules! bind_outbox {
+    ($record:expr) => {
+        sqlx::query(
+            "INSERT INTO outbox_event (id, payload, created_at, attempts, next_attempt_at) \
+             VALUES ($1, $2, $3, 0, $3)",
+        )
+        .bind($record.id.to_string())
+        .bind(outbox_payload($record))
+        .bind($record.occurred_at)
+    };
+}
+
 /// Binds an audit record's columns in `INSERT_AUDIT` order.
 macro_rules! bind_audit {
     ($record:expr) => {
@@ -264,6 +314,9 @@ impl SessionStore for SqlSessions {
             // The audit record first: if it cannot be written, nothing is.
             bind_audit!(record).execute(&mut *tx).await?;
             bind_session!(session).execute(&mut *tx).await?;
+            if self.outbox {
+                bind_outbox!(record).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         });
         Ok(())
@@ -301,6 +354,9 @@ impl SessionStore for SqlSessions {
             let ended = result.rows_affected() == 1;
             if ended && let Some(record) = record {
                 bind_audit!(record).execute(&mut *tx).await?;
+                if self.outbox {
+                    bind_outbox!(record).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             ended
@@ -334,6 +390,46 @@ impl SessionStore for SqlSessions {
                 .bind(id.to_string())
                 .execute(pool)
                 .await?;
+        });
+        Ok(())
+    }
+
+    async fn due_events(&self, now: i64, limit: i64) -> Result<Vec<(String, String, i64)>, Error> {
+        Ok(with_pool!(&self.pool, |pool| {
+            sqlx::query_as(
+                "SELECT id, payload, CAST(attempts AS BIGINT) FROM outbox_event \
+                 WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                 ORDER BY created_at, id LIMIT $2",
+            )
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    async fn event_delivered(&self, id: &str, at: i64) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query("UPDATE outbox_event SET delivered_at = $1, attempts = attempts + 1 WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn event_failed(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "UPDATE outbox_event SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 \
+                 WHERE id = $3",
+            )
+            .bind(next_attempt_at)
+            .bind(error)
+            .bind(id)
+            .execute(pool)
+            .await?;
         });
         Ok(())
     }

@@ -17,3 +17,4 @@ mod revocation;
 mod store_api;
 mod storefront;
 mod token_events;
+mod webhook;

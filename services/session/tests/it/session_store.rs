@@ -32,6 +32,7 @@ pub const CHECKS: &[Check] = checks![
     update_payload_persists,
     touch_moves_last_seen_forward_on_live_sessions_only,
     token_events_stand_apart_from_session_records,
+    outbox_events_come_with_their_records_and_wait_after_a_failure,
     audit_records_filter_limit_and_order,
     audit_records_are_append_only,
 ];
@@ -506,5 +507,56 @@ async fn token_events_stand_apart_from_session_records(subject: Subject) -> anyh
         })
         .await?;
     assert_eq!(sessions, [started]);
+    Ok(())
+}
+
+async fn outbox_events_come_with_their_records_and_wait_after_a_failure(
+    subject: Subject,
+) -> anyhow::Result<()> {
+    let now = now_millis();
+    // Without a webhook nothing is kept for nobody.
+    let plain = subject.store.as_ref();
+    let (session, started) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    plain.insert_with_audit(&session, &started).await?;
+    assert!(plain.due_events(now + 1, 10).await?.is_empty());
+
+    let outbox = actas_session::store::SqlSessions::new(subject.pool.clone()).with_outbox(true);
+    let (session, started) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    outbox.insert_with_audit(&session, &started).await?;
+    let due = outbox.due_events(now, 10).await?;
+    assert_eq!(due.len(), 1);
+    let (id, payload, attempts) = &due[0];
+    assert_eq!((id.as_str(), *attempts), (started.id.to_string().as_str(), 0));
+    let event: serde_json::Value = serde_json::from_str(payload)?;
+    assert_eq!(event["type"], "impersonation.started");
+    assert_eq!(event["targetId"], session.principal_id.to_string());
+
+    outbox.event_failed(id, now + 10_000, "answered 503").await?;
+    assert!(
+        outbox.due_events(now, 10).await?.is_empty(),
+        "waits for its backoff"
+    );
+    assert_eq!(
+        outbox.due_events(now + 10_000, 10).await?[0].2,
+        1,
+        "one attempt counted"
+    );
+
+    // The end of the session is an event too, written with its record.
+    let ended = AuditRecord {
+        id: AuditRecordId::new_random(),
+        kind: AuditKind::ImpersonationEnded.as_str().to_owned(),
+        ..started.clone()
+    };
+    assert!(outbox.end(session.id, "logout", now + 1, Some(&ended)).await?);
+    let due = outbox.due_events(now + 10_000, 10).await?;
+    assert_eq!(due.len(), 2);
+    for (id, _, _) in &due {
+        outbox.event_delivered(id, now + 10_001).await?;
+    }
+    assert!(
+        outbox.due_events(i64::MAX, 10).await?.is_empty(),
+        "delivered is done"
+    );
     Ok(())
 }
