@@ -7,12 +7,7 @@ use actas_permission::{
     password, seed,
     store::{DirectoryStore as _, SqlDirectory},
 };
-use actas_shared::{
-    db::Pool,
-    ids::PrincipalId,
-    principal::PrincipalKind,
-    proto::{ListAuditRecordsRequest, session_service_client::SessionServiceClient},
-};
+use actas_shared::{db::Pool, ids::PrincipalId, principal::PrincipalKind};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -164,18 +159,7 @@ async fn a_team_admin_signs_in_as_a_member_once() {
     assert_error(wrong_kind, StatusCode::UNAUTHORIZED, TOKEN_INVALID).await;
 
     // The audit trail says who acted, as whom, why.
-    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
-        .await
-        .unwrap();
-    let records = sessions
-        .list_audit_records(ListAuditRecordsRequest {
-            target_id: seed::MAX.to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
+    let records = system.audit_trail(seed::MAX).await;
     let kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
     // Newest first: the second exchange of the token failed, on the record.
     assert_eq!(
@@ -320,18 +304,7 @@ async fn a_person_lists_and_switches_their_own_profiles_without_impersonation() 
     }
 
     // No impersonation happened: no audit record for max.
-    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
-        .await
-        .unwrap();
-    let records = sessions
-        .list_audit_records(ListAuditRecordsRequest {
-            target_id: seed::MAX.to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
+    let records = system.audit_trail(seed::MAX).await;
     assert!(records.is_empty(), "{records:?}");
 
     // Bearers: missing, made up, a storefront context, bad credentials.

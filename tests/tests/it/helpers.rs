@@ -3,7 +3,10 @@
 
 use actas_e2e::{Options, Sandbox};
 use actas_permission::seed;
-use actas_shared::testing::{TestDatabase, redis_url, unique_prefix};
+use actas_shared::{
+    proto::{AuditRecord, ListAuditRecordsRequest, session_service_client::SessionServiceClient},
+    testing::{TestDatabase, redis_url, unique_prefix},
+};
 use reqwest::{Response, StatusCode, redirect::Policy};
 use serde_json::{Value, json};
 
@@ -87,6 +90,23 @@ impl TestSystem {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The audit records about `target`, newest first, straight from the
+    /// session service (as a service caller: no reader credential).
+    pub async fn audit_trail(&self, target: uuid::Uuid) -> Vec<AuditRecord> {
+        let url = self.sandbox().grpc_url(self.sandbox().session);
+        SessionServiceClient::connect(url)
+            .await
+            .expect("the session service")
+            .list_audit_records(ListAuditRecordsRequest {
+                target_id: target.to_string(),
+                ..Default::default()
+            })
+            .await
+            .expect("the audit records")
+            .into_inner()
+            .records
     }
 
     pub async fn admin_login(&self, email: &str, password: &str) -> String {

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use actas_e2e::{Options, Sandbox};
 use actas_permission::seed;
-use actas_shared::proto::{ListAuditRecordsRequest, session_service_client::SessionServiceClient};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection as _;
@@ -121,18 +120,7 @@ async fn every_impersonation_leaves_its_audit_record() {
         .unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
 
-    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
-        .await
-        .unwrap();
-    let records = sessions
-        .list_audit_records(ListAuditRecordsRequest {
-            target_id: seed::ALICE.to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
+    let records = system.audit_trail(seed::ALICE).await;
     let kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -429,18 +417,7 @@ async fn revoking_the_actors_right_ends_the_impersonated_session() {
     let again = system.context(EU_KEY, &imitated).await;
     assert_error(again, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
     assert_eq!(system.context_json(&own).await["imitated"], false);
-    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
-        .await
-        .unwrap();
-    let records = sessions
-        .list_audit_records(ListAuditRecordsRequest {
-            target_id: seed::ALICE.to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
+    let records = system.audit_trail(seed::ALICE).await;
     assert_eq!(records[0].kind, "impersonation_ended");
     assert!(records[0].reason.contains("revoked"), "{}", records[0].reason);
     system.stop().await;
@@ -473,18 +450,7 @@ async fn an_impersonated_session_left_unused_ends() {
         false,
         "the customer's own session has no idle limit here"
     );
-    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
-        .await
-        .unwrap();
-    let records = sessions
-        .list_audit_records(ListAuditRecordsRequest {
-            target_id: seed::ALICE.to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .records;
+    let records = system.audit_trail(seed::ALICE).await;
     assert_eq!(records[0].kind, "impersonation_ended");
     assert!(
         records[0].reason.contains("unused for longer than 2 s"),

@@ -11,19 +11,25 @@ fn form(token: &str, customer: &str, user: &str) -> String {
     format!("token={token}&customerId={customer}&userId={user}")
 }
 
+/// What the admin page's hidden form posts to the storefront.
+async fn post_imitation_form(system: &TestSystem, body: String) -> reqwest::Response {
+    system
+        .http
+        .post(system.url("/account/login/imitate-customer"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_form_logs_the_admin_in_and_the_account_page_shows_the_banner() {
     let system = TestSystem::start().await;
     let admin = system.admin().await;
     let token = system.alice_token(&admin).await;
-    let response = system
-        .http
-        .post(system.url("/account/login/imitate-customer"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&token, &simple(seed::ALICE), &simple(seed::ADMIN)))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        post_imitation_form(&system, form(&token, &simple(seed::ALICE), &simple(seed::ADMIN))).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/account");
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -88,14 +94,7 @@ async fn a_failed_exchange_redirects_to_the_login_page_with_the_error() {
         form(&token, "not-an-id", &simple(seed::ADMIN)),
         "customerId=1".to_owned(),
     ] {
-        let response = system
-            .http
-            .post(system.url("/account/login/imitate-customer"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = post_imitation_form(&system, body).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(response.headers()["location"], "/account/login?loginError=true");
         assert!(response.headers().get("set-cookie").is_none());
@@ -196,14 +195,8 @@ async fn stop_ends_the_imitation_and_nothing_else() {
     let system = TestSystem::start().await;
     let admin = system.admin().await;
     let token = system.alice_token(&admin).await;
-    let imitated = system
-        .http
-        .post(system.url("/account/login/imitate-customer"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&token, &simple(seed::ALICE), &simple(seed::ADMIN)))
-        .send()
-        .await
-        .unwrap();
+    let imitated =
+        post_imitation_form(&system, form(&token, &simple(seed::ALICE), &simple(seed::ADMIN))).await;
     let imitated = session_of(&imitated);
     let port = system.sandbox().gateway.port();
     let own = system
