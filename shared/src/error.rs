@@ -62,6 +62,8 @@ error_codes! {
     CustomerNotInSalesChannel => ("CHECKOUT__CUSTOMER_NOT_BOUND_TO_SALES_CHANNEL", PermissionDenied),
     ImpersonationChain => ("ACTAS__IMPERSONATION_CHAIN_FORBIDDEN", PermissionDenied),
     ImpersonationNotAllowed => ("ACTAS__IMPERSONATION_NOT_ALLOWED", PermissionDenied),
+    ImpersonationDisabled => ("ACTAS__IMPERSONATION_DISABLED", PermissionDenied),
+    ImpersonationOptedOut => ("ACTAS__IMPERSONATION_OPTED_OUT", PermissionDenied),
     CustomerNotFound => ("CHECKOUT__CUSTOMER_NOT_FOUND", NotFound),
     SalesChannelNotFound => ("FRAMEWORK__SALES_CHANNEL_NOT_FOUND", NotFound),
     InvalidImpersonationToken => ("CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN", InvalidArgument),

@@ -168,6 +168,10 @@ pub fn router(state: AppState) -> Router {
             "/api/public/account/impersonations",
             get(audit::my_impersonations),
         )
+        .route(
+            "/api/public/account/impersonation-consent",
+            get(audit::consent).put(audit::set_consent),
+        )
         .route("/store-api/account/login", post(store::login))
         .route(
             "/store-api/account/login/imitate-customer",

@@ -34,6 +34,8 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::CustomerNotInSalesChannel
         | ErrorCode::ImpersonationChain
         | ErrorCode::ImpersonationNotAllowed
+        | ErrorCode::ImpersonationDisabled
+        | ErrorCode::ImpersonationOptedOut
         | ErrorCode::ProfileSwitchForbidden
         | ErrorCode::ForbiddenWhileImpersonating => StatusCode::FORBIDDEN,
         ErrorCode::CustomerNotFound | ErrorCode::SalesChannelNotFound | ErrorCode::RouteNotFound => {

@@ -64,6 +64,11 @@ pub trait Permission: Send + Sync + 'static {
         page: i64,
         limit: i64,
     ) -> Result<CustomerPage, Error>;
+
+    /// Whether the person lets their team administrators act as them.
+    async fn team_impersonation_consent(&self, person: PrincipalId) -> Result<bool, Error>;
+    async fn set_team_impersonation_consent(&self, person: PrincipalId, allowed: bool)
+    -> Result<bool, Error>;
 }
 
 /// The largest page a customer search returns.
@@ -266,6 +271,27 @@ impl Permission for Directory {
                 "The customer may not use this sales channel.",
             )));
         }
+        // Policy as data, last: it says where impersonation happens at all,
+        // and whether this person let their team administrators in.
+        let scope = match (&channel, &profile) {
+            (Some(channel), _) => Some(format!("sales_channel:{}", channel.id)),
+            (None, Some(profile)) => Some(format!("team:{}", profile.team_id)),
+            (None, None) => None,
+        };
+        if let Some(scope) = scope
+            && !self.store.impersonation_enabled(&scope).await?
+        {
+            return Ok(Decision::deny(ApiError::new(
+                ErrorCode::ImpersonationDisabled,
+                format!("Impersonation is switched off for {scope}."),
+            )));
+        }
+        if profile.is_some() && self.store.team_impersonation_opted_out(target.id).await? {
+            return Ok(Decision::deny(ApiError::new(
+                ErrorCode::ImpersonationOptedOut,
+                "This person does not allow their team administrators to act as them.",
+            )));
+        }
 
         let mut reason = format!("{} {} -> {}", action.as_str(), actor.kind, target.kind);
         if let Some(privilege) = &rule.required_privilege {
@@ -326,6 +352,25 @@ impl Permission for Directory {
             .sales_channel_by_host(&host.to_ascii_lowercase())
             .await?
             .ok_or(Error::UnknownDomain)
+    }
+
+    async fn team_impersonation_consent(&self, person: PrincipalId) -> Result<bool, Error> {
+        Ok(!self.store.team_impersonation_opted_out(person).await?)
+    }
+
+    async fn set_team_impersonation_consent(
+        &self,
+        person: PrincipalId,
+        allowed: bool,
+    ) -> Result<bool, Error> {
+        let principal = self.principal(person).await?;
+        if principal.kind != PrincipalKind::Customer {
+            return Err(Error::PrincipalNotFound);
+        }
+        self.store
+            .set_team_impersonation_opt_out(person, !allowed)
+            .await?;
+        Ok(allowed)
     }
 
     #[tracing::instrument(skip(self, term))]

@@ -211,6 +211,33 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         }))
     }
 
+    async fn get_team_impersonation_consent(
+        &self,
+        request: Request<proto::TeamImpersonationConsent>,
+    ) -> Result<Response<proto::TeamImpersonationConsent>, Status> {
+        let person = parse_id::<PrincipalId>(&request.get_ref().person_id, "personId")?;
+        Ok(Response::new(proto::TeamImpersonationConsent {
+            person_id: person.to_string(),
+            team_admins_allowed: self.inner.team_impersonation_consent(person).await?,
+        }))
+    }
+
+    async fn set_team_impersonation_consent(
+        &self,
+        request: Request<proto::TeamImpersonationConsent>,
+    ) -> Result<Response<proto::TeamImpersonationConsent>, Status> {
+        let request = request.into_inner();
+        let person = parse_id::<PrincipalId>(&request.person_id, "personId")?;
+        let allowed = self
+            .inner
+            .set_team_impersonation_consent(person, request.team_admins_allowed)
+            .await?;
+        Ok(Response::new(proto::TeamImpersonationConsent {
+            person_id: person.to_string(),
+            team_admins_allowed: allowed,
+        }))
+    }
+
     async fn get_profile(
         &self,
         request: Request<proto::GetProfileRequest>,

@@ -53,6 +53,14 @@ pub trait DirectoryStore: Send + Sync + 'static {
     ) -> Result<(i64, Vec<Principal>), Error>;
     /// These sales channels with their domains, by id.
     async fn storefront_channels(&self, ids: &[SalesChannelId]) -> Result<Vec<StorefrontChannel>, Error>;
+    /// Whether impersonations may start in `scope` (`sales_channel:<id>`,
+    /// `team:<id>`); true unless a policy row says otherwise.
+    async fn impersonation_enabled(&self, scope: &str) -> Result<bool, Error>;
+    async fn set_impersonation_enabled(&self, scope: &str, enabled: bool) -> Result<(), Error>;
+    /// Whether the person opted out of impersonation by their team administrators.
+    async fn team_impersonation_opted_out(&self, person: PrincipalId) -> Result<bool, Error>;
+    async fn set_team_impersonation_opt_out(&self, person: PrincipalId, opted_out: bool)
+    -> Result<(), Error>;
     /// Serves `channel` on `url` (`http(s)://host[:port]`).
     async fn insert_sales_channel_domain(&self, channel: SalesChannelId, url: &str) -> Result<(), Error>;
     /// The rules letting an actor of `actor_kind` perform `action`, one per target kind.
@@ -82,6 +90,11 @@ pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migration
             "storefront domains",
             include_str!("../migrations/postgres/0002_storefront_domains.sql"),
         ),
+        (
+            3,
+            "policy",
+            include_str!("../migrations/postgres/0003_policy.sql"),
+        ),
     ],
     sqlite: &[
         (
@@ -94,6 +107,7 @@ pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migration
             "storefront domains",
             include_str!("../migrations/sqlite/0002_storefront_domains.sql"),
         ),
+        (3, "policy", include_str!("../migrations/sqlite/0003_policy.sql")),
     ],
 };
 
@@ -377,6 +391,65 @@ impl DirectoryStore for SqlDirectory {
         }
         channels.sort_by_key(|channel| channel.id);
         Ok(channels)
+    }
+
+    async fn impersonation_enabled(&self, scope: &str) -> Result<bool, Error> {
+        let enabled: Option<bool> = with_pool!(&self.pool, |pool| {
+            sqlx::query_scalar("SELECT enabled FROM impersonation_policy WHERE scope = $1")
+                .bind(scope)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(enabled.unwrap_or(true))
+    }
+
+    async fn set_impersonation_enabled(&self, scope: &str, enabled: bool) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "INSERT INTO impersonation_policy (scope, enabled) VALUES ($1, $2) \
+                 ON CONFLICT (scope) DO UPDATE SET enabled = excluded.enabled",
+            )
+            .bind(scope)
+            .bind(enabled)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn team_impersonation_opted_out(&self, person: PrincipalId) -> Result<bool, Error> {
+        let count: i64 = with_pool!(&self.pool, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM team_impersonation_opt_out WHERE person_id = $1")
+                .bind(person.to_string())
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count > 0)
+    }
+
+    async fn set_team_impersonation_opt_out(
+        &self,
+        person: PrincipalId,
+        opted_out: bool,
+    ) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            if opted_out {
+                sqlx::query(
+                    "INSERT INTO team_impersonation_opt_out (person_id, opted_out_at) VALUES ($1, $2) \
+                     ON CONFLICT (person_id) DO NOTHING",
+                )
+                .bind(person.to_string())
+                .bind(now_millis())
+                .execute(pool)
+                .await?;
+            } else {
+                sqlx::query("DELETE FROM team_impersonation_opt_out WHERE person_id = $1")
+                    .bind(person.to_string())
+                    .execute(pool)
+                    .await?;
+            }
+        });
+        Ok(())
     }
 
     async fn insert_sales_channel_domain(&self, channel: SalesChannelId, url: &str) -> Result<(), Error> {

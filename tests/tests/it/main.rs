@@ -12,6 +12,7 @@ mod helpers;
 mod invariants;
 mod keys;
 mod limits;
+mod policy;
 mod reasons;
 mod revocation;
 mod store_api;

@@ -1,10 +1,11 @@
-//! Audit records over HTTP: operators query the whole trail; a person sees
-//! who accessed their own account ("who accessed my account").
+//! Audit records over HTTP: operators and admins query the trail; a person
+//! sees who accessed their own account ("who accessed my account") and
+//! decides whether their team administrators may act as them.
 
 use actas_shared::{
     ErrorCode,
     ids::PrincipalId,
-    proto::{AuditRecord, ListAuditRecordsRequest},
+    proto::{AuditRecord, ListAuditRecordsRequest, TeamImpersonationConsent},
 };
 use axum::{
     Json,
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{AdminSession, CoworkerSession, OperatorSession, parse_id},
+    extract::{AdminSession, BodyObject, CoworkerSession, OperatorSession, parse_id},
     routes::store::simple_id,
 };
 
@@ -173,4 +174,57 @@ pub async fn my_impersonations(
         },
     )
     .await
+}
+
+/// `GET /api/public/account/impersonation-consent`: whether the signed-in
+/// person's team administrators may act as them.
+pub async fn consent(
+    State(state): State<AppState>,
+    session: CoworkerSession,
+) -> Result<Json<Value>, HttpError> {
+    let consent = state
+        .permission
+        .clone()
+        .get_team_impersonation_consent(TeamImpersonationConsent {
+            person_id: session.person_id.to_string(),
+            team_admins_allowed: false,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(json!({ "teamAdmins": consent.team_admins_allowed })))
+}
+
+/// `PUT /api/public/account/impersonation-consent` {teamAdmins: bool}: the
+/// person's own choice; never from an impersonated session.
+pub async fn set_consent(
+    State(state): State<AppState>,
+    session: CoworkerSession,
+    body: BodyObject,
+) -> Result<Json<Value>, HttpError> {
+    if session.context.imitated {
+        return Err(HttpError::new(
+            ErrorCode::ForbiddenWhileImpersonating,
+            "Only the person themself decides who may act as them.",
+        ));
+    }
+    let allowed = match body.0.get("teamAdmins") {
+        Some(Value::Bool(allowed)) => *allowed,
+        None | Some(Value::Null) => return Err(crate::extract::missing("teamAdmins")),
+        Some(_) => {
+            return Err(HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                "teamAdmins must be true or false.",
+            ));
+        }
+    };
+    let consent = state
+        .permission
+        .clone()
+        .set_team_impersonation_consent(TeamImpersonationConsent {
+            person_id: session.person_id.to_string(),
+            team_admins_allowed: allowed,
+        })
+        .await?
+        .into_inner();
+    Ok(Json(json!({ "teamAdmins": consent.team_admins_allowed })))
 }

@@ -36,6 +36,7 @@ pub const CHECKS: &[Check] = checks![
     rules_come_from_the_migration,
     storefront_domains_find_their_channel,
     customer_search_matches_pages_and_escapes,
+    policy_defaults_to_on_and_opt_outs_toggle,
 ];
 
 fn channel(name: &str) -> SalesChannel {
@@ -522,5 +523,30 @@ async fn customer_search_matches_pages_and_escapes(store: Arc<dyn DirectoryStore
     );
     assert_eq!(store.search_customers("e_x", 0, 10).await?.0, 0);
     assert_eq!(store.search_customers("nobody", 0, 10).await?, (0, Vec::new()));
+    Ok(())
+}
+
+async fn policy_defaults_to_on_and_opt_outs_toggle(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    assert!(
+        store.impersonation_enabled("sales_channel:x").await?,
+        "no row: on"
+    );
+    store.set_impersonation_enabled("sales_channel:x", false).await?;
+    assert!(!store.impersonation_enabled("sales_channel:x").await?);
+    assert!(
+        store.impersonation_enabled("team:1").await?,
+        "scopes are separate"
+    );
+    store.set_impersonation_enabled("sales_channel:x", true).await?;
+    assert!(store.impersonation_enabled("sales_channel:x").await?);
+
+    let person = new_principal(PrincipalKind::Customer, "pia@example.com");
+    store.insert_principal(&person).await?;
+    assert!(!store.team_impersonation_opted_out(person.id).await?);
+    store.set_team_impersonation_opt_out(person.id, true).await?;
+    store.set_team_impersonation_opt_out(person.id, true).await?;
+    assert!(store.team_impersonation_opted_out(person.id).await?, "idempotent");
+    store.set_team_impersonation_opt_out(person.id, false).await?;
+    assert!(!store.team_impersonation_opted_out(person.id).await?);
     Ok(())
 }
