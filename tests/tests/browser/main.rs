@@ -13,7 +13,7 @@ use std::{
 };
 
 use actas_e2e::{Options, Sandbox};
-use actas_permission::seed;
+use actas_permission::{seed, store::DirectoryStore as _};
 use actas_shared::testing::{TestDatabase, free_port, redis_url, unique_prefix};
 use fantoccini::{Client, Locator, elements::Element};
 use serde_json::{Value, json};
@@ -47,6 +47,7 @@ fn snippet(lang: &str, key: &str) -> String {
 /// The whole system plus a browser session; both end on drop.
 struct Browsing {
     sandbox: Option<Sandbox>,
+    database_url: String,
     _database: TestDatabase,
     port: u16,
     driver: Child,
@@ -122,6 +123,7 @@ impl Browsing {
         };
         Browsing {
             sandbox: Some(sandbox),
+            database_url: database.url.clone(),
             _database: database,
             port,
             driver,
@@ -451,5 +453,43 @@ async fn when_policy_requires_a_reason_the_dialog_asks_for_it() {
         b.browser().windows().await.unwrap_or_default().len() == 2
     })
     .await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_generation_shows_an_error_notification() {
+    let b = Browsing::start().await;
+    b.admin_sign_in("admin@example.com", "admin-demo-password").await;
+    b.open_customer("alice", seed::ALICE).await;
+    // Policy switches impersonation off on the EU storefront meanwhile.
+    let url = b.database_url.clone();
+    let pool = actas_shared::db::Pool::connect(&url, 1)
+        .await
+        .expect("the database");
+    actas_permission::store::SqlDirectory::new(pool.clone())
+        .set_impersonation_enabled(&format!("sales_channel:{}", seed::STOREFRONT_EU), false)
+        .await
+        .expect("policy set");
+    pool.close().await;
+
+    b.click("#login-as-customer").await;
+    b.until("the channel modal", || b.displayed("#channel-modal"))
+        .await;
+    b.click(&format!("#channel-{}", simple(seed::STOREFRONT_EU)))
+        .await;
+    b.click("#channel-modal-confirm").await;
+    b.until("the error notification", || b.displayed(".notification-error"))
+        .await;
+    let text = b.text(".notification-error").await;
+    assert!(
+        text.contains("switched off"),
+        "the server's reason is shown: {text}"
+    );
+    assert_eq!(
+        b.browser().windows().await.expect("windows").len(),
+        1,
+        "no tab opened"
+    );
+    b.screenshot("admin-generation-refused").await;
     b.stop().await;
 }

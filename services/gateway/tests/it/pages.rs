@@ -68,10 +68,23 @@ fn every_key_the_pages_use_exists() {
 }
 
 #[test]
-fn the_login_as_customer_privilege_has_a_label_in_both_languages() {
+fn every_privilege_an_admin_page_shows_has_a_label_in_both_languages() {
+    let privileges = [
+        "api_proxy_login-as-customer",
+        "customer:read",
+        "impersonation:revoke",
+        "impersonation:audit",
+        "sys_impersonate-users",
+    ];
     for lang in Lang::ALL {
-        let label = snippets(lang).get("privileges.api_proxy_login-as-customer");
-        assert!(label.is_some_and(|l| !l.is_empty()), "{}", lang.code());
+        for privilege in privileges {
+            let label = snippets(lang).get(&format!("privileges.{privilege}"));
+            assert!(
+                label.is_some_and(|l| !l.is_empty()),
+                "{} {privilege}",
+                lang.code()
+            );
+        }
     }
 }
 
