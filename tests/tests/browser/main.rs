@@ -493,3 +493,35 @@ async fn a_refused_generation_shows_an_error_notification() {
     b.screenshot("admin-generation-refused").await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_storefront_the_page_goes_straight_on() {
+    let b = Browsing::start().await;
+    b.admin_sign_in("admin@example.com", "admin-demo-password").await;
+    // Bob is bound to the US storefront only (seeded domain us.localhost).
+    b.open_customer("bob", seed::BOB).await;
+    let admin_window = b.browser().window().await.expect("window");
+    b.click("#login-as-customer").await;
+    b.until("the new tab", || async {
+        b.browser().windows().await.unwrap_or_default().len() == 2
+    })
+    .await;
+    assert!(
+        !b.displayed("#channel-modal").await,
+        "no dialog for one storefront"
+    );
+    let tab = b
+        .browser()
+        .windows()
+        .await
+        .expect("windows")
+        .into_iter()
+        .find(|window| *window != admin_window)
+        .expect("the new tab");
+    b.browser().switch_to_window(tab).await.expect("switch");
+    b.wait_for_url(&format!("http://us.localhost:{}/account", b.port))
+        .await;
+    assert_eq!(b.text("#customer-name").await, "Bob Example");
+    assert!(b.text("#imitation-banner").await.contains("Ada Admin"));
+    b.stop().await;
+}
