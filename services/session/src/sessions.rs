@@ -279,6 +279,19 @@ impl SessionManager {
         Ok(session)
     }
 
+    /// A live session that is the principal's own, not an impersonation;
+    /// an impersonated one is refused with `detail`.
+    async fn own_session(&self, token: &str, detail: &str) -> Result<Session, Error> {
+        let session = self.live_session(token).await?;
+        if session.imitating_user_id.is_some() {
+            return Err(Error::Denied(ApiError::new(
+                actas_shared::ErrorCode::ForbiddenWhileImpersonating,
+                detail,
+            )));
+        }
+        Ok(session)
+    }
+
     /// The principal is active and holds `privilege`, says the permission service.
     async fn require_privilege(&self, principal: PrincipalId, privilege: &str) -> Result<(), Error> {
         let holder = self
@@ -646,15 +659,11 @@ impl Sessions for SessionManager {
         mut filter: AuditFilter,
     ) -> Result<Vec<AuditRecord>, Error> {
         if !reader_token.is_empty() {
-            let reader = self.live_session(reader_token).await?;
             // Someone acting as another reads nothing in their name: the
             // list names other actors, their addresses and agents.
-            if reader.imitating_user_id.is_some() {
-                return Err(Error::Denied(ApiError::new(
-                    actas_shared::ErrorCode::ForbiddenWhileImpersonating,
-                    "This is not available while impersonating.",
-                )));
-            }
+            let reader = self
+                .own_session(reader_token, "This is not available while impersonating.")
+                .await?;
             match reader.principal_kind {
                 PrincipalKind::Customer => {
                     filter.target_id = Some(reader.principal_id);
@@ -683,14 +692,13 @@ impl Sessions for SessionManager {
     #[tracing::instrument(skip_all, fields(actor = ?request.actor, target = ?request.target))]
     async fn revoke_impersonations(&self, request: Revoke) -> Result<i64, Error> {
         let reason = actas_shared::reason::check(&request.reason, false)?;
-        let revoker = self.live_session(&request.revoker_token).await?;
         // Revoking is an act of one's own: not from a borrowed identity.
-        if revoker.imitating_user_id.is_some() {
-            return Err(Error::Denied(ApiError::new(
-                actas_shared::ErrorCode::ForbiddenWhileImpersonating,
+        let revoker = self
+            .own_session(
+                &request.revoker_token,
                 "An impersonated session cannot revoke impersonations.",
-            )));
-        }
+            )
+            .await?;
         if !matches!(
             revoker.principal_kind,
             PrincipalKind::Admin | PrincipalKind::Operator
