@@ -165,6 +165,14 @@ pub fn router(state: AppState) -> Router {
             post(crate::routes::revoke::by_operator),
         )
         .route(
+            "/api/_action/impersonation-policies/{scope}",
+            get(crate::routes::policy::get_by_admin).put(crate::routes::policy::set_by_admin),
+        )
+        .route(
+            "/api/sys/impersonation-policies/{scope}",
+            get(crate::routes::policy::get_by_operator).put(crate::routes::policy::set_by_operator),
+        )
+        .route(
             "/api/public/account/impersonations",
             get(audit::my_impersonations),
         )

@@ -37,10 +37,12 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::ImpersonationDisabled
         | ErrorCode::ImpersonationOptedOut
         | ErrorCode::ProfileSwitchForbidden
-        | ErrorCode::ForbiddenWhileImpersonating => StatusCode::FORBIDDEN,
-        ErrorCode::CustomerNotFound | ErrorCode::SalesChannelNotFound | ErrorCode::RouteNotFound => {
-            StatusCode::NOT_FOUND
-        }
+        | ErrorCode::ForbiddenWhileImpersonating
+        | ErrorCode::ReadOnlyImpersonation => StatusCode::FORBIDDEN,
+        ErrorCode::CustomerNotFound
+        | ErrorCode::SalesChannelNotFound
+        | ErrorCode::PolicyScopeNotFound
+        | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
         ErrorCode::InvalidImpersonationToken
         | ErrorCode::InvalidUuid
         | ErrorCode::MissingParameter
@@ -48,7 +50,8 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidPage
         | ErrorCode::InvalidLimit
         | ErrorCode::ReasonRequired
-        | ErrorCode::InvalidReason => StatusCode::BAD_REQUEST,
+        | ErrorCode::InvalidReason
+        | ErrorCode::InvalidPolicyScope => StatusCode::BAD_REQUEST,
         ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

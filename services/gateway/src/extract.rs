@@ -18,7 +18,11 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 
-use crate::{app::AppState, error::HttpError};
+use crate::{
+    app::AppState,
+    error::HttpError,
+    guard::{self, Intent},
+};
 
 /// Header carrying the storefront context token (Shopware's name).
 pub const CONTEXT_TOKEN_HEADER: &str = "sw-context-token";
@@ -120,6 +124,20 @@ impl BodyObject {
         }
     }
 
+    /// An optional flag: a JSON boolean, or `true`/`false` in a form.
+    pub fn optional_bool(&self, field: &str) -> Result<Option<bool>, HttpError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(flag)) => Ok(Some(*flag)),
+            Some(Value::String(text)) if text.trim() == "true" => Ok(Some(true)),
+            Some(Value::String(text)) if text.trim() == "false" => Ok(Some(false)),
+            Some(_) => Err(HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                format!("{field} must be true or false."),
+            )),
+        }
+    }
+
     /// A required id field, in either accepted UUID form.
     pub fn id<T: std::str::FromStr>(&self, field: &str) -> Result<T, HttpError> {
         parse_id(&self.string(field)?, field)
@@ -141,7 +159,9 @@ pub fn parse_id<T: std::str::FromStr>(text: &str, field: &str) -> Result<T, Http
         .map_err(|_| HttpError::new(ErrorCode::InvalidUuid, format!("{field} is not a valid UUID.")))
 }
 
-/// The session behind `Authorization: Bearer …`, verified by the session service.
+/// The session behind `Authorization: Bearer …`, verified by the session
+/// service. Each session kind checks it is the right kind (401), then that
+/// it may do what the request asks ([`guard::check`], 403).
 async fn bearer_session(parts: &Parts, state: &AppState) -> Result<(String, SessionContext), HttpError> {
     let token = header(&parts.headers, http::header::AUTHORIZATION.as_str())
         .and_then(|value| {
@@ -188,6 +208,7 @@ where
         if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Admin) {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
+        guard::check(&Intent::of(parts), &context)?;
         Ok(AdminSession {
             admin_id: principal_of(&context)?,
             token,
@@ -216,6 +237,7 @@ where
         if !customer || !context.sales_channel_id.is_empty() {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
+        guard::check(&Intent::of(parts), &context)?;
         Ok(CoworkerSession {
             person_id: principal_of(&context)?,
             token,
@@ -244,6 +266,7 @@ where
         {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
+        guard::check(&Intent::of(parts), &context)?;
         Ok(OperatorSession {
             operator_id: principal_of(&context)?,
             token,
@@ -361,11 +384,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ContextToken {
     }
 }
 
-/// Looks up a storefront context and checks it belongs to `channel`.
+/// Looks up a storefront context, checks it belongs to `channel` and may
+/// do what `intent` asks ([`guard::check`]).
 pub async fn customer_context(
     state: &AppState,
     token: Option<String>,
     channel: Option<SalesChannelId>,
+    intent: &Intent,
 ) -> Result<(String, SessionContext), HttpError> {
     let token = token.ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
     let context = state
@@ -379,6 +404,7 @@ pub async fn customer_context(
     if !is_customer || !same_channel {
         return Err(HttpError(actas_shared::ApiError::unauthorized()));
     }
+    guard::check(intent, &context)?;
     Ok((token, context))
 }
 

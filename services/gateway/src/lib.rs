@@ -4,6 +4,7 @@
 pub mod app;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod limits;
 pub mod routes;
 pub mod ui;

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use crate::{
     error::Error,
     model::{
-        Action, CUSTOMER_READ, CustomerPage, Decision, Principal, Profile, Relation, ResolvedTarget, Rule,
-        SalesChannel, Target, normalize_email,
+        Action, CUSTOMER_READ, CustomerPage, Decision, MANAGE_POLICY, Policy, PolicyScope, Principal,
+        Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target, normalize_email,
     },
     password,
     store::DirectoryStore,
@@ -69,6 +69,21 @@ pub trait Permission: Send + Sync + 'static {
     async fn team_impersonation_consent(&self, person: PrincipalId) -> Result<bool, Error>;
     async fn set_team_impersonation_consent(&self, person: PrincipalId, allowed: bool)
     -> Result<bool, Error>;
+
+    /// The policy of `scope`, for an admin or operator holding [`MANAGE_POLICY`].
+    async fn impersonation_policy(
+        &self,
+        actor: PrincipalId,
+        scope: &str,
+    ) -> Result<(PolicyScope, Policy), Error>;
+    /// Sets the policy of an existing sales channel or team. Live
+    /// impersonations follow within the session service's re-check interval.
+    async fn set_impersonation_policy(
+        &self,
+        actor: PrincipalId,
+        scope: &str,
+        policy: Policy,
+    ) -> Result<(PolicyScope, Policy), Error>;
 }
 
 /// The largest page a customer search returns.
@@ -83,6 +98,31 @@ pub struct Directory {
 impl Directory {
     pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
         Self { store }
+    }
+
+    /// The scope named by `text`, once the actor is found to hold
+    /// [`MANAGE_POLICY`] (privilege first: nobody else learns which
+    /// channels or teams exist) and the scope to exist.
+    async fn policy_scope(&self, actor_id: PrincipalId, text: &str) -> Result<PolicyScope, Error> {
+        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
+            return Err(Error::Denied(ApiError::unauthorized()));
+        };
+        let may = matches!(actor.kind, PrincipalKind::Admin | PrincipalKind::Operator)
+            && actor.holds(MANAGE_POLICY);
+        if !may {
+            return Err(Error::Denied(ApiError::missing_privileges(vec![
+                MANAGE_POLICY.to_owned(),
+            ])));
+        }
+        let scope = PolicyScope::parse(text).ok_or(Error::InvalidScope)?;
+        let exists = match scope {
+            PolicyScope::SalesChannel(id) => self.store.sales_channel(id).await?.is_some(),
+            PolicyScope::Team(id) => self.store.team_exists(id).await?,
+        };
+        if !exists {
+            return Err(Error::ScopeNotFound);
+        }
+        Ok(scope)
     }
 
     /// Whether `actor` stands in `relation` to the target; `Err` carries the denial.
@@ -278,12 +318,14 @@ impl Permission for Directory {
             (None, Some(profile)) => Some(format!("team:{}", profile.team_id)),
             (None, None) => None,
         };
-        if let Some(scope) = scope
-            && !self.store.impersonation_enabled(&scope).await?
-        {
+        let policy = match &scope {
+            Some(scope) => self.store.impersonation_policy(scope).await?,
+            None => Policy::default(),
+        };
+        if !policy.enabled {
             return Ok(Decision::deny(ApiError::new(
                 ErrorCode::ImpersonationDisabled,
-                format!("Impersonation is switched off for {scope}."),
+                format!("Impersonation is switched off for {}.", scope.unwrap_or_default()),
             )));
         }
         if profile.is_some() && self.store.team_impersonation_opted_out(target.id).await? {
@@ -314,15 +356,21 @@ impl Permission for Directory {
             }
             (None, None) => "sys".to_owned(),
         };
-        Ok(Decision::allow(
-            reason,
-            ResolvedTarget {
-                principal_id: target.id,
-                kind: target.kind,
-                profile_id: profile.map(|p| p.id),
-            },
-            audience,
-        ))
+        if policy.read_only {
+            reason.push_str("; read-only by policy");
+        }
+        Ok(Decision {
+            read_only: policy.read_only,
+            ..Decision::allow(
+                reason,
+                ResolvedTarget {
+                    principal_id: target.id,
+                    kind: target.kind,
+                    profile_id: profile.map(|p| p.id),
+                },
+                audience,
+            )
+        })
     }
 
     async fn profiles(&self, person: PrincipalId) -> Result<Vec<Profile>, Error> {
@@ -371,6 +419,31 @@ impl Permission for Directory {
             .set_team_impersonation_opt_out(person, !allowed)
             .await?;
         Ok(allowed)
+    }
+
+    async fn impersonation_policy(
+        &self,
+        actor: PrincipalId,
+        scope: &str,
+    ) -> Result<(PolicyScope, Policy), Error> {
+        let scope = self.policy_scope(actor, scope).await?;
+        let policy = self.store.impersonation_policy(&scope.to_string()).await?;
+        Ok((scope, policy))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_impersonation_policy(
+        &self,
+        actor: PrincipalId,
+        scope: &str,
+        policy: Policy,
+    ) -> Result<(PolicyScope, Policy), Error> {
+        let scope = self.policy_scope(actor, scope).await?;
+        self.store
+            .set_impersonation_policy(&scope.to_string(), policy)
+            .await?;
+        tracing::info!(%scope, enabled = policy.enabled, read_only = policy.read_only, "impersonation policy set");
+        Ok((scope, policy))
     }
 
     #[tracing::instrument(skip(self, term))]

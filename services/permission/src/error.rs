@@ -18,6 +18,10 @@ pub enum Error {
     UnknownAccessKey,
     #[error("no sales channel is served on this host")]
     UnknownDomain,
+    #[error("not a policy scope")]
+    InvalidScope,
+    #[error("no sales channel or team of this scope")]
+    ScopeNotFound,
     #[error("page must be 1 or more")]
     InvalidPage,
     #[error("limit must be from 1 to {max}")]
@@ -59,6 +63,14 @@ impl From<Error> for ApiError {
             Error::UnknownDomain => ApiError::new(
                 ErrorCode::SalesChannelNotFound,
                 "No sales channel is served on this domain.",
+            ),
+            Error::InvalidScope => ApiError::new(
+                ErrorCode::InvalidPolicyScope,
+                "A policy scope is sales_channel:<id> or team:<id>.",
+            ),
+            Error::ScopeNotFound => ApiError::new(
+                ErrorCode::PolicyScopeNotFound,
+                "No sales channel or team has this id.",
             ),
             Error::InvalidPage => ApiError::new(ErrorCode::InvalidPage, "page must be 1 or more."),
             Error::InvalidLimit { max } => {

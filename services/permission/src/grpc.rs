@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     directory::Permission,
     error::Error,
-    model::{Action, Principal, Profile, Target},
+    model::{Action, Policy, PolicyScope, Principal, Profile, Target},
 };
 
 pub struct PermissionGrpc<P> {
@@ -140,6 +140,7 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
                 .into(),
             target_profile_id: target.as_ref().and_then(|t| t.profile_id).unwrap_or_default(),
             audience: decision.audience,
+            read_only: decision.read_only,
         }))
     }
 
@@ -238,6 +239,34 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         }))
     }
 
+    async fn get_impersonation_policy(
+        &self,
+        request: Request<proto::GetImpersonationPolicyRequest>,
+    ) -> Result<Response<proto::ImpersonationPolicy>, Status> {
+        let request = request.into_inner();
+        let actor = parse_id::<PrincipalId>(&request.actor_id, "actorId")?;
+        let (scope, policy) = self.inner.impersonation_policy(actor, &request.scope).await?;
+        Ok(Response::new(policy_to_proto(scope, policy)))
+    }
+
+    async fn set_impersonation_policy(
+        &self,
+        request: Request<proto::SetImpersonationPolicyRequest>,
+    ) -> Result<Response<proto::ImpersonationPolicy>, Status> {
+        let request = request.into_inner();
+        let actor = parse_id::<PrincipalId>(&request.actor_id, "actorId")?;
+        let wanted = request.policy.ok_or(Error::Missing { field: "policy" })?;
+        let policy = Policy {
+            enabled: wanted.enabled,
+            read_only: wanted.read_only,
+        };
+        let (scope, policy) = self
+            .inner
+            .set_impersonation_policy(actor, &wanted.scope, policy)
+            .await?;
+        Ok(Response::new(policy_to_proto(scope, policy)))
+    }
+
     async fn get_profile(
         &self,
         request: Request<proto::GetProfileRequest>,
@@ -247,5 +276,13 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
             return Err(Error::Missing { field: "id" }.into());
         }
         Ok(Response::new(profile_to_proto(self.inner.profile(id).await?)))
+    }
+}
+
+fn policy_to_proto(scope: PolicyScope, policy: Policy) -> proto::ImpersonationPolicy {
+    proto::ImpersonationPolicy {
+        scope: scope.to_string(),
+        enabled: policy.enabled,
+        read_only: policy.read_only,
     }
 }

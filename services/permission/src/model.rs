@@ -1,5 +1,7 @@
 //! The directory's domain types.
 
+use std::fmt;
+
 use actas_shared::{
     ApiError,
     ids::{PrincipalId, SalesChannelId},
@@ -31,6 +33,8 @@ impl Principal {
 
 /// The privilege an admin needs to search and read customers (Shopware's name).
 pub const CUSTOMER_READ: &str = "customer:read";
+/// The privilege that lets an admin or operator read and set impersonation policy.
+pub const MANAGE_POLICY: &str = "impersonation:policy";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SalesChannel {
@@ -169,6 +173,57 @@ pub struct Profile {
     pub full_name: String,
 }
 
+/// Where an impersonation policy applies: a sales channel (for admins
+/// logging in as customers) or a team (for team administrators).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyScope {
+    SalesChannel(SalesChannelId),
+    Team(i64),
+}
+
+impl PolicyScope {
+    /// `sales_channel:<uuid>` (either UUID form) or `team:<id>`.
+    pub fn parse(text: &str) -> Option<PolicyScope> {
+        match text.split_once(':')? {
+            ("sales_channel", id) => id.parse().ok().map(PolicyScope::SalesChannel),
+            ("team", id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                id.parse().ok().map(PolicyScope::Team)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The stored form (dashed UUIDs), as the policy table keys it.
+impl fmt::Display for PolicyScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyScope::SalesChannel(id) => write!(f, "sales_channel:{id}"),
+            PolicyScope::Team(id) => write!(f, "team:{id}"),
+        }
+    }
+}
+
+/// How impersonation goes in one scope (a sales channel or a team). Without
+/// a policy row it is on and read-write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Whether impersonations may start (and live ones go on) there.
+    pub enabled: bool,
+    /// Whether impersonated sessions there may only look: every change but
+    /// ending the impersonation is refused.
+    pub read_only: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            read_only: false,
+        }
+    }
+}
+
 /// The target a decision resolved: the principal, its kind, and the profile
 /// when the action targets one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,6 +242,8 @@ pub struct Decision {
     /// When allowed: whom, and the audience the grant is for.
     pub target: Option<ResolvedTarget>,
     pub audience: String,
+    /// When allowed: the impersonated session may only look.
+    pub read_only: bool,
 }
 
 impl Decision {
@@ -196,6 +253,7 @@ impl Decision {
             denial: None,
             target: Some(target),
             audience,
+            read_only: false,
         }
     }
 
@@ -205,6 +263,7 @@ impl Decision {
             denial: Some(error),
             target: None,
             audience: String::new(),
+            read_only: false,
         }
     }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     error::Error,
-    model::{LOGIN_AS_CUSTOMER, NewPrincipal, Profile, SalesChannel, TeamRole},
+    model::{LOGIN_AS_CUSTOMER, MANAGE_POLICY, NewPrincipal, Profile, SalesChannel, TeamRole},
     password,
     store::DirectoryStore,
 };
@@ -252,6 +252,7 @@ pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Resu
                 "customer:read",
                 REVOKE_IMPERSONATIONS,
                 AUDIT_IMPERSONATIONS,
+                MANAGE_POLICY,
             ],
         )
         .await?;

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 
 use crate::model::{
-    Action, NewPrincipal, Principal, Profile, Relation, Rule, SalesChannel, StorefrontChannel, TeamRole,
-    domain_host,
+    Action, NewPrincipal, Policy, Principal, Profile, Relation, Rule, SalesChannel, StorefrontChannel,
+    TeamRole, domain_host,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -53,10 +53,12 @@ pub trait DirectoryStore: Send + Sync + 'static {
     ) -> Result<(i64, Vec<Principal>), Error>;
     /// These sales channels with their domains, by id.
     async fn storefront_channels(&self, ids: &[SalesChannelId]) -> Result<Vec<StorefrontChannel>, Error>;
-    /// Whether impersonations may start in `scope` (`sales_channel:<id>`,
-    /// `team:<id>`); true unless a policy row says otherwise.
-    async fn impersonation_enabled(&self, scope: &str) -> Result<bool, Error>;
-    async fn set_impersonation_enabled(&self, scope: &str, enabled: bool) -> Result<(), Error>;
+    /// Whether and how impersonations may happen in `scope`
+    /// (`sales_channel:<id>`, `team:<id>`); on and read-write unless a
+    /// policy row says otherwise.
+    async fn impersonation_policy(&self, scope: &str) -> Result<Policy, Error>;
+    async fn set_impersonation_policy(&self, scope: &str, policy: Policy) -> Result<(), Error>;
+    async fn team_exists(&self, id: i64) -> Result<bool, Error>;
     /// Whether the person opted out of impersonation by their team administrators.
     async fn team_impersonation_opted_out(&self, person: PrincipalId) -> Result<bool, Error>;
     async fn set_team_impersonation_opt_out(&self, person: PrincipalId, opted_out: bool)
@@ -95,6 +97,11 @@ pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migration
             "policy",
             include_str!("../migrations/postgres/0003_policy.sql"),
         ),
+        (
+            4,
+            "read-only policy",
+            include_str!("../migrations/postgres/0004_read_only_policy.sql"),
+        ),
     ],
     sqlite: &[
         (
@@ -108,6 +115,11 @@ pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migration
             include_str!("../migrations/sqlite/0002_storefront_domains.sql"),
         ),
         (3, "policy", include_str!("../migrations/sqlite/0003_policy.sql")),
+        (
+            4,
+            "read-only policy",
+            include_str!("../migrations/sqlite/0004_read_only_policy.sql"),
+        ),
     ],
 };
 
@@ -393,28 +405,42 @@ impl DirectoryStore for SqlDirectory {
         Ok(channels)
     }
 
-    async fn impersonation_enabled(&self, scope: &str) -> Result<bool, Error> {
-        let enabled: Option<bool> = with_pool!(&self.pool, |pool| {
-            sqlx::query_scalar("SELECT enabled FROM impersonation_policy WHERE scope = $1")
+    async fn impersonation_policy(&self, scope: &str) -> Result<Policy, Error> {
+        let row: Option<(bool, bool)> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as("SELECT enabled, read_only FROM impersonation_policy WHERE scope = $1")
                 .bind(scope)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(enabled.unwrap_or(true))
+        Ok(row.map_or_else(Policy::default, |(enabled, read_only)| Policy {
+            enabled,
+            read_only,
+        }))
     }
 
-    async fn set_impersonation_enabled(&self, scope: &str, enabled: bool) -> Result<(), Error> {
+    async fn set_impersonation_policy(&self, scope: &str, policy: Policy) -> Result<(), Error> {
         with_pool!(&self.pool, |pool| {
             sqlx::query(
-                "INSERT INTO impersonation_policy (scope, enabled) VALUES ($1, $2) \
-                 ON CONFLICT (scope) DO UPDATE SET enabled = excluded.enabled",
+                "INSERT INTO impersonation_policy (scope, enabled, read_only) VALUES ($1, $2, $3) \
+                 ON CONFLICT (scope) DO UPDATE SET enabled = excluded.enabled, read_only = excluded.read_only",
             )
             .bind(scope)
-            .bind(enabled)
+            .bind(policy.enabled)
+            .bind(policy.read_only)
             .execute(pool)
             .await?;
         });
         Ok(())
+    }
+
+    async fn team_exists(&self, id: i64) -> Result<bool, Error> {
+        let count: i64 = with_pool!(&self.pool, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM team WHERE id = $1")
+                .bind(id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count > 0)
     }
 
     async fn team_impersonation_opted_out(&self, person: PrincipalId) -> Result<bool, Error> {

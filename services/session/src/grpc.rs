@@ -56,6 +56,7 @@ fn context(session: Session) -> proto::SessionContext {
         expires_at_unix: session.expires_at / 1000,
         payload_json: session.payload,
         profile_id: session.profile_id.unwrap_or_default(),
+        read_only: session.read_only,
     }
 }
 

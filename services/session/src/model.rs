@@ -27,6 +27,8 @@ pub struct Session {
     /// When it was last used, as far as the store knows (coarse, see
     /// [`crate::sessions::TOUCH_INTERVAL`]); its start until then.
     pub last_seen_at: i64,
+    /// Impersonated sessions under a read-only policy: they may only look.
+    pub read_only: bool,
 }
 
 impl Session {

@@ -181,8 +181,9 @@ impl SessionManager {
 
     /// Whether the actor of an impersonated session may still act as its
     /// target, asked of the permission service at most once per
-    /// [`RECHECK_INTERVAL`]. Sessions that are not impersonations pass.
-    async fn actor_still_allowed(&self, session: &Session) -> Result<bool, Error> {
+    /// [`RECHECK_INTERVAL`]. Sessions that are not impersonations pass. The
+    /// session's read-only mark follows the policy the answer carries.
+    async fn actor_still_allowed(&self, session: &mut Session) -> Result<bool, Error> {
         let Some(actor) = session.imitating_user_id else {
             return Ok(true);
         };
@@ -234,6 +235,12 @@ impl SessionManager {
             .await?
             .into_inner();
         let allowed = decision.allowed && decision.target_id == session.principal_id.to_string();
+        if allowed && decision.read_only != session.read_only {
+            // Rare (a policy change): one write, seen by every replica.
+            self.store.set_read_only(session.id, decision.read_only).await?;
+            session.read_only = decision.read_only;
+            tracing::info!(session = %session.id, read_only = decision.read_only, "impersonation policy changed");
+        }
         let mut rechecked = self
             .rechecked
             .lock()
@@ -414,6 +421,7 @@ impl Sessions for SessionManager {
             expires_at: now.saturating_add(lifetime_ms(lifetime)),
             ended_at: None,
             last_seen_at: now,
+            read_only: false,
         };
         self.store.insert(&session).await?;
         tracing::info!(session = %session.id, principal = %principal_id, "logged in");
@@ -477,6 +485,7 @@ impl Sessions for SessionManager {
             expires_at: now.saturating_add(lifetime_ms(self.lifetimes.impersonation)),
             ended_at: None,
             last_seen_at: now,
+            read_only: decision.read_only,
         };
         let record = AuditRecord {
             id: AuditRecordId::new_random(),
@@ -498,10 +507,10 @@ impl Sessions for SessionManager {
     }
 
     async fn context(&self, token: &str) -> Result<Session, Error> {
-        let session = self.live_session(token).await?;
+        let mut session = self.live_session(token).await?;
         // The actor's right is checked while the session lives, not only at
         // its start: revoke the privilege or disable the actor and it ends.
-        if !self.actor_still_allowed(&session).await? {
+        if !self.actor_still_allowed(&mut session).await? {
             self.end(&session, "the impersonating actor's right was revoked")
                 .await?;
             return Err(Error::Unauthorized);
@@ -510,7 +519,13 @@ impl Sessions for SessionManager {
     }
 
     async fn update_context(&self, token: &str, changes: Map<String, Value>) -> Result<Session, Error> {
-        let mut session = self.live_session(token).await?;
+        let mut session = self.context(token).await?;
+        if session.read_only {
+            return Err(Error::Denied(ApiError::new(
+                actas_shared::ErrorCode::ReadOnlyImpersonation,
+                "This impersonation is read-only: the context cannot be changed.",
+            )));
+        }
         let mut payload: Map<String, Value> = serde_json::from_str(&session.payload)
             .map_err(|_| Error::Store(crate::store::Error::Corrupt("payload is not a JSON object")))?;
         for (key, value) in changes {
@@ -603,6 +618,7 @@ impl Sessions for SessionManager {
             expires_at: now.saturating_add(lifetime_ms(self.lifetimes.impersonation)),
             ended_at: None,
             last_seen_at: now,
+            read_only: decision.read_only,
         };
         let record = AuditRecord {
             id: AuditRecordId::new_random(),

@@ -60,6 +60,8 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<Vec<Session>, Error>;
     /// Records that a live session was used at `at` (never moves it back).
     async fn touch(&self, id: SessionId, at: i64) -> Result<(), Error>;
+    /// Marks a session read-only, or lifts the mark.
+    async fn set_read_only(&self, id: SessionId, read_only: bool) -> Result<(), Error>;
     async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, Error>;
 }
 
@@ -81,6 +83,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox",
             include_str!("../migrations/postgres/0003_outbox.sql"),
         ),
+        (
+            4,
+            "read-only",
+            include_str!("../migrations/postgres/0004_read_only.sql"),
+        ),
     ],
     sqlite: &[
         (
@@ -94,6 +101,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             include_str!("../migrations/sqlite/0002_last_seen.sql"),
         ),
         (3, "outbox", include_str!("../migrations/sqlite/0003_outbox.sql")),
+        (
+            4,
+            "read-only",
+            include_str!("../migrations/sqlite/0004_read_only.sql"),
+        ),
     ],
 };
 
@@ -136,7 +148,7 @@ impl SqlSessions {
 
 const SESSION_COLUMNS: &str = "id, token_hash, principal_id, principal_kind, sales_channel_id, \
      imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, ended_at, \
-     COALESCE(last_seen_at, created_at)";
+     COALESCE(last_seen_at, created_at), read_only";
 
 type SessionRow = (
     String,
@@ -152,6 +164,7 @@ type SessionRow = (
     i64,
     Option<i64>,
     i64,
+    bool,
 );
 
 fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
@@ -173,6 +186,7 @@ fn session_from_row(row: SessionRow) -> Result<Session, Error> {
         expires_at,
         ended_at,
         last_seen_at,
+        read_only,
     ) = row;
     Ok(Session {
         id: parse(&id)?,
@@ -188,6 +202,7 @@ fn session_from_row(row: SessionRow) -> Result<Session, Error> {
         expires_at,
         ended_at,
         last_seen_at,
+        read_only,
     })
 }
 
@@ -225,7 +240,8 @@ fn audit_from_row(row: AuditRow) -> Result<AuditRecord, Error> {
 
 const INSERT_SESSION: &str = "INSERT INTO session (id, token_hash, principal_id, principal_kind, \
      sales_channel_id, imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, \
-     ended_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     ended_at, last_seen_at, read_only) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 const INSERT_AUDIT: &str = "INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
      session_id, reason, client_ip, user_agent, occurred_at) \
@@ -248,6 +264,7 @@ macro_rules! bind_session {
             .bind($session.expires_at)
             .bind($session.ended_at)
             .bind($session.last_seen_at)
+            .bind($session.read_only)
     };
 }
 
@@ -473,6 +490,17 @@ impl SessionStore for SqlSessions {
             .bind(id.to_string())
             .execute(pool)
             .await?;
+        });
+        Ok(())
+    }
+
+    async fn set_read_only(&self, id: SessionId, read_only: bool) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query("UPDATE session SET read_only = $1 WHERE id = $2")
+                .bind(read_only)
+                .bind(id.to_string())
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }

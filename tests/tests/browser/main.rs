@@ -467,7 +467,13 @@ async fn a_refused_generation_shows_an_error_notification() {
         .await
         .expect("the database");
     actas_permission::store::SqlDirectory::new(pool.clone())
-        .set_impersonation_enabled(&format!("sales_channel:{}", seed::STOREFRONT_EU), false)
+        .set_impersonation_policy(
+            &format!("sales_channel:{}", seed::STOREFRONT_EU),
+            actas_permission::model::Policy {
+                enabled: false,
+                read_only: false,
+            },
+        )
         .await
         .expect("policy set");
     pool.close().await;

@@ -88,7 +88,7 @@ fn no_body_gets_a_server_error_from_the_running_system() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let (system, admin, context, coworker) = runtime.block_on(async {
+    let (system, admin, context, coworker, operator) = runtime.block_on(async {
         let system = TestSystem::start().await;
         let admin = system.admin().await;
         let context = context_token_of(
@@ -98,7 +98,8 @@ fn no_body_gets_a_server_error_from_the_running_system() {
         )
         .await;
         let coworker = system.bearer_of("tina@example.com").await;
-        (system, admin, context, coworker)
+        let operator = system.operator().await;
+        (system, admin, context, coworker, operator)
     });
     let bearer = |token: &str| ("authorization", format!("Bearer {token}"));
     let routes: Vec<Route> = vec![
@@ -138,6 +139,16 @@ fn no_body_gets_a_server_error_from_the_running_system() {
             Method::PUT,
             "/api/public/coworkers/profiles/current",
             vec![bearer(&coworker)],
+        ),
+        (
+            Method::PUT,
+            "/api/public/account/impersonation-consent",
+            vec![bearer(&coworker)],
+        ),
+        (
+            Method::PUT,
+            "/api/sys/impersonation-policies/team:1",
+            vec![bearer(&operator)],
         ),
         (Method::POST, "/account/login", vec![]),
         (Method::POST, "/account/login/imitate-customer", vec![]),

@@ -4,12 +4,8 @@
 
 use std::time::Duration;
 
-use actas_permission::{
-    seed,
-    store::{DirectoryStore as _, SqlDirectory},
-};
-use actas_shared::db::Pool;
-use reqwest::StatusCode;
+use actas_permission::seed;
+use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
@@ -19,14 +15,37 @@ use crate::{
 
 const DISABLED: &str = "ACTAS__IMPERSONATION_DISABLED";
 const OPTED_OUT: &str = "ACTAS__IMPERSONATION_OPTED_OUT";
+const READ_ONLY: &str = "ACTAS__READ_ONLY_IMPERSONATION";
+const WHILE_IMPERSONATING: &str = "ACTAS__FORBIDDEN_WHILE_IMPERSONATING";
+
+impl TestSystem {
+    /// `PUT /api/sys/impersonation-policies/{scope}` as the demo operator.
+    async fn put_policy(&self, scope: &str, body: Value) -> Response {
+        let operator = self.operator().await;
+        self.http
+            .put(self.url(&format!("/api/sys/impersonation-policies/{scope}")))
+            .bearer_auth(operator)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn patch_context(&self, context_token: &str, body: Value) -> Response {
+        self.http
+            .patch(self.url("/store-api/context"))
+            .header("sw-access-key", EU_KEY)
+            .header("sw-context-token", context_token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+}
 
 async fn set_policy(system: &TestSystem, scope: &str, enabled: bool) {
-    let pool = Pool::connect(&system.database.url, 1).await.unwrap();
-    SqlDirectory::new(pool.clone())
-        .set_impersonation_enabled(scope, enabled)
-        .await
-        .unwrap();
-    pool.close().await;
+    let response = system.put_policy(scope, json!({ "enabled": enabled })).await;
+    assert_eq!(response.status(), StatusCode::OK, "policy of {scope} set");
 }
 
 #[tokio::test]
@@ -154,5 +173,375 @@ async fn a_person_may_refuse_their_team_administrators() {
 
     set(max.clone(), json!({ "teamAdmins": true })).await;
     assert_eq!(impersonate_max().await.unwrap().status(), StatusCode::OK);
+    system.stop().await;
+}
+
+/// Polls `probe` for up to four seconds (the re-check stands one second).
+async fn within_a_second_or_so(mut probe: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..40 {
+        if probe().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn read_only_impersonations_look_and_end_but_change_nothing() {
+    let system = TestSystem::start().await;
+    let eu = format!("sales_channel:{}", simple(seed::STOREFRONT_EU));
+    let admin = system.admin().await;
+    let live = system.exchange_alice(&system.alice_token(&admin).await).await;
+    let currency = json!({ "currencyId": simple(seed::STOREFRONT_CH) });
+    assert_eq!(
+        system.patch_context(&live, currency.clone()).await.status(),
+        StatusCode::OK,
+        "read-write before the policy"
+    );
+
+    let set = system
+        .put_policy(&eu, json!({ "enabled": true, "readOnly": true }))
+        .await;
+    assert_eq!(
+        set.json::<Value>().await.unwrap(),
+        json!({ "scope": eu, "enabled": true, "readOnly": true })
+    );
+    // A live impersonation follows the policy within the re-check interval.
+    let turned = within_a_second_or_so(async || {
+        system.patch_context(&live, currency.clone()).await.status() == StatusCode::FORBIDDEN
+    })
+    .await;
+    assert!(turned, "the live impersonation became read-only");
+    assert_error(
+        system.patch_context(&live, currency.clone()).await,
+        StatusCode::FORBIDDEN,
+        READ_ONLY,
+    )
+    .await;
+
+    // A new one starts read-only, says so, and its record says why.
+    let fresh = system.exchange_alice(&system.alice_token(&admin).await).await;
+    let context = system.context_json(&fresh).await;
+    assert_eq!(context["imitated"], true);
+    assert_eq!(context["readOnly"], true);
+    let before = context["payload"].clone();
+    assert_error(
+        system.patch_context(&fresh, currency.clone()).await,
+        StatusCode::FORBIDDEN,
+        READ_ONLY,
+    )
+    .await;
+    assert_eq!(
+        system.context_json(&fresh).await["payload"],
+        before,
+        "nothing changed"
+    );
+    let started = system
+        .audit_trail(seed::ALICE)
+        .await
+        .into_iter()
+        .find(|record| record.kind == "impersonation_started")
+        .expect("a start record");
+    assert!(started.reason.contains("read-only"), "{}", started.reason);
+
+    // Alice's own session is never read-only.
+    let own = crate::helpers::context_token_of(
+        system
+            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
+            .await,
+    )
+    .await;
+    assert_eq!(system.context_json(&own).await["readOnly"], false);
+    assert_eq!(
+        system.patch_context(&own, currency.clone()).await.status(),
+        StatusCode::OK
+    );
+
+    // Ending it is the one change allowed.
+    let ended = system
+        .http
+        .post(system.url("/store-api/account/logout"))
+        .header("sw-access-key", EU_KEY)
+        .header("sw-context-token", &fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        system.context(EU_KEY, &fresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Back to read-write: the live one may change again.
+    system
+        .put_policy(&eu, json!({ "enabled": true, "readOnly": false }))
+        .await;
+    let lifted = within_a_second_or_so(async || {
+        system.patch_context(&live, currency.clone()).await.status() == StatusCode::OK
+    })
+    .await;
+    assert!(lifted, "the mark lifts with the policy");
+
+    // Team impersonations too: tina as max may not switch max's profile.
+    system
+        .put_policy(
+            &format!("team:{}", seed::TEAM_ACME),
+            json!({ "enabled": true, "readOnly": true }),
+        )
+        .await;
+    let tina = system.bearer_of("tina@example.com").await;
+    let as_max_token = token_of(
+        system
+            .http
+            .get(system.url(&format!(
+                "/api/public/coworkers/{}/impersonate",
+                seed::PROFILE_MAX_ACME
+            )))
+            .bearer_auth(&tina)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let as_max: Value = system.exchange_token(&as_max_token).await.json().await.unwrap();
+    let switched = system
+        .http
+        .put(system.url("/api/public/coworkers/profiles/current"))
+        .bearer_auth(as_max["access_token"].as_str().unwrap())
+        .json(&json!({ "id": seed::PROFILE_MAX_ACME }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(switched, StatusCode::FORBIDDEN, READ_ONLY).await;
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn policy_is_read_and_set_by_holders_of_the_privilege_only() {
+    let system = TestSystem::start().await;
+    let eu = format!("sales_channel:{}", simple(seed::STOREFRONT_EU));
+    let operator = system.operator().await;
+    let get = |bearer: String, route: String| {
+        let request = system.http.get(system.url(&route)).bearer_auth(bearer);
+        async move { request.send().await.unwrap() }
+    };
+
+    let default = get(operator.clone(), format!("/api/sys/impersonation-policies/{eu}")).await;
+    assert_eq!(default.status(), StatusCode::OK);
+    assert_eq!(
+        default.json::<Value>().await.unwrap(),
+        json!({ "scope": eu, "enabled": true, "readOnly": false }),
+        "no policy: on, read-write"
+    );
+    // Either UUID form names the channel; answers use Shopware's.
+    let dashed = format!("sales_channel:{}", seed::STOREFRONT_EU);
+    let set = system.put_policy(&dashed, json!({ "enabled": "false" })).await;
+    assert_eq!(
+        set.json::<Value>().await.unwrap(),
+        json!({ "scope": eu, "enabled": false, "readOnly": false })
+    );
+    let now = get(operator.clone(), format!("/api/sys/impersonation-policies/{eu}")).await;
+    assert_eq!(now.json::<Value>().await.unwrap()["enabled"], false);
+
+    // The support admin lacks impersonation:policy.
+    let admin = system.admin().await;
+    let refused = get(admin.clone(), format!("/api/_action/impersonation-policies/{eu}")).await;
+    let body = assert_error(
+        refused,
+        StatusCode::FORBIDDEN,
+        "FRAMEWORK__MISSING_PRIVILEGE_ERROR",
+    )
+    .await;
+    assert!(body.to_string().contains("impersonation:policy"), "{body}");
+    let put = system
+        .http
+        .put(system.url(&format!("/api/_action/impersonation-policies/{eu}")))
+        .bearer_auth(&admin)
+        .json(&json!({ "enabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(put, StatusCode::FORBIDDEN, "FRAMEWORK__MISSING_PRIVILEGE_ERROR").await;
+    assert_eq!(
+        get(operator.clone(), format!("/api/sys/impersonation-policies/{eu}"))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["enabled"],
+        false,
+        "the refused change changed nothing"
+    );
+
+    // Mistakes, each with its code.
+    for (scope, status, code) in [
+        ("nonsense", StatusCode::BAD_REQUEST, "ACTAS__INVALID_POLICY_SCOPE"),
+        ("team:x", StatusCode::BAD_REQUEST, "ACTAS__INVALID_POLICY_SCOPE"),
+        (
+            "sales_channel:123",
+            StatusCode::BAD_REQUEST,
+            "ACTAS__INVALID_POLICY_SCOPE",
+        ),
+        ("team:999", StatusCode::NOT_FOUND, "ACTAS__POLICY_SCOPE_NOT_FOUND"),
+        (
+            "sales_channel:0190aaaa00007000800000000000ffff",
+            StatusCode::NOT_FOUND,
+            "ACTAS__POLICY_SCOPE_NOT_FOUND",
+        ),
+    ] {
+        let response = get(
+            operator.clone(),
+            format!("/api/sys/impersonation-policies/{scope}"),
+        )
+        .await;
+        assert_error(response, status, code).await;
+    }
+    for (body, code) in [
+        (json!({}), "FRAMEWORK__MISSING_REQUEST_PARAMETER"),
+        (json!({ "enabled": "maybe" }), "FRAMEWORK__INVALID_REQUEST_BODY"),
+        (
+            json!({ "enabled": true, "readOnly": 1 }),
+            "FRAMEWORK__INVALID_REQUEST_BODY",
+        ),
+    ] {
+        assert_error(system.put_policy(&eu, body).await, StatusCode::BAD_REQUEST, code).await;
+    }
+    let anonymous = system
+        .http
+        .get(system.url(&format!("/api/sys/impersonation-policies/{eu}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn sensitive_actions_are_refused_while_impersonating() {
+    let system = TestSystem::start().await;
+    let operator = system.operator().await;
+    // The operator acting as the support admin: an impersonated admin bearer.
+    let as_admin_token = token_of(system.impersonate_user(&operator, &simple(seed::ADMIN)).await).await;
+    let as_admin: Value = system.exchange_token(&as_admin_token).await.json().await.unwrap();
+    let as_admin = as_admin["access_token"].as_str().unwrap().to_owned();
+    // Tina acting as max: an impersonated public-API bearer.
+    let tina = system.bearer_of("tina@example.com").await;
+    let as_max_token = token_of(
+        system
+            .http
+            .get(system.url(&format!(
+                "/api/public/coworkers/{}/impersonate",
+                seed::PROFILE_MAX_ACME
+            )))
+            .bearer_auth(&tina)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let as_max: Value = system.exchange_token(&as_max_token).await.json().await.unwrap();
+    let as_max = as_max["access_token"].as_str().unwrap().to_owned();
+    let eu = format!("sales_channel:{}", simple(seed::STOREFRONT_EU));
+
+    let chain = "ACTAS__IMPERSONATION_CHAIN_FORBIDDEN";
+    let cases: Vec<(&str, reqwest::Method, String, Option<Value>, &str)> = vec![
+        (
+            &as_admin,
+            reqwest::Method::POST,
+            "/api/_proxy/generate-imitate-customer-token".into(),
+            Some(json!({ "customerId": simple(seed::ALICE), "salesChannelId": simple(seed::STOREFRONT_EU) })),
+            chain,
+        ),
+        (
+            &as_admin,
+            reqwest::Method::POST,
+            "/api/_action/impersonations/revoke".into(),
+            Some(json!({ "targetId": simple(seed::ALICE) })),
+            WHILE_IMPERSONATING,
+        ),
+        (
+            &as_admin,
+            reqwest::Method::GET,
+            "/api/_action/audit-records".into(),
+            None,
+            WHILE_IMPERSONATING,
+        ),
+        (
+            &as_admin,
+            reqwest::Method::PUT,
+            format!("/api/_action/impersonation-policies/{eu}"),
+            Some(json!({ "enabled": false })),
+            WHILE_IMPERSONATING,
+        ),
+        (
+            &as_max,
+            reqwest::Method::GET,
+            format!("/api/public/coworkers/{}/impersonate", seed::PROFILE_MIA_ACME),
+            None,
+            chain,
+        ),
+        (
+            &as_max,
+            reqwest::Method::PUT,
+            "/api/public/account/impersonation-consent".into(),
+            Some(json!({ "teamAdmins": false })),
+            WHILE_IMPERSONATING,
+        ),
+        (
+            &as_max,
+            reqwest::Method::GET,
+            "/api/public/account/impersonations".into(),
+            None,
+            WHILE_IMPERSONATING,
+        ),
+    ];
+    for (bearer, method, route, body, code) in cases {
+        let mut request = system
+            .http
+            .request(method.clone(), system.url(&route))
+            .bearer_auth(bearer);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let error = assert_error(response, StatusCode::FORBIDDEN, code).await;
+        assert!(
+            error.to_string().contains("impersonated session may not"),
+            "{method} {route}: {error}"
+        );
+    }
+    // Nothing happened: the policy stands, max's consent stands.
+    let policy: Value = system
+        .http
+        .get(system.url(&format!("/api/sys/impersonation-policies/{eu}")))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policy["enabled"], true);
+    let max = system.bearer_of("max@example.com").await;
+    let consent: Value = system
+        .http
+        .get(system.url("/api/public/account/impersonation-consent"))
+        .bearer_auth(&max)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(consent["teamAdmins"], true);
+    // The same routes serve the people themselves.
+    let own_records = system
+        .http
+        .get(system.url("/api/public/account/impersonations"))
+        .bearer_auth(&max)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own_records.status(), StatusCode::OK);
     system.stop().await;
 }

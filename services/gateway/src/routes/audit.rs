@@ -195,28 +195,16 @@ pub async fn consent(
 }
 
 /// `PUT /api/public/account/impersonation-consent` {teamAdmins: bool}: the
-/// person's own choice; never from an impersonated session.
+/// person's own choice; never from an impersonated session (a sensitive
+/// action, see [`crate::guard::SENSITIVE`]).
 pub async fn set_consent(
     State(state): State<AppState>,
     session: CoworkerSession,
     body: BodyObject,
 ) -> Result<Json<Value>, HttpError> {
-    if session.context.imitated {
-        return Err(HttpError::new(
-            ErrorCode::ForbiddenWhileImpersonating,
-            "Only the person themself decides who may act as them.",
-        ));
-    }
-    let allowed = match body.0.get("teamAdmins") {
-        Some(Value::Bool(allowed)) => *allowed,
-        None | Some(Value::Null) => return Err(crate::extract::missing("teamAdmins")),
-        Some(_) => {
-            return Err(HttpError::new(
-                ErrorCode::InvalidRequestBody,
-                "teamAdmins must be true or false.",
-            ));
-        }
-    };
+    let allowed = body
+        .optional_bool("teamAdmins")?
+        .ok_or_else(|| crate::extract::missing("teamAdmins"))?;
     let consent = state
         .permission
         .clone()

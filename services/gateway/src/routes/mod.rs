@@ -5,6 +5,7 @@ pub mod audit;
 pub mod coworkers;
 pub mod jwks;
 pub mod openapi;
+pub mod policy;
 pub mod revoke;
 pub mod store;
 pub mod storefront;

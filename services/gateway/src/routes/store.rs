@@ -21,6 +21,7 @@ use crate::{
     app::AppState,
     error::HttpError,
     extract::{BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, customer_context},
+    guard::Intent,
 };
 
 /// Ids leave the gateway in Shopware's form; an empty id stays `null`.
@@ -42,6 +43,7 @@ pub fn context_json(token: &str, context: &SessionContext) -> Value {
         "salesChannel": { "id": simple_id(&context.sales_channel_id) },
         "imitated": context.imitated,
         "imitatingUserId": simple_id(&context.imitating_user_id),
+        "readOnly": context.read_only,
         "payload": payload,
         "expiresAt": chrono::DateTime::from_timestamp(context.expires_at_unix, 0).map(|t| t.to_rfc3339()),
     })
@@ -134,8 +136,9 @@ pub async fn context(
     State(state): State<AppState>,
     SalesChannelKey(channel): SalesChannelKey,
     ContextToken(token): ContextToken,
+    intent: Intent,
 ) -> Result<Json<Value>, HttpError> {
-    let (token, context) = customer_context(&state, token, Some(channel)).await?;
+    let (token, context) = customer_context(&state, token, Some(channel), &intent).await?;
     Ok(Json(context_json(&token, &context)))
 }
 
@@ -144,9 +147,10 @@ pub async fn update_context(
     State(state): State<AppState>,
     SalesChannelKey(channel): SalesChannelKey,
     ContextToken(token): ContextToken,
+    intent: Intent,
     body: BodyObject,
 ) -> Result<Json<Value>, HttpError> {
-    let (token, _) = customer_context(&state, token, Some(channel)).await?;
+    let (token, _) = customer_context(&state, token, Some(channel), &intent).await?;
     let context = state
         .sessions
         .clone()
@@ -164,8 +168,9 @@ pub async fn logout(
     State(state): State<AppState>,
     SalesChannelKey(channel): SalesChannelKey,
     ContextToken(token): ContextToken,
+    intent: Intent,
 ) -> Result<StatusCode, HttpError> {
-    let (token, _) = customer_context(&state, token, Some(channel)).await?;
+    let (token, _) = customer_context(&state, token, Some(channel), &intent).await?;
     state.sessions.clone().logout(LogoutRequest { token }).await?;
     Ok(StatusCode::NO_CONTENT)
 }

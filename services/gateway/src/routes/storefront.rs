@@ -19,6 +19,7 @@ use crate::{
     app::AppState,
     error::HttpError,
     extract::{BodyObject, Client, StorefrontHost, customer_context},
+    guard::Intent,
     routes::store::exchange,
     ui::{Locale, Page},
 };
@@ -65,8 +66,13 @@ fn signed_out(error: HttpError) -> Response {
 }
 
 /// `GET /account`: who is signed in, and who is acting for them.
-pub async fn account(State(state): State<AppState>, locale: Locale, headers: HeaderMap) -> Response {
-    let context = match customer_context(&state, cookie_token(&headers), None).await {
+pub async fn account(
+    State(state): State<AppState>,
+    locale: Locale,
+    intent: Intent,
+    headers: HeaderMap,
+) -> Response {
+    let context = match customer_context(&state, cookie_token(&headers), None, &intent).await {
         Ok((_, context)) => context,
         Err(error) => return signed_out(error),
     };
@@ -185,8 +191,8 @@ fn signed_in(state: &AppState, issued: SessionToken) -> Response {
 /// `POST /account/imitation/stop`: ends the impersonated session this
 /// browser holds, and only it; the customer's own sessions elsewhere live
 /// on. Without an imitation there is nothing to stop: back to the account.
-pub async fn stop_imitation(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let context = match customer_context(&state, cookie_token(&headers), None).await {
+pub async fn stop_imitation(State(state): State<AppState>, intent: Intent, headers: HeaderMap) -> Response {
+    let context = match customer_context(&state, cookie_token(&headers), None, &intent).await {
         Ok((_, context)) => context,
         Err(error) => return signed_out(error),
     };

@@ -52,6 +52,16 @@ const ROUTES: &[Route] = &[
         "/api/public/coworkers/profiles/current",
         Some(("authorization", "Bearer x")),
     ),
+    (
+        "PUT",
+        "/api/public/account/impersonation-consent",
+        Some(("authorization", "Bearer x")),
+    ),
+    (
+        "PUT",
+        "/api/sys/impersonation-policies/team:1",
+        Some(("authorization", "Bearer x")),
+    ),
     ("POST", "/account/login", None),
     ("POST", "/account/login/imitate-customer", None),
 ];

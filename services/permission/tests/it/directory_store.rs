@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use actas_permission::{
     model::{
-        Action, LOGIN_AS_CUSTOMER, NewPrincipal, Principal, Relation, Rule, SalesChannel, StorefrontChannel,
+        Action, LOGIN_AS_CUSTOMER, NewPrincipal, Policy, Principal, Relation, Rule, SalesChannel,
+        StorefrontChannel,
     },
     store::{DirectoryStore, Error},
 };
@@ -527,18 +528,43 @@ async fn customer_search_matches_pages_and_escapes(store: Arc<dyn DirectoryStore
 }
 
 async fn policy_defaults_to_on_and_opt_outs_toggle(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
-    assert!(
-        store.impersonation_enabled("sales_channel:x").await?,
-        "no row: on"
+    let on = Policy {
+        enabled: true,
+        read_only: false,
+    };
+    assert_eq!(
+        store.impersonation_policy("sales_channel:x").await?,
+        on,
+        "no row: on, read-write"
     );
-    store.set_impersonation_enabled("sales_channel:x", false).await?;
-    assert!(!store.impersonation_enabled("sales_channel:x").await?);
-    assert!(
-        store.impersonation_enabled("team:1").await?,
+    let off = Policy {
+        enabled: false,
+        read_only: false,
+    };
+    store.set_impersonation_policy("sales_channel:x", off).await?;
+    assert_eq!(store.impersonation_policy("sales_channel:x").await?, off);
+    assert_eq!(
+        store.impersonation_policy("team:1").await?,
+        on,
         "scopes are separate"
     );
-    store.set_impersonation_enabled("sales_channel:x", true).await?;
-    assert!(store.impersonation_enabled("sales_channel:x").await?);
+    let read_only = Policy {
+        enabled: true,
+        read_only: true,
+    };
+    store
+        .set_impersonation_policy("sales_channel:x", read_only)
+        .await?;
+    assert_eq!(
+        store.impersonation_policy("sales_channel:x").await?,
+        read_only,
+        "both flags are kept"
+    );
+    store.set_impersonation_policy("sales_channel:x", on).await?;
+    assert_eq!(store.impersonation_policy("sales_channel:x").await?, on);
+    store.insert_team(77, "Initech").await?;
+    assert!(store.team_exists(77).await?);
+    assert!(!store.team_exists(78).await?);
 
     let person = new_principal(PrincipalKind::Customer, "pia@example.com");
     store.insert_principal(&person).await?;

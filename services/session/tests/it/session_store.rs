@@ -31,6 +31,7 @@ pub const CHECKS: &[Check] = checks![
     latest_payload_is_the_newest_per_channel,
     update_payload_persists,
     touch_moves_last_seen_forward_on_live_sessions_only,
+    read_only_marks_follow_the_policy,
     token_events_stand_apart_from_session_records,
     outbox_events_come_with_their_records_and_wait_after_a_failure,
     audit_records_filter_limit_and_order,
@@ -55,6 +56,7 @@ fn customer_session(principal: PrincipalId, channel: Option<SalesChannelId>, cre
         expires_at: created_at + 3_600_000,
         ended_at: None,
         last_seen_at: created_at,
+        read_only: false,
     }
 }
 
@@ -119,6 +121,7 @@ async fn insert_round_trips_every_field(subject: Subject) -> anyhow::Result<()> 
         expires_at: now + 900_000,
         ended_at: None,
         last_seen_at: now,
+        read_only: true,
     };
     store.insert(&full).await?;
     assert_eq!(store.by_token_hash(&full.token_hash).await?, Some(full.clone()));
@@ -465,6 +468,34 @@ async fn touch_moves_last_seen_forward_on_live_sessions_only(subject: Subject) -
         last_seen(store, &session.token_hash).await?,
         now + 5_000,
         "an ended session is not touched"
+    );
+    Ok(())
+}
+
+async fn read_only_marks_follow_the_policy(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let (session, record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    store.insert_with_audit(&session, &record).await?;
+    let marked = |hash: String| async move {
+        anyhow::Ok(
+            store
+                .by_token_hash(&hash)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the session is gone"))?
+                .read_only,
+        )
+    };
+    assert!(
+        !marked(session.token_hash.clone()).await?,
+        "read-write unless started read-only"
+    );
+    store.set_read_only(session.id, true).await?;
+    assert!(marked(session.token_hash.clone()).await?);
+    store.set_read_only(session.id, false).await?;
+    assert!(
+        !marked(session.token_hash.clone()).await?,
+        "the mark lifts with the policy"
     );
     Ok(())
 }

@@ -1,0 +1,259 @@
+//! What an impersonated session may not do, as data in one place.
+//!
+//! Someone acting as another person may look and help, but never change
+//! who the person is or who may act for them, never climb further, and,
+//! under a read-only policy, never change anything but ending the
+//! impersonation. Every route that verifies a session runs [`check`] on the
+//! verified context before it acts, so a new route is covered by adding
+//! one line here (the tests check every line names a real route).
+
+use actas_shared::{ApiError, ErrorCode, proto::SessionContext};
+use axum::{
+    extract::{FromRequestParts, MatchedPath},
+    http::{Method, request::Parts},
+};
+
+use crate::error::HttpError;
+
+/// A route an impersonated session is refused, with the code it gets.
+#[derive(Clone, Copy, Debug)]
+pub struct Sensitive {
+    pub method: &'static str,
+    /// The route as the router names it.
+    pub route: &'static str,
+    pub code: ErrorCode,
+    /// What the route does, in the refusal's words.
+    pub action: &'static str,
+}
+
+const fn sensitive(
+    method: &'static str,
+    route: &'static str,
+    code: ErrorCode,
+    action: &'static str,
+) -> Sensitive {
+    Sensitive {
+        method,
+        route,
+        code,
+        action,
+    }
+}
+
+/// Refused to every impersonated session, read-only or not.
+pub const SENSITIVE: &[Sensitive] = &[
+    sensitive(
+        "POST",
+        "/api/_proxy/generate-imitate-customer-token",
+        ErrorCode::ImpersonationChain,
+        "starting another impersonation",
+    ),
+    sensitive(
+        "GET",
+        "/api/public/coworkers/{coworkerId}/impersonate",
+        ErrorCode::ImpersonationChain,
+        "starting another impersonation",
+    ),
+    sensitive(
+        "GET",
+        "/api/sys/users/impersonate",
+        ErrorCode::ImpersonationChain,
+        "starting another impersonation",
+    ),
+    sensitive(
+        "PUT",
+        "/api/public/account/impersonation-consent",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "changing who may act for this account",
+    ),
+    sensitive(
+        "GET",
+        "/api/public/account/impersonations",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "reading who accessed this account",
+    ),
+    sensitive(
+        "POST",
+        "/api/_action/impersonations/revoke",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "ending others' impersonations",
+    ),
+    sensitive(
+        "POST",
+        "/api/sys/impersonations/revoke",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "ending others' impersonations",
+    ),
+    sensitive(
+        "GET",
+        "/api/_action/audit-records",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "reading the audit trail",
+    ),
+    sensitive(
+        "GET",
+        "/api/sys/audit-records",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "reading the audit trail",
+    ),
+    sensitive(
+        "GET",
+        "/api/_action/impersonation-policies/{scope}",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "managing impersonation policy",
+    ),
+    sensitive(
+        "PUT",
+        "/api/_action/impersonation-policies/{scope}",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "managing impersonation policy",
+    ),
+    sensitive(
+        "GET",
+        "/api/sys/impersonation-policies/{scope}",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "managing impersonation policy",
+    ),
+    sensitive(
+        "PUT",
+        "/api/sys/impersonation-policies/{scope}",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "managing impersonation policy",
+    ),
+];
+
+/// The changes a read-only impersonation may still make: ending itself.
+pub const ENDS_IMPERSONATION: &[(&str, &str)] = &[
+    ("POST", "/store-api/account/logout"),
+    ("POST", "/account/logout"),
+    ("POST", "/account/imitation/stop"),
+];
+
+/// The method and matched route of a request: what [`check`] judges.
+#[derive(Clone, Debug)]
+pub struct Intent {
+    pub method: Method,
+    pub route: String,
+}
+
+impl Intent {
+    pub fn of(parts: &Parts) -> Self {
+        Self {
+            method: parts.method.clone(),
+            route: parts
+                .extensions
+                .get::<MatchedPath>()
+                .map_or_else(String::new, |path| path.as_str().to_owned()),
+        }
+    }
+
+    fn changes_something(&self) -> bool {
+        !matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Intent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Intent::of(parts))
+    }
+}
+
+/// Refuses what `context` may not do as `intent`; sessions that are not
+/// impersonations pass.
+pub fn check(intent: &Intent, context: &SessionContext) -> Result<(), HttpError> {
+    if !context.imitated {
+        return Ok(());
+    }
+    if let Some(rule) = SENSITIVE
+        .iter()
+        .find(|rule| rule.route == intent.route && rule.method == intent.method.as_str())
+    {
+        return Err(HttpError(ApiError::new(
+            rule.code,
+            format!("An impersonated session may not do this: {}.", rule.action),
+        )));
+    }
+    let ends_it = ENDS_IMPERSONATION
+        .iter()
+        .any(|(method, route)| *route == intent.route && *method == intent.method.as_str());
+    if context.read_only && intent.changes_something() && !ends_it {
+        return Err(HttpError(ApiError::new(
+            ErrorCode::ReadOnlyImpersonation,
+            "This impersonation is read-only: it may look, and end itself, nothing else.",
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn intent(method: Method, route: &str) -> Intent {
+        Intent {
+            method,
+            route: route.to_owned(),
+        }
+    }
+
+    fn impersonated(read_only: bool) -> SessionContext {
+        SessionContext {
+            imitated: true,
+            read_only,
+            ..SessionContext::default()
+        }
+    }
+
+    #[test]
+    fn every_listed_route_is_a_documented_route_and_method() {
+        let document: Value =
+            serde_json::from_str(crate::routes::openapi::DOCUMENT).expect("the OpenAPI document");
+        let listed = SENSITIVE
+            .iter()
+            .map(|rule| (rule.method, rule.route))
+            .chain(ENDS_IMPERSONATION.iter().copied());
+        for (method, route) in listed {
+            let documented = document["paths"][route][method.to_ascii_lowercase()].is_object();
+            assert!(documented, "{method} {route} is listed but is no route");
+        }
+    }
+
+    #[test]
+    fn own_sessions_pass_everything() {
+        for rule in SENSITIVE {
+            let method = Method::from_bytes(rule.method.as_bytes()).expect("a method");
+            assert!(check(&intent(method, rule.route), &SessionContext::default()).is_ok());
+        }
+    }
+
+    #[test]
+    fn sensitive_routes_are_refused_to_every_impersonation_with_their_code() {
+        for read_only in [false, true] {
+            for rule in SENSITIVE {
+                let method = Method::from_bytes(rule.method.as_bytes()).expect("a method");
+                let refused =
+                    check(&intent(method, rule.route), &impersonated(read_only)).expect_err(rule.route);
+                assert_eq!(refused.0.code, rule.code);
+            }
+        }
+    }
+
+    #[test]
+    fn read_only_refuses_changes_but_not_looking_or_ending() {
+        let context = impersonated(true);
+        assert!(check(&intent(Method::GET, "/store-api/context"), &context).is_ok());
+        let change = check(&intent(Method::PATCH, "/store-api/context"), &context).expect_err("a change");
+        assert_eq!(change.0.code, ErrorCode::ReadOnlyImpersonation);
+        for (method, route) in ENDS_IMPERSONATION {
+            let method = Method::from_bytes(method.as_bytes()).expect("a method");
+            assert!(check(&intent(method, route), &context).is_ok(), "{route}");
+        }
+        assert!(
+            check(&intent(Method::PATCH, "/store-api/context"), &impersonated(false)).is_ok(),
+            "read-write impersonations change the context"
+        );
+    }
+}
