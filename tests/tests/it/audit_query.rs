@@ -118,3 +118,30 @@ async fn admins_with_the_privilege_page_through_the_trail_by_time() {
     .await;
     system.stop().await;
 }
+
+#[tokio::test]
+async fn nobody_reads_the_trail_without_a_credential_of_their_own() {
+    use actas_shared::proto::{ListAuditRecordsRequest, session_service_client::SessionServiceClient};
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    system.exchange_alice(&system.alice_token(&admin).await).await;
+    let mut sessions = SessionServiceClient::connect(system.sandbox().grpc_url(system.sandbox().session))
+        .await
+        .unwrap();
+    for reader in ["", "not-a-session"] {
+        let refused = sessions
+            .list_audit_records(ListAuditRecordsRequest {
+                target_id: seed::ALICE.to_string(),
+                reader_session_token: reader.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("a bare call reads nothing");
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{reader:?}");
+    }
+    assert!(
+        !system.audit_trail(seed::ALICE).await.is_empty(),
+        "with the operator's session the same call reads"
+    );
+    system.stop().await;
+}

@@ -93,14 +93,17 @@ impl TestSystem {
     }
 
     /// The audit records about `target`, newest first, straight from the
-    /// session service (as a service caller: no reader credential).
+    /// session service, read by the demo operator (who holds
+    /// `impersonation:audit`).
     pub async fn audit_trail(&self, target: uuid::Uuid) -> Vec<AuditRecord> {
         let url = self.sandbox().grpc_url(self.sandbox().session);
+        let reader = self.operator().await;
         SessionServiceClient::connect(url)
             .await
             .expect("the session service")
             .list_audit_records(ListAuditRecordsRequest {
                 target_id: target.to_string(),
+                reader_session_token: reader,
                 ..Default::default()
             })
             .await
