@@ -22,6 +22,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::{
+    cache::SessionCache,
     error::Error,
     model::{AuditFilter, AuditKind, AuditRecord, Session},
     store::SessionStore,
@@ -51,9 +52,9 @@ pub trait Sessions: Send + Sync + 'static {
     /// Switches the active profile among the session person's own profiles.
     async fn switch_profile(&self, token: &str, profile_id: i64) -> Result<Session, Error>;
     async fn logout(&self, token: &str) -> Result<(), Error>;
-    /// Audit records, newest first. With a reader's session token, what
-    /// that reader may see: any record with `impersonation:audit`, a
-    /// customer's own session records otherwise; without one, a service's.
+    /// Audit records, newest first: what the reader (their own session
+    /// token) may see: any record with `impersonation:audit`, a customer's
+    /// own session records otherwise.
     async fn audit_records(&self, reader_token: &str, filter: AuditFilter)
     -> Result<Vec<AuditRecord>, Error>;
     /// Ends the live impersonated sessions of an actor and/or of a target;
@@ -142,6 +143,10 @@ pub struct SessionManager {
     lifetimes: Lifetimes,
     /// When each impersonated session's actor was last found still allowed.
     rechecked: Mutex<HashMap<SessionId, Instant>>,
+    /// Live sessions read within the last [`RECHECK_INTERVAL`]: the hot
+    /// context read skips the database, and nothing here is trusted longer
+    /// than a positive re-check is.
+    cache: SessionCache,
 }
 
 /// How long a positive re-check of an impersonating actor's right stands:
@@ -176,6 +181,7 @@ impl SessionManager {
             tokens,
             lifetimes,
             rechecked: Mutex::new(HashMap::new()),
+            cache: SessionCache::new(RECHECK_INTERVAL),
         }
     }
 
@@ -239,6 +245,9 @@ impl SessionManager {
             // Rare (a policy change): one write, seen by every replica.
             self.store.set_read_only(session.id, decision.read_only).await?;
             session.read_only = decision.read_only;
+            let read_only = decision.read_only;
+            self.cache
+                .update(&session.token_hash, |cached| cached.read_only = read_only);
             tracing::info!(session = %session.id, read_only = decision.read_only, "impersonation policy changed");
         }
         let mut rechecked = self
@@ -263,12 +272,23 @@ impl SessionManager {
             return Err(Error::Unauthorized);
         }
         let now = now_millis();
-        let session = self
-            .store
-            .by_token_hash(&hash_token(token))
-            .await?
-            .filter(|session| session.is_live(now))
-            .ok_or(Error::Unauthorized)?;
+        let hash = hash_token(token);
+        let session = match self.cache.get(&hash) {
+            Some(session) => session,
+            None => {
+                let session = self
+                    .store
+                    .by_token_hash(&hash)
+                    .await?
+                    .ok_or(Error::Unauthorized)?;
+                self.cache.put(&session);
+                session
+            }
+        };
+        if !session.is_live(now) {
+            self.cache.forget(&hash);
+            return Err(Error::Unauthorized);
+        }
         if session.imitating_user_id.is_some() {
             // Someone acting for another and then walking away leaves an open
             // door: unused for the idle time, the session ends, on the record.
@@ -281,6 +301,7 @@ impl SessionManager {
             }
             if unused >= lifetime_ms(touch_interval(idle)) {
                 self.store.touch(session.id, now).await?;
+                self.cache.update(&hash, |cached| cached.last_seen_at = now);
             }
         }
         Ok(session)
@@ -350,7 +371,9 @@ impl SessionManager {
             user_agent: user_agent.to_owned(),
             occurred_at: now,
         });
-        Ok(self.store.end(session.id, reason, now, record.as_ref()).await?)
+        let ended = self.store.end(session.id, reason, now, record.as_ref()).await?;
+        self.cache.forget(&session.token_hash);
+        Ok(ended)
     }
 }
 
@@ -545,6 +568,7 @@ impl Sessions for SessionManager {
         }
         session.payload = Value::Object(payload).to_string();
         self.store.update_payload(session.id, &session.payload).await?;
+        self.cache.forget(&session.token_hash);
         Ok(session)
     }
 
@@ -660,6 +684,7 @@ impl Sessions for SessionManager {
             return Err(Error::ProfileSwitch("Only your own profiles can be switched to."));
         }
         self.store.update_profile(session.id, profile_id).await?;
+        self.cache.forget(&session.token_hash);
         session.profile_id = Some(profile_id);
         Ok(session)
     }
