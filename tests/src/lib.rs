@@ -123,6 +123,7 @@ impl Sandbox {
                 permission_url: url(permission),
                 session_url: url(session),
                 require_reason: options.require_reason,
+                grpc_tls: actas_shared::grpc::TlsConfig::default(),
             },
             token_issuer_listener,
         )
