@@ -93,12 +93,14 @@ impl TestSystem {
     }
 
     /// The audit records about `target`, newest first, straight from the
-    /// session service (as a service caller: no reader credential).
+    /// session service (as a service caller: no reader credential; under
+    /// mutual TLS with the gateway's certificate).
     pub async fn audit_trail(&self, target: uuid::Uuid) -> Vec<AuditRecord> {
-        let url = self.sandbox().grpc_url(self.sandbox().session);
-        SessionServiceClient::connect(url)
-            .await
-            .expect("the session service")
+        let channel = self
+            .sandbox()
+            .grpc_channel(self.sandbox().session)
+            .expect("a channel to the session service");
+        SessionServiceClient::new(channel)
             .list_audit_records(ListAuditRecordsRequest {
                 target_id: target.to_string(),
                 ..Default::default()
