@@ -85,7 +85,9 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "permission service listening");
-        let routes = Routes::new(PermissionServiceServer::new(PermissionGrpc::new(self.directory)));
+        let routes = Routes::new(PermissionServiceServer::new(
+            PermissionGrpc::new(self.directory).check_callers(self.tls.is_some()),
+        ));
         grpc::serve(
             "actas-permission",
             self.listener,

@@ -1,6 +1,8 @@
-//! The gRPC adapter: parse the request, call [`Permission`], map the error.
+//! The gRPC adapter: parse the request, call [`Permission`], map the error;
+//! under mutual TLS, a person's consent is changed only through the gateway.
 
 use actas_shared::{
+    grpc::tls::require_caller,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
     proto::{self, permission_service_server::PermissionService},
@@ -15,11 +17,25 @@ use crate::{
 
 pub struct PermissionGrpc<P> {
     inner: P,
+    /// Mutual TLS is on: the calling service is known from its certificate.
+    check_callers: bool,
 }
 
 impl<P: Permission> PermissionGrpc<P> {
     pub fn new(inner: P) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            check_callers: false,
+        }
+    }
+
+    /// Under mutual TLS: the consent is set only by the gateway, which
+    /// checked that the person's own session asks.
+    pub fn check_callers(self, check: bool) -> Self {
+        Self {
+            check_callers: check,
+            ..self
+        }
     }
 }
 
@@ -226,6 +242,7 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::TeamImpersonationConsent>,
     ) -> Result<Response<proto::TeamImpersonationConsent>, Status> {
+        require_caller(&request, self.check_callers, "gateway").map_err(Error::Denied)?;
         let request = request.into_inner();
         let person = parse_id::<PrincipalId>(&request.person_id, "personId")?;
         let allowed = self

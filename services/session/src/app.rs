@@ -174,7 +174,9 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "session service listening");
-        let routes = Routes::new(SessionServiceServer::new(SessionGrpc::new(self.manager)));
+        let routes = Routes::new(SessionServiceServer::new(
+            SessionGrpc::new(self.manager).check_callers(self.tls.is_some()),
+        ));
         let gauge = tokio::spawn(count_impersonations(SqlSessions::new(self.pool.clone())));
         let drainer = self
             .webhook

@@ -10,12 +10,14 @@ use std::{
 use rustls::{
     RootCertStore,
     crypto::ring,
-    pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject as _},
+    pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject as _},
     server::ParsedCertificate,
     sign::CertifiedKey,
 };
 use serde::{Deserialize, Serialize};
 use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
+
+use crate::{ApiError, ErrorCode};
 
 const CERT: &str = "ACTAS_GRPC_TLS_CERT";
 const KEY: &str = "ACTAS_GRPC_TLS_KEY";
@@ -199,4 +201,34 @@ impl TlsConfig {
                 .timeout(HANDSHAKE_TIMEOUT),
         }))
     }
+}
+
+/// Whether the verified certificate the caller presented names `service`
+/// (a DNS subject alternative name, such as `token-issuer`): which service
+/// is calling, under mutual TLS. The handshake already verified the chain
+/// against the CA; without TLS there is no certificate and the answer is no.
+pub fn peer_is<T>(request: &tonic::Request<T>, service: &str) -> bool {
+    let Some(chain) = request.peer_certs() else {
+        return false;
+    };
+    let Some(leaf) = chain.first() else {
+        return false;
+    };
+    let (Ok(certificate), Ok(name)) = (ParsedCertificate::try_from(leaf), ServerName::try_from(service))
+    else {
+        return false;
+    };
+    rustls::client::verify_server_name(&certificate, &name).is_ok()
+}
+
+/// Refuses a call that `service` did not make, when `check` (mutual TLS is
+/// on, so callers are known); without it, callers are trusted as before.
+pub fn require_caller<T>(request: &tonic::Request<T>, check: bool, service: &str) -> Result<(), ApiError> {
+    if !check || peer_is(request, service) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::Unauthorized,
+        format!("Only the {service} service may make this call."),
+    ))
 }

@@ -1,15 +1,25 @@
 //! Mutual TLS between the services: the whole flow works with it on
 //! everywhere; a service answers only clients presenting a certificate of
 //! the shared CA (not plaintext, not without a certificate, not one of
-//! another CA); a partial or bad setting stops the start, naming the
-//! variable and never quoting the key.
+//! another CA); calls meant for one service are refused to the others; a
+//! partial or bad setting stops the start, naming the variable and never
+//! quoting the key.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use actas_e2e::pki::TestPki;
 use actas_permission::seed;
-use actas_shared::grpc::TlsConfig;
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+use actas_shared::{
+    grpc::TlsConfig,
+    proto::{
+        ListAuditRecordsRequest, TeamImpersonationConsent, TokenEvent,
+        permission_service_client::PermissionServiceClient, session_service_client::SessionServiceClient,
+    },
+};
+use tonic::{
+    Code,
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -49,6 +59,20 @@ async fn health(url: String, tls: Option<ClientTlsConfig>) -> Result<i32, String
 fn identity(pki: &TestPki, name: &str) -> Identity {
     let issued = pki.issue(name).expect("a certificate");
     Identity::from_pem(issued.cert, issued.key)
+}
+
+/// A channel to `addr` presenting a certificate of the sandbox's CA issued to `service`.
+async fn as_service(pki: &TestPki, service: &str, addr: SocketAddr) -> Channel {
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca_cert))
+        .identity(identity(pki, service));
+    Endpoint::from_shared(format!("https://{addr}"))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -137,6 +161,79 @@ async fn services_answer_only_clients_with_a_certificate_of_their_ca() {
             assert!(answer.is_err(), "{name} answered {what}: {answer:?}");
         }
     }
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn calls_meant_for_one_service_are_refused_to_the_others() {
+    let system = mutual_tls_system().await;
+    let sandbox = system.sandbox();
+    let pki = sandbox.pki.as_ref().expect("the sandbox's PKI");
+    let event = TokenEvent {
+        kind: "token_issued".into(),
+        action: "imitate_customer".into(),
+        actor_id: seed::ADMIN.to_string(),
+        target_id: seed::ALICE.to_string(),
+        audience: seed::STOREFRONT_EU.to_string(),
+        ..Default::default()
+    };
+    let sessions =
+        |service| async move { SessionServiceClient::new(as_service(pki, service, sandbox.session).await) };
+
+    // Token events come from the token issuer only.
+    let forged = sessions("gateway").await.record_token_event(event.clone()).await;
+    assert_eq!(forged.unwrap_err().code(), Code::Unauthenticated);
+    sessions("token-issuer")
+        .await
+        .record_token_event(event)
+        .await
+        .expect("the token issuer records");
+
+    // The whole trail, without a reader's session, is the gateway's to read.
+    let whole_trail = ListAuditRecordsRequest {
+        target_id: seed::ALICE.to_string(),
+        ..Default::default()
+    };
+    let refused = sessions("token-issuer")
+        .await
+        .list_audit_records(whole_trail.clone())
+        .await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
+    let records = sessions("gateway")
+        .await
+        .list_audit_records(whole_trail)
+        .await
+        .expect("the gateway reads")
+        .into_inner()
+        .records;
+    let kinds: Vec<&str> = records.iter().map(|record| record.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["token_issued"],
+        "only the token issuer's event was recorded"
+    );
+
+    // A person's consent is changed through the gateway only.
+    let consent = TeamImpersonationConsent {
+        person_id: seed::MAX.to_string(),
+        team_admins_allowed: false,
+    };
+    let mut from_session = PermissionServiceClient::new(as_service(pki, "session", sandbox.permission).await);
+    let refused = from_session.set_team_impersonation_consent(consent.clone()).await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
+    let unchanged = from_session
+        .get_team_impersonation_consent(consent.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(unchanged.team_admins_allowed);
+    let mut from_gateway = PermissionServiceClient::new(as_service(pki, "gateway", sandbox.permission).await);
+    let changed = from_gateway
+        .set_team_impersonation_consent(consent)
+        .await
+        .expect("the gateway sets it")
+        .into_inner();
+    assert!(!changed.team_admins_allowed);
     system.stop().await;
 }
 
