@@ -1,6 +1,11 @@
 //! gRPC plumbing shared by every service: one server with health and
 //! reflection (v1 and v1alpha) beside the service's own APIs, graceful
-//! shutdown, and lazily connected client channels.
+//! shutdown, and lazily connected client channels; mutual TLS on both when
+//! configured.
+
+pub mod tls;
+
+pub use tls::{Tls, TlsConfig};
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -25,6 +30,10 @@ pub enum Error {
         #[source]
         source: tonic::transport::Error,
     },
+    #[error("gRPC endpoint {url:?} must be https:// with ACTAS_GRPC_TLS_* set, http:// without")]
+    Scheme { url: String },
+    #[error("the gRPC TLS settings were refused")]
+    Tls(#[source] tonic::transport::Error),
     #[error("gRPC reflection could not be built")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC server failed")]
@@ -62,9 +71,13 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// second): NOT_SERVING while a backend is down. The overall status (`""`)
 /// stays SERVING while the process runs, so liveness probes do not restart
 /// pods during a database outage.
+///
+/// With `tls`, every connection must complete a TLS handshake presenting a
+/// client certificate signed by the configured CA (mutual TLS).
 pub async fn serve(
     service: &'static str,
     listener: TcpListener,
+    tls: Option<&Tls>,
     routes: Routes,
     service_names: &[&str],
     probe: Probe,
@@ -126,7 +139,11 @@ pub async fn serve(
         crate::telemetry::set_parent(&span, request.headers());
         span
     });
-    Server::builder()
+    let mut server = Server::builder();
+    if let Some(tls) = tls {
+        server = server.tls_config(tls.server()).map_err(Error::Tls)?;
+    }
+    server
         .timeout(Duration::from_secs(30))
         .layer(traced)
         .layer(crate::metrics::RecordRpcLayer { service })
@@ -145,11 +162,24 @@ pub async fn serve(
 
 /// A channel to another actas service; connects on first use (services may
 /// start in any order) and multiplexes every call over one HTTP/2 connection.
-pub fn channel(url: &str) -> Result<Channel, Error> {
-    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|source| Error::Endpoint {
+///
+/// With `tls`, `url` must be `https://`: the server is verified against the
+/// CA for the URL's host name (or IP address), and this service presents its
+/// own certificate. Without, `url` must be `http://`.
+pub fn channel(url: &str, tls: Option<&Tls>) -> Result<Channel, Error> {
+    let endpoint_error = |source| Error::Endpoint {
         url: url.to_owned(),
         source,
-    })?;
+    };
+    let mut endpoint = Endpoint::from_shared(url.to_owned()).map_err(endpoint_error)?;
+    let scheme = endpoint.uri().scheme_str();
+    match tls {
+        Some(tls) if scheme == Some("https") => {
+            endpoint = endpoint.tls_config(tls.client()).map_err(endpoint_error)?;
+        }
+        None if scheme == Some("http") => {}
+        _ => return Err(Error::Scheme { url: url.to_owned() }),
+    }
     let channel = endpoint
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(10))

@@ -1,11 +1,17 @@
 //! The whole actas system in one process, for end-to-end tests and the
 //! `actas-dev` launcher: the four services, each on its own loopback port
-//! (port 0 unless told otherwise), started in order and stopped cleanly.
+//! (port 0 unless told otherwise), started in order and stopped cleanly;
+//! with mutual TLS between them on request.
+
+pub mod pki;
 
 use std::net::SocketAddr;
 
 use actas_permission::seed;
+use actas_shared::grpc::{self, TlsConfig};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::pki::TestPki;
 
 /// Where the sandbox keeps its state and how it behaves.
 #[derive(Clone, Debug)]
@@ -37,6 +43,9 @@ pub struct Options {
     pub trusted_proxies: String,
     /// `ACTAS_WEBHOOK_URL` and `ACTAS_WEBHOOK_SECRET` of the session service.
     pub webhook: Option<(String, String)>,
+    /// Mutual TLS between the services, with a PKI made for this sandbox
+    /// ([`Sandbox::pki`]): `ACTAS_GRPC_TLS_*` set for each, `https://` URLs.
+    pub mutual_tls: bool,
 }
 
 impl Options {
@@ -60,6 +69,7 @@ impl Options {
             redeem_limit_per_minute: 0,
             trusted_proxies: String::new(),
             webhook: None,
+            mutual_tls: false,
         }
     }
 }
@@ -70,6 +80,10 @@ pub struct Sandbox {
     pub permission: SocketAddr,
     pub token_issuer: SocketAddr,
     pub session: SocketAddr,
+    /// The CA and service certificates, when [`Options::mutual_tls`].
+    pub pki: Option<TestPki>,
+    /// The gateway's client side of mutual TLS, for the tests' own calls.
+    client_tls: Option<grpc::Tls>,
     stop: watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
@@ -84,8 +98,22 @@ fn url(addr: SocketAddr) -> String {
     format!("http://{addr}")
 }
 
+fn grpc_url(addr: SocketAddr, tls: bool) -> String {
+    if tls { format!("https://{addr}") } else { url(addr) }
+}
+
 impl Sandbox {
     pub async fn start(options: Options) -> anyhow::Result<Sandbox> {
+        let pki = if options.mutual_tls {
+            Some(TestPki::generate("actas sandbox CA")?)
+        } else {
+            None
+        };
+        let tls_of = |service: &str| {
+            pki.as_ref()
+                .map_or_else(TlsConfig::default, |pki| pki.config(service))
+        };
+        let service_url = |addr| grpc_url(addr, pki.is_some());
         // Bind every listener first, so each service knows the others' ports.
         let permission_listener = bind(&options.permission_addr).await?;
         let token_issuer_listener = bind(&options.token_issuer_addr).await?;
@@ -101,6 +129,7 @@ impl Sandbox {
                 grpc_addr: permission.to_string(),
                 database_url: options.database_url.clone(),
                 database_max_connections: 10,
+                grpc_tls: tls_of("permission"),
                 ..actas_permission::Config::default()
             },
             permission_listener,
@@ -120,9 +149,10 @@ impl Sandbox {
                 verification_keys_pem: options.verification_keys_pem.clone(),
                 token_ttl_secs: options.token_ttl_secs,
                 token_issuer: "actas".into(),
-                permission_url: url(permission),
-                session_url: url(session),
+                permission_url: service_url(permission),
+                session_url: service_url(session),
                 require_reason: options.require_reason,
+                grpc_tls: tls_of("token-issuer"),
             },
             token_issuer_listener,
         )
@@ -132,12 +162,13 @@ impl Sandbox {
                 grpc_addr: session.to_string(),
                 database_url: options.database_url.clone(),
                 database_max_connections: 10,
-                permission_url: url(permission),
-                token_issuer_url: url(token_issuer),
+                permission_url: service_url(permission),
+                token_issuer_url: service_url(token_issuer),
                 impersonation_max_secs: options.impersonation_max_secs,
                 impersonation_idle_secs: options.impersonation_idle_secs,
                 webhook_url: options.webhook.as_ref().map(|(url, _)| url.clone()),
                 webhook_secret: options.webhook.as_ref().map(|(_, secret)| secret.clone().into()),
+                grpc_tls: tls_of("session"),
                 ..actas_session::Config::default()
             },
             session_listener,
@@ -146,13 +177,14 @@ impl Sandbox {
         let gateway_app = actas_gateway::Application::build(
             &actas_gateway::Config {
                 http_addr: gateway.to_string(),
-                permission_url: url(permission),
-                session_url: url(session),
-                token_issuer_url: url(token_issuer),
+                permission_url: service_url(permission),
+                session_url: service_url(session),
+                token_issuer_url: service_url(token_issuer),
                 cookie_secure: false,
                 issue_limit_per_minute: options.issue_limit_per_minute,
                 redeem_limit_per_minute: options.redeem_limit_per_minute,
                 trusted_proxies: options.trusted_proxies.clone(),
+                grpc_tls: tls_of("gateway"),
                 ..actas_gateway::Config::default()
             },
             gateway_listener,
@@ -178,11 +210,14 @@ impl Sandbox {
             ("session", tokio::spawn(session_app.run_until_stopped(signal()))),
             ("gateway", tokio::spawn(gateway_app.run_until_stopped(signal()))),
         ];
+        let client_tls = tls_of("gateway").load()?;
         Ok(Sandbox {
             gateway,
             permission,
             token_issuer,
             session,
+            pki,
+            client_tls,
             stop,
             tasks,
         })
@@ -192,8 +227,15 @@ impl Sandbox {
         url(self.gateway)
     }
 
+    /// `https://` under mutual TLS.
     pub fn grpc_url(&self, addr: SocketAddr) -> String {
-        url(addr)
+        grpc_url(addr, self.client_tls.is_some())
+    }
+
+    /// A channel to the service at `addr`; under mutual TLS it presents the
+    /// gateway's certificate, so tests call where the gateway would.
+    pub fn grpc_channel(&self, addr: SocketAddr) -> anyhow::Result<grpc::Channel> {
+        Ok(grpc::channel(&self.grpc_url(addr), self.client_tls.as_ref())?)
     }
 
     /// Stops every service and waits for each to drain.

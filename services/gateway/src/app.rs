@@ -19,6 +19,7 @@ use actas_shared::{
         token_issuer_client::TokenIssuerClient,
     },
 };
+use anyhow::Context as _;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
@@ -62,6 +63,10 @@ pub struct Config {
     pub issue_limit_per_minute: u32,
     /// `ACTAS_REDEEM_LIMIT_PER_MINUTE`: token redemptions per client address (0: off).
     pub redeem_limit_per_minute: u32,
+    /// `ACTAS_GRPC_TLS_CERT`, `ACTAS_GRPC_TLS_KEY`, `ACTAS_GRPC_TLS_CA`:
+    /// mutual TLS on the channels to the services.
+    #[serde(flatten)]
+    pub grpc_tls: grpc::TlsConfig,
 }
 
 impl Default for Config {
@@ -76,6 +81,7 @@ impl Default for Config {
             trusted_proxies: String::new(),
             issue_limit_per_minute: 30,
             redeem_limit_per_minute: 30,
+            grpc_tls: grpc::TlsConfig::default(),
         }
     }
 }
@@ -257,10 +263,15 @@ async fn ready(State(state): State<AppState>) -> StatusCode {
 
 impl Application {
     pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let tls = config.grpc_tls.load()?;
+        let channel = |url: &str, variable: &'static str| grpc::channel(url, tls.as_ref()).context(variable);
         let state = AppState {
-            permission: PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
-            sessions: SessionServiceClient::new(grpc::channel(&config.session_url)?),
-            tokens: TokenIssuerClient::new(grpc::channel(&config.token_issuer_url)?),
+            permission: PermissionServiceClient::new(channel(
+                &config.permission_url,
+                "ACTAS_PERMISSION_URL",
+            )?),
+            sessions: SessionServiceClient::new(channel(&config.session_url, "ACTAS_SESSION_URL")?),
+            tokens: TokenIssuerClient::new(channel(&config.token_issuer_url, "ACTAS_TOKEN_ISSUER_URL")?),
             cookie_secure: config.cookie_secure,
             limits: Arc::new(Limits::new(
                 config.issue_limit_per_minute,

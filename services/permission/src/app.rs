@@ -26,6 +26,10 @@ pub struct Config {
     pub database_url: String,
     /// `ACTAS_DATABASE_MAX_CONNECTIONS`
     pub database_max_connections: u32,
+    /// `ACTAS_GRPC_TLS_CERT`, `ACTAS_GRPC_TLS_KEY`, `ACTAS_GRPC_TLS_CA`:
+    /// mutual TLS on the gRPC server and the channels to the other services.
+    #[serde(flatten)]
+    pub grpc_tls: grpc::TlsConfig,
 }
 
 impl Default for Config {
@@ -35,12 +39,14 @@ impl Default for Config {
             admin_addr: "127.0.0.1:9101".into(),
             database_url: "sqlite://actas-permission.db".into(),
             database_max_connections: 10,
+            grpc_tls: grpc::TlsConfig::default(),
         }
     }
 }
 
 pub struct Application {
     listener: TcpListener,
+    tls: Option<grpc::Tls>,
     directory: Directory,
     pool: Pool,
 }
@@ -58,10 +64,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<Pool> {
 
 impl Application {
     pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let tls = config.grpc_tls.load()?;
         let pool = connect(config).await?;
         let directory = Directory::new(Arc::new(SqlDirectory::new(pool.clone())));
         Ok(Self {
             listener,
+            tls,
             directory,
             pool,
         })
@@ -77,10 +85,13 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "permission service listening");
-        let routes = Routes::new(PermissionServiceServer::new(PermissionGrpc::new(self.directory)));
+        let routes = Routes::new(PermissionServiceServer::new(
+            PermissionGrpc::new(self.directory).check_callers(self.tls.is_some()),
+        ));
         grpc::serve(
             "actas-permission",
             self.listener,
+            self.tls.as_ref(),
             routes,
             &["actas.v1.PermissionService"],
             self.pool.probe("actas-permission"),

@@ -1,6 +1,9 @@
-//! The gRPC adapter: parse the request, call [`Permission`], map the error.
+//! The gRPC adapter: parse the request, call [`Permission`], map the error;
+//! under mutual TLS, the calls that act on the gateway's word about who
+//! asks (search, policy, consent) are the gateway's only.
 
 use actas_shared::{
+    grpc::tls::require_caller,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
     proto::{self, permission_service_server::PermissionService},
@@ -15,11 +18,30 @@ use crate::{
 
 pub struct PermissionGrpc<P> {
     inner: P,
+    /// Mutual TLS is on: the calling service is known from its certificate.
+    check_callers: bool,
 }
 
 impl<P: Permission> PermissionGrpc<P> {
     pub fn new(inner: P) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            check_callers: false,
+        }
+    }
+
+    /// Under mutual TLS: the calls that take an actor or person id on the
+    /// caller's word (customer search, policy, consent) are the gateway's
+    /// only, which verified that person's session first.
+    pub fn check_callers(self, check: bool) -> Self {
+        Self {
+            check_callers: check,
+            ..self
+        }
+    }
+
+    fn gateway_only<T>(&self, request: &Request<T>) -> Result<(), Error> {
+        require_caller(request, self.check_callers, "gateway").map_err(Error::Denied)
     }
 }
 
@@ -187,6 +209,8 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::SearchCustomersRequest>,
     ) -> Result<Response<proto::SearchCustomersResponse>, Status> {
+        // The actor id is the gateway's word, after verifying the session.
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let page = self
             .inner
@@ -216,6 +240,7 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::TeamImpersonationConsent>,
     ) -> Result<Response<proto::TeamImpersonationConsent>, Status> {
+        self.gateway_only(&request)?;
         let person = parse_id::<PrincipalId>(&request.get_ref().person_id, "personId")?;
         Ok(Response::new(proto::TeamImpersonationConsent {
             person_id: person.to_string(),
@@ -227,6 +252,7 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::TeamImpersonationConsent>,
     ) -> Result<Response<proto::TeamImpersonationConsent>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let person = parse_id::<PrincipalId>(&request.person_id, "personId")?;
         let allowed = self
@@ -243,6 +269,8 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::GetImpersonationPolicyRequest>,
     ) -> Result<Response<proto::ImpersonationPolicy>, Status> {
+        // The actor id is the gateway's word, after verifying the session.
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let actor = parse_id::<PrincipalId>(&request.actor_id, "actorId")?;
         let (scope, policy) = self.inner.impersonation_policy(actor, &request.scope).await?;
@@ -253,6 +281,8 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::SetImpersonationPolicyRequest>,
     ) -> Result<Response<proto::ImpersonationPolicy>, Status> {
+        // The actor id is the gateway's word, after verifying the session.
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let actor = parse_id::<PrincipalId>(&request.actor_id, "actorId")?;
         let wanted = request.policy.ok_or(Error::Missing { field: "policy" })?;

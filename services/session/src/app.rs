@@ -54,6 +54,10 @@ pub struct Config {
     /// `ACTAS_WEBHOOK_SECRET`: the HMAC-SHA256 key of `X-Actas-Signature`.
     #[serde(skip_serializing)]
     pub webhook_secret: Option<SecretString>,
+    /// `ACTAS_GRPC_TLS_CERT`, `ACTAS_GRPC_TLS_KEY`, `ACTAS_GRPC_TLS_CA`:
+    /// mutual TLS on the gRPC server and the channels to the other services.
+    #[serde(flatten)]
+    pub grpc_tls: grpc::TlsConfig,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             impersonation_idle_secs: 900,
             webhook_url: None,
             webhook_secret: None,
+            grpc_tls: grpc::TlsConfig::default(),
         }
     }
 }
@@ -92,6 +97,7 @@ async fn count_impersonations(store: SqlSessions) {
 
 pub struct Application {
     listener: TcpListener,
+    tls: Option<grpc::Tls>,
     manager: SessionManager,
     pool: Pool,
     store: Arc<dyn SessionStore>,
@@ -133,13 +139,18 @@ impl Application {
             }
             (None, _) => None,
         };
+        let tls = config.grpc_tls.load()?;
         let pool = connect(config).await?;
         let store: Arc<dyn SessionStore> =
             Arc::new(SqlSessions::new(pool.clone()).with_outbox(webhook.is_some()));
         let manager = SessionManager::new(
             store.clone(),
-            PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
-            TokenIssuerClient::new(grpc::channel(&config.token_issuer_url)?),
+            PermissionServiceClient::new(
+                grpc::channel(&config.permission_url, tls.as_ref()).context("ACTAS_PERMISSION_URL")?,
+            ),
+            TokenIssuerClient::new(
+                grpc::channel(&config.token_issuer_url, tls.as_ref()).context("ACTAS_TOKEN_ISSUER_URL")?,
+            ),
             Lifetimes {
                 admin: Duration::from_secs(config.admin_session_ttl_secs),
                 customer: Duration::from_secs(config.customer_session_ttl_secs),
@@ -149,6 +160,7 @@ impl Application {
         );
         Ok(Self {
             listener,
+            tls,
             manager,
             pool,
             store,
@@ -162,7 +174,9 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "session service listening");
-        let routes = Routes::new(SessionServiceServer::new(SessionGrpc::new(self.manager)));
+        let routes = Routes::new(SessionServiceServer::new(
+            SessionGrpc::new(self.manager).check_callers(self.tls.is_some()),
+        ));
         let gauge = tokio::spawn(count_impersonations(SqlSessions::new(self.pool.clone())));
         let drainer = self
             .webhook
@@ -170,6 +184,7 @@ impl Application {
         grpc::serve(
             "actas-session",
             self.listener,
+            self.tls.as_ref(),
             routes,
             &["actas.v1.SessionService"],
             self.pool.probe("actas-session"),

@@ -1,6 +1,8 @@
-//! The gRPC adapter: parse the request, call [`Sessions`], map the error.
+//! The gRPC adapter: parse the request, call [`Sessions`], map the error;
+//! under mutual TLS, the calls meant for one service check who is calling.
 
 use actas_shared::{
+    grpc::tls::require_caller,
     ids::{AuditRecordId, PrincipalId},
     principal::PrincipalKind,
     proto::{self, session_service_server::SessionService},
@@ -16,11 +18,29 @@ use crate::{
 
 pub struct SessionGrpc<S> {
     inner: S,
+    /// Mutual TLS is on: the calling service is known from its certificate.
+    check_callers: bool,
 }
 
 impl<S: Sessions> SessionGrpc<S> {
     pub fn new(inner: S) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            check_callers: false,
+        }
+    }
+
+    /// Under mutual TLS: token events only from the token issuer, and the
+    /// audit trail without a reader's session only for the gateway.
+    pub fn check_callers(self, check: bool) -> Self {
+        Self {
+            check_callers: check,
+            ..self
+        }
+    }
+
+    fn require_caller<T>(&self, request: &Request<T>, service: &str) -> Result<(), Error> {
+        require_caller(request, self.check_callers, service).map_err(Error::Denied)
     }
 }
 
@@ -177,6 +197,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::TokenEvent>,
     ) -> Result<Response<proto::RecordTokenEventResponse>, Status> {
+        self.require_caller(&request, "token-issuer")?;
         let event = request.into_inner();
         let id = |text: &str, field: &'static str| -> Result<PrincipalId, Error> {
             text.parse().map_err(|_| Error::InvalidId { field })

@@ -59,6 +59,10 @@ pub struct Config {
     pub session_url: String,
     /// `ACTAS_REQUIRE_REASON`: every impersonation start must state a reason.
     pub require_reason: bool,
+    /// `ACTAS_GRPC_TLS_CERT`, `ACTAS_GRPC_TLS_KEY`, `ACTAS_GRPC_TLS_CA`:
+    /// mutual TLS on the gRPC server and the channels to the other services.
+    #[serde(flatten)]
+    pub grpc_tls: grpc::TlsConfig,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
             permission_url: "http://127.0.0.1:50051".into(),
             session_url: "http://127.0.0.1:50053".into(),
             require_reason: false,
+            grpc_tls: grpc::TlsConfig::default(),
         }
     }
 }
@@ -118,6 +123,7 @@ fn cluster_nodes(urls: &str) -> anyhow::Result<Vec<&str>> {
 
 pub struct Application {
     listener: TcpListener,
+    tls: Option<grpc::Tls>,
     issuer: Issuer,
     store: Arc<dyn TokenStore>,
 }
@@ -127,6 +133,7 @@ impl Application {
         if !(1..=MAX_TTL_SECS).contains(&config.token_ttl_secs) {
             anyhow::bail!("ACTAS_TOKEN_TTL_SECS must be between 1 and {MAX_TTL_SECS}");
         }
+        let tls = config.grpc_tls.load()?;
         let mut keys = match &config.signing_key_pem {
             Some(pem) => KeySet::from_pem(pem.expose_secret())?,
             None => {
@@ -149,12 +156,17 @@ impl Application {
             Duration::from_secs(config.token_ttl_secs),
             config.redis_key_prefix.clone(),
             store.clone(),
-            SessionServiceClient::new(grpc::channel(&config.session_url)?),
-            PermissionServiceClient::new(grpc::channel(&config.permission_url)?),
+            SessionServiceClient::new(
+                grpc::channel(&config.session_url, tls.as_ref()).context("ACTAS_SESSION_URL")?,
+            ),
+            PermissionServiceClient::new(
+                grpc::channel(&config.permission_url, tls.as_ref()).context("ACTAS_PERMISSION_URL")?,
+            ),
         )
         .require_reason(config.require_reason);
         Ok(Self {
             listener,
+            tls,
             issuer,
             store,
         })
@@ -175,6 +187,7 @@ impl Application {
         grpc::serve(
             "actas-token-issuer",
             self.listener,
+            self.tls.as_ref(),
             routes,
             &["actas.v1.TokenIssuer"],
             probe,

@@ -94,13 +94,14 @@ impl TestSystem {
 
     /// The audit records about `target`, newest first, straight from the
     /// session service, read by the demo operator (who holds
-    /// `impersonation:audit`).
+    /// `impersonation:audit`; under mutual TLS with the gateway's certificate).
     pub async fn audit_trail(&self, target: uuid::Uuid) -> Vec<AuditRecord> {
-        let url = self.sandbox().grpc_url(self.sandbox().session);
+        let channel = self
+            .sandbox()
+            .grpc_channel(self.sandbox().session)
+            .expect("a channel to the session service");
         let reader = self.operator().await;
-        SessionServiceClient::connect(url)
-            .await
-            .expect("the session service")
+        SessionServiceClient::new(channel)
             .list_audit_records(ListAuditRecordsRequest {
                 target_id: target.to_string(),
                 reader_session_token: reader,

@@ -17,5 +17,6 @@ mod reasons;
 mod revocation;
 mod store_api;
 mod storefront;
+mod tls;
 mod token_events;
 mod webhook;

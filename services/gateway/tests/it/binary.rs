@@ -1,6 +1,7 @@
 //! The gateway process on its own: probes answer, errors keep their
 //! envelope even with every downstream service away, `/metrics` counts
-//! requests by matched route and status, and SIGTERM stops it cleanly.
+//! requests by matched route and status, and SIGTERM stops it cleanly; the
+//! gRPC TLS variables are read, and a partial set stops it.
 
 use actas_shared::testing::{ServiceProcess, free_port, has_sample};
 
@@ -51,5 +52,43 @@ async fn the_binary_serves_probes_and_metrics_and_stops_on_sigterm() -> anyhow::
 
     let exit = process.terminate().await?;
     assert!(exit.success(), "graceful exit on SIGTERM: {exit}");
+    Ok(())
+}
+
+/// The `ACTAS_GRPC_TLS_*` variables reach the configuration: a partial set
+/// stops the process naming what is missing, and files are read at start.
+#[tokio::test]
+async fn the_binary_reads_the_grpc_tls_variables_and_refuses_a_partial_set() -> anyhow::Result<()> {
+    async fn refusal(env: &[(&str, &str)]) -> anyhow::Result<String> {
+        let output = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_actas-gateway"))
+                .envs(env.iter().copied())
+                .env("ACTAS_HTTP_ADDR", "127.0.0.1:0")
+                .env("ACTAS_ADMIN_ADDR", "127.0.0.1:0")
+                .env("RUST_LOG", "warn")
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await??;
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        anyhow::ensure!(!output.status.success(), "it started: {stderr}");
+        Ok(stderr)
+    }
+    let only_cert = refusal(&[("ACTAS_GRPC_TLS_CERT", "/run/secrets/grpc/tls.crt")]).await?;
+    assert!(
+        only_cert.contains("ACTAS_GRPC_TLS_KEY and ACTAS_GRPC_TLS_CA are not set"),
+        "{only_cert}"
+    );
+    let unreadable = refusal(&[
+        ("ACTAS_GRPC_TLS_CERT", "/nonexistent/tls.crt"),
+        ("ACTAS_GRPC_TLS_KEY", "/nonexistent/tls.key"),
+        ("ACTAS_GRPC_TLS_CA", "/nonexistent/ca.crt"),
+    ])
+    .await?;
+    assert!(
+        unreadable.contains("ACTAS_GRPC_TLS_CERT: cannot read /nonexistent/tls.crt"),
+        "{unreadable}"
+    );
     Ok(())
 }
