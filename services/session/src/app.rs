@@ -81,6 +81,23 @@ impl Default for Config {
 }
 
 /// Keeps the `actas_impersonated_sessions_active` gauge current.
+/// How often impersonations past their maximum or idle time are ended on
+/// the record when no read ends them first.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Ends due impersonations, a batch at a time, until stopped.
+async fn sweep(manager: SessionManager) {
+    let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        ticks.tick().await;
+        match manager.end_due(100).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "due impersonations ended"),
+            Err(error) => tracing::warn!(%error, "ending due impersonations failed"),
+        }
+    }
+}
+
 async fn count_impersonations(store: SqlSessions) {
     let mut ticks = tokio::time::interval(Duration::from_secs(10));
     loop {
@@ -174,6 +191,7 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "session service listening");
+        let sweeper = tokio::spawn(sweep(self.manager.clone()));
         let routes = Routes::new(SessionServiceServer::new(
             SessionGrpc::new(self.manager).check_callers(self.tls.is_some()),
         ));
@@ -192,6 +210,7 @@ impl Application {
         )
         .await?;
         gauge.abort();
+        sweeper.abort();
         if let Some(drainer) = drainer {
             drainer.abort();
         }

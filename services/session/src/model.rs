@@ -46,6 +46,8 @@ pub enum AuditKind {
     ImpersonationEnded,
     /// Someone with `impersonation:revoke` ended it.
     ImpersonationRevoked,
+    /// It reached its hard maximum lifetime.
+    ImpersonationExpired,
     /// The token issuer minted a one-time token (recorded before it exists).
     TokenIssued,
     /// A validly signed token was presented but not honoured: spent,
@@ -59,6 +61,7 @@ impl AuditKind {
             AuditKind::ImpersonationStarted => "impersonation_started",
             AuditKind::ImpersonationEnded => "impersonation_ended",
             AuditKind::ImpersonationRevoked => "impersonation_revoked",
+            AuditKind::ImpersonationExpired => "impersonation_expired",
             AuditKind::TokenIssued => "token_issued",
             AuditKind::TokenRedeemFailed => "token_redeem_failed",
         }

@@ -135,18 +135,19 @@ pub fn touch_interval(idle: Duration) -> Duration {
 }
 
 /// [`Sessions`] over a [`SessionStore`], asking the permission service and
-/// the token issuer.
+/// the token issuer. Clones share their caches (the server and the sweeper).
+#[derive(Clone)]
 pub struct SessionManager {
     store: Arc<dyn SessionStore>,
     permission: PermissionServiceClient<Channel>,
     tokens: TokenIssuerClient<Channel>,
     lifetimes: Lifetimes,
     /// When each impersonated session's actor was last found still allowed.
-    rechecked: Mutex<HashMap<SessionId, Instant>>,
+    rechecked: Arc<Mutex<HashMap<SessionId, Instant>>>,
     /// Live sessions read within the last [`RECHECK_INTERVAL`]: the hot
     /// context read skips the database, and nothing here is trusted longer
     /// than a positive re-check is.
-    cache: SessionCache,
+    cache: Arc<SessionCache>,
 }
 
 /// How long a positive re-check of an impersonating actor's right stands:
@@ -180,8 +181,8 @@ impl SessionManager {
             permission,
             tokens,
             lifetimes,
-            rechecked: Mutex::new(HashMap::new()),
-            cache: SessionCache::new(RECHECK_INTERVAL),
+            rechecked: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::new(SessionCache::new(RECHECK_INTERVAL)),
         }
     }
 
@@ -287,6 +288,10 @@ impl SessionManager {
         };
         if !session.is_live(now) {
             self.cache.forget(&hash);
+            if session.ended_at.is_none() && session.imitating_user_id.is_some() {
+                // Past its maximum and not yet swept: on the record now.
+                self.expire(&session).await?;
+            }
             return Err(Error::Unauthorized);
         }
         if session.imitating_user_id.is_some() {
@@ -295,8 +300,7 @@ impl SessionManager {
             let idle = self.lifetimes.impersonation_idle;
             let unused = now.saturating_sub(session.last_seen_at);
             if unused > lifetime_ms(idle) {
-                self.end(&session, &format!("unused for longer than {} s", idle.as_secs()))
-                    .await?;
+                self.end(&session, &idle_reason(idle)).await?;
                 return Err(Error::Unauthorized);
             }
             if unused >= lifetime_ms(touch_interval(idle)) {
@@ -338,6 +342,49 @@ impl SessionManager {
         Ok(())
     }
 
+    /// Ends the impersonated sessions past their hard maximum (an
+    /// `impersonation_expired` record, dated at the expiry) or unused for
+    /// the idle time (`impersonation_ended`) that no read ended yet; at most
+    /// `limit` per call. Several replicas may sweep at once: each session
+    /// ends once, with one record. Returns how many ended here.
+    pub async fn end_due(&self, limit: i64) -> Result<usize, Error> {
+        let now = now_millis();
+        let idle = self.lifetimes.impersonation_idle;
+        let due = self
+            .store
+            .due_to_end(now, now.saturating_sub(lifetime_ms(idle)), limit)
+            .await?;
+        let mut ended = 0;
+        for session in due {
+            let done = if session.expires_at <= now {
+                self.expire(&session).await?
+            } else {
+                self.end_as(
+                    &session,
+                    AuditKind::ImpersonationEnded,
+                    &idle_reason(idle),
+                    ("", ""),
+                )
+                .await?
+            };
+            ended += usize::from(done);
+        }
+        Ok(ended)
+    }
+
+    /// Ends an impersonated session that reached its hard maximum.
+    async fn expire(&self, session: &Session) -> Result<bool, Error> {
+        let max = self.lifetimes.impersonation.as_secs();
+        self.end_at(
+            session,
+            AuditKind::ImpersonationExpired,
+            &format!("reached the maximum lifetime of {max} s"),
+            ("", ""),
+            session.expires_at,
+        )
+        .await
+    }
+
     /// Ends `session`; an impersonated one leaves an audit record.
     async fn end(&self, session: &Session, reason: &str) -> Result<(), Error> {
         self.end_as(session, AuditKind::ImpersonationEnded, reason, ("", ""))
@@ -352,9 +399,20 @@ impl SessionManager {
         session: &Session,
         kind: AuditKind,
         reason: &str,
-        (client_ip, user_agent): (&str, &str),
+        client: (&str, &str),
     ) -> Result<bool, Error> {
-        let now = now_millis();
+        self.end_at(session, kind, reason, client, now_millis()).await
+    }
+
+    /// [`Self::end_as`] at `now` (an expiry is dated when it happened).
+    async fn end_at(
+        &self,
+        session: &Session,
+        kind: AuditKind,
+        reason: &str,
+        (client_ip, user_agent): (&str, &str),
+        now: i64,
+    ) -> Result<bool, Error> {
         let record = session.imitating_user_id.map(|actor| AuditRecord {
             id: AuditRecordId::new_random(),
             kind: kind.as_str().to_owned(),
@@ -379,6 +437,10 @@ impl SessionManager {
 
 /// The action name of the Shopware flow, as the audit trail spells it.
 const IMITATE_CUSTOMER: &str = "imitate_customer";
+
+fn idle_reason(idle: Duration) -> String {
+    format!("unused for longer than {} s", idle.as_secs())
+}
 
 fn lifetime_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)

@@ -58,6 +58,9 @@ pub trait SessionStore: Send + Sync + 'static {
         target: Option<PrincipalId>,
         now: i64,
     ) -> Result<Vec<Session>, Error>;
+    /// Impersonated sessions not yet ended that are past their maximum at
+    /// `now`, or unused since before `unused_since`; soonest due first.
+    async fn due_to_end(&self, now: i64, unused_since: i64, limit: i64) -> Result<Vec<Session>, Error>;
     /// Records that a live session was used at `at` (never moves it back).
     async fn touch(&self, id: SessionId, at: i64) -> Result<(), Error>;
     /// Marks a session read-only, or lifts the mark.
@@ -474,6 +477,23 @@ impl SessionStore for SqlSessions {
             .bind(now)
             .bind(actor.map(|a| a.to_string()))
             .bind(target.map(|t| t.to_string()))
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(session_from_row).collect()
+    }
+
+    async fn due_to_end(&self, now: i64, unused_since: i64, limit: i64) -> Result<Vec<Session>, Error> {
+        let rows: Vec<SessionRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SESSION_COLUMNS} FROM session WHERE ended_at IS NULL \
+                 AND imitating_user_id IS NOT NULL \
+                 AND (expires_at <= $1 OR COALESCE(last_seen_at, created_at) < $2) \
+                 ORDER BY expires_at, id LIMIT $3"
+            )))
+            .bind(now)
+            .bind(unused_since)
+            .bind(limit)
             .fetch_all(pool)
             .await?
         });

@@ -459,3 +459,52 @@ async fn an_impersonated_session_left_unused_ends() {
     );
     system.stop().await;
 }
+
+#[tokio::test]
+async fn an_impersonation_at_its_maximum_ends_on_the_record_even_unread() {
+    let system = TestSystem::start_with(|options| options.impersonation_max_secs = 2).await;
+    let admin = system.admin().await;
+    let imitated = system.exchange_alice(&system.alice_token(&admin).await).await;
+    let started = system.audit_trail(seed::ALICE).await[0].occurred_at_unix;
+    // Nobody reads it: the sweeper ends it, dated at its expiry.
+    let mut expired = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        expired = system
+            .audit_trail(seed::ALICE)
+            .await
+            .into_iter()
+            .find(|record| record.kind == "impersonation_expired");
+        if expired.is_some() {
+            break;
+        }
+    }
+    let expired = expired.expect("an impersonation_expired record");
+    assert!(
+        expired.reason.contains("maximum lifetime of 2 s"),
+        "{}",
+        expired.reason
+    );
+    assert!(
+        (started + 2..=started + 3).contains(&expired.occurred_at_unix),
+        "dated at the expiry: started {started}, expired {}",
+        expired.occurred_at_unix
+    );
+    assert_eq!(expired.actor_id, seed::ADMIN.to_string());
+    assert_error(
+        system.context(EU_KEY, &imitated).await,
+        StatusCode::UNAUTHORIZED,
+        "FRAMEWORK__UNAUTHORIZED",
+    )
+    .await;
+    let records = system.audit_trail(seed::ALICE).await;
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.kind.starts_with("impersonation_e"))
+            .count(),
+        1,
+        "one end, one record, whoever got there first"
+    );
+    system.stop().await;
+}

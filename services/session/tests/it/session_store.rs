@@ -32,6 +32,7 @@ pub const CHECKS: &[Check] = checks![
     update_payload_persists,
     touch_moves_last_seen_forward_on_live_sessions_only,
     read_only_marks_follow_the_policy,
+    due_to_end_finds_open_impersonations_past_their_maximum_or_idle,
     token_events_stand_apart_from_session_records,
     outbox_events_come_with_their_records_and_wait_after_a_failure,
     audit_records_filter_limit_and_order,
@@ -468,6 +469,54 @@ async fn touch_moves_last_seen_forward_on_live_sessions_only(subject: Subject) -
         last_seen(store, &session.token_hash).await?,
         now + 5_000,
         "an ended session is not touched"
+    );
+    Ok(())
+}
+
+async fn due_to_end_finds_open_impersonations_past_their_maximum_or_idle(
+    subject: Subject,
+) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let open = |created: i64, expires: i64, last_seen: i64| {
+        let (session, record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), created);
+        (
+            Session {
+                expires_at: expires,
+                last_seen_at: last_seen,
+                ..session
+            },
+            record,
+        )
+    };
+    let expired = open(now - 10_000, now - 1_000, now - 2_000);
+    let idle = open(now - 10_000, now + 60_000, now - 9_000);
+    let live = open(now - 10_000, now + 60_000, now - 100);
+    let ended = open(now - 10_000, now - 1_000, now - 2_000);
+    for (session, record) in [&expired, &idle, &live, &ended] {
+        store.insert_with_audit(session, record).await?;
+    }
+    assert!(store.end(ended.0.id, "logout", now - 1_500, None).await?);
+    // Someone's own session past its end is no impersonation: not due.
+    store
+        .insert(&customer_session(
+            PrincipalId::new_random(),
+            None,
+            now - 7_200_000,
+        ))
+        .await?;
+
+    let due: Vec<SessionId> = store
+        .due_to_end(now, now - 5_000, 10)
+        .await?
+        .into_iter()
+        .map(|session| session.id)
+        .collect();
+    assert_eq!(due, vec![expired.0.id, idle.0.id], "soonest expiry first");
+    assert_eq!(
+        store.due_to_end(now, now - 5_000, 1).await?.len(),
+        1,
+        "the limit holds"
     );
     Ok(())
 }
