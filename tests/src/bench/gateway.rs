@@ -157,6 +157,18 @@ impl Gateway {
         Ok(())
     }
 
+    /// `GET /healthz`: an axum handler behind the gateway's whole HTTP stack
+    /// (tracing, metrics, limits), with no downstream call.
+    pub async fn healthz(&self) -> Result<(), Failure> {
+        let response = self.http.get(self.url("/healthz")).send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        if !status.is_success() || body.as_ref() != b"ok" {
+            return Err(Failure(status.as_u16().to_string()));
+        }
+        Ok(())
+    }
+
     /// `POST /api/public/auth/login` as the team administrator: a public bearer.
     pub async fn team_admin_login(&self) -> Result<String, Failure> {
         let body = json!({ "email": TEAM_ADMIN_EMAIL, "password": TEAM_ADMIN_PASSWORD });

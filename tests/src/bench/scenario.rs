@@ -14,16 +14,25 @@ pub enum Scenario {
     ContextRead,
     /// A team administrator gets a coworker token and exchanges it.
     Team,
+    /// `GET /healthz`: the gateway's HTTP stack with no downstream call,
+    /// the yardstick for the context read.
+    BareHandler,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [Scenario::LoginAsCustomer, Scenario::ContextRead, Scenario::Team];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::LoginAsCustomer,
+        Scenario::ContextRead,
+        Scenario::Team,
+        Scenario::BareHandler,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::LoginAsCustomer => "login-as-customer",
             Scenario::ContextRead => "context-read",
             Scenario::Team => "team",
+            Scenario::BareHandler => "bare-handler",
         }
     }
 }
@@ -42,6 +51,9 @@ pub enum Worker {
     Team {
         gateway: Gateway,
         team_admin_bearer: String,
+    },
+    BareHandler {
+        gateway: Gateway,
     },
 }
 
@@ -75,6 +87,7 @@ impl Worker {
                     team_admin_bearer,
                 })
             }
+            Scenario::BareHandler => Ok(Worker::BareHandler { gateway }),
         }
     }
 
@@ -103,6 +116,7 @@ impl Worker {
                     .await?;
                 gateway.exchange_public(&token).await
             }
+            Worker::BareHandler { gateway } => gateway.healthz().await,
         }
     }
 }
