@@ -77,6 +77,21 @@ pub fn inject(metadata: &mut tonic::metadata::MetadataMap) {
     TraceContextPropagator::new().inject_context(&context, &mut MetadataInjector(metadata));
 }
 
+/// The current span's W3C trace id (32 hex digits), empty when there is no
+/// trace (tracing not exported): audit records keep it to link to spans.
+pub fn current_trace_id() -> String {
+    let trace_id = tracing::Span::current()
+        .context()
+        .span()
+        .span_context()
+        .trace_id();
+    if trace_id == opentelemetry::trace::TraceId::INVALID {
+        String::new()
+    } else {
+        trace_id.to_string()
+    }
+}
+
 /// Makes `span` a child of the W3C trace context in incoming headers (HTTP
 /// or gRPC metadata), when there is one, and records the trace id in the
 /// span's `trace_id` field so every log line inside it carries it.

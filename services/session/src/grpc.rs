@@ -215,6 +215,8 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                 client_ip: event.client_ip,
                 user_agent: event.user_agent,
                 occurred_at: actas_shared::db::now_millis(),
+                // The token issuer's trace: this call is a span of it.
+                trace_id: actas_shared::telemetry::current_trace_id(),
             })
             .await?;
         Ok(Response::new(proto::RecordTokenEventResponse {}))
@@ -281,6 +283,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                     client_ip: record.client_ip,
                     user_agent: record.user_agent,
                     occurred_at_unix: record.occurred_at / 1000,
+                    trace_id: record.trace_id,
                 })
                 .collect(),
         }))

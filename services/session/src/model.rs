@@ -82,6 +82,8 @@ pub struct AuditRecord {
     pub client_ip: String,
     pub user_agent: String,
     pub occurred_at: i64,
+    /// The W3C trace id of the request that caused it; empty without tracing.
+    pub trace_id: String,
 }
 
 #[derive(Clone, Debug, Default)]

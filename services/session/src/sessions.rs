@@ -428,6 +428,7 @@ impl SessionManager {
             client_ip: client_ip.to_owned(),
             user_agent: user_agent.to_owned(),
             occurred_at: now,
+            trace_id: actas_shared::telemetry::current_trace_id(),
         });
         let ended = self.store.end(session.id, reason, now, record.as_ref()).await?;
         self.cache.forget(&session.token_hash);
@@ -584,6 +585,7 @@ impl Sessions for SessionManager {
             client_ip: request.client_ip,
             user_agent: request.user_agent,
             occurred_at: now,
+            trace_id: actas_shared::telemetry::current_trace_id(),
         };
         // Fail closed: no audit record, no session.
         self.store.insert_with_audit(&session, &record).await?;
@@ -718,6 +720,7 @@ impl Sessions for SessionManager {
             client_ip: request.client_ip,
             user_agent: request.user_agent,
             occurred_at: now,
+            trace_id: actas_shared::telemetry::current_trace_id(),
         };
         // Fail closed: no audit record, no session.
         self.store.insert_with_audit(&session, &record).await?;

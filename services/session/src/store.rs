@@ -221,11 +221,24 @@ type AuditRow = (
     String,
     String,
     i64,
+    String,
 );
 
 fn audit_from_row(row: AuditRow) -> Result<AuditRecord, Error> {
-    let (id, kind, action, actor, target, audience, session, reason, client_ip, user_agent, occurred_at) =
-        row;
+    let (
+        id,
+        kind,
+        action,
+        actor,
+        target,
+        audience,
+        session,
+        reason,
+        client_ip,
+        user_agent,
+        occurred_at,
+        trace_id,
+    ) = row;
     Ok(AuditRecord {
         id: parse(&id)?,
         kind,
@@ -238,6 +251,7 @@ fn audit_from_row(row: AuditRow) -> Result<AuditRecord, Error> {
         client_ip,
         user_agent,
         occurred_at,
+        trace_id,
     })
 }
 
@@ -247,8 +261,8 @@ const INSERT_SESSION: &str = "INSERT INTO session (id, token_hash, principal_id,
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 const INSERT_AUDIT: &str = "INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
-     session_id, reason, client_ip, user_agent, occurred_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+     session_id, reason, client_ip, user_agent, occurred_at, trace_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// Binds a session's columns in `INSERT_SESSION` order.
 macro_rules! bind_session {
@@ -316,6 +330,7 @@ macro_rules! bind_audit {
             .bind(&$record.client_ip)
             .bind(&$record.user_agent)
             .bind($record.occurred_at)
+            .bind(&$record.trace_id)
     };
 }
 
@@ -545,7 +560,7 @@ impl SessionStore for SqlSessions {
         let rows: Vec<AuditRow> = with_pool!(&self.pool, |pool| {
             sqlx::query_as(
                 "SELECT id, kind, action, actor_id, target_id, audience, session_id, reason, client_ip, \
-                 user_agent, occurred_at FROM audit_record \
+                 user_agent, occurred_at, trace_id FROM audit_record \
                  WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR target_id = $2) \
                  AND ($4 = FALSE OR session_id IS NOT NULL) \
                  AND ($5 IS NULL OR occurred_at >= $5) AND ($6 IS NULL OR occurred_at < $6) \

@@ -1,6 +1,6 @@
 //! Telemetry across the system: one HTTP request yields spans in all four
-//! services under one trace id (W3C trace context through every gRPC hop),
-//! and a full flow logged at debug level leaks no token and no password.
+//! services under one trace id (W3C trace context through every gRPC hop)
+//! that the audit record of its token keeps, and a full flow logged at debug level leaks no token and no password.
 
 #![allow(clippy::unwrap_used)]
 
@@ -108,6 +108,34 @@ async fn one_request_is_one_trace_across_all_four_services() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+
+    // The audit record of the token names the same trace.
+    let operator: Value = http
+        .post(format!("{base}/api/sys/auth/login"))
+        .json(&json!({ "email": "ops@example.com", "password": "ops-demo-password" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let records: Value = http
+        .get(format!("{base}/api/sys/audit-records"))
+        .query(&[("targetId", seed::ALICE.simple().to_string())])
+        .bearer_auth(operator["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issued = records["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|record| record["kind"] == "token_issued")
+        .expect("the token_issued record");
+    assert_eq!(issued["traceId"], trace_id, "{issued}");
     sandbox.stop().await.unwrap();
 
     let spans = telemetry().spans.get_finished_spans().unwrap();

@@ -33,6 +33,7 @@ fn record_json(record: &AuditRecord) -> Value {
         "reason": record.reason,
         "clientIp": record.client_ip,
         "userAgent": record.user_agent,
+        "traceId": record.trace_id,
         "occurredAt": chrono::DateTime::from_timestamp(record.occurred_at_unix, 0).map(|t| t.to_rfc3339()),
     })
 }

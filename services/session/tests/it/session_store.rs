@@ -74,6 +74,7 @@ fn record(actor: PrincipalId, target: PrincipalId, occurred_at: i64) -> AuditRec
         client_ip: "203.0.113.7".to_owned(),
         user_agent: "it/1.0".to_owned(),
         occurred_at,
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
     }
 }
 
