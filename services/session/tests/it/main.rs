@@ -1,8 +1,9 @@
 //! The session store against real databases: one conformance suite run on
-//! PostgreSQL and on SQLite.
+//! PostgreSQL and on SQLite, and a property test of the trail's queries.
 
 mod binary;
 mod session_store;
+mod trail_model;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
