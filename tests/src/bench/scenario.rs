@@ -1,4 +1,4 @@
-//! The three scenarios: what a worker sets up once, and what one flow is.
+//! The scenarios: what a worker sets up once, and what one flow is.
 
 use actas_permission::seed;
 use serde::Serialize;
