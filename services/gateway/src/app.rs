@@ -13,7 +13,10 @@ use std::{
 
 use actas_shared::grpc::Channel;
 use actas_shared::{
-    ErrorCode, grpc,
+    ErrorCode,
+    cache::TtlCache,
+    grpc,
+    ids::SalesChannelId,
     proto::{
         permission_service_client::PermissionServiceClient, session_service_client::SessionServiceClient,
         token_issuer_client::TokenIssuerClient,
@@ -95,8 +98,14 @@ pub struct AppState {
     pub cookie_secure: bool,
     pub limits: Arc<Limits>,
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// Sales channels by `sw-access-key`, trusted for a second: every
+    /// Store API request names one, and they almost never change.
+    pub access_keys: Arc<TtlCache<String, SalesChannelId>>,
     ready: Arc<AtomicBool>,
 }
+
+/// How long a resolved access key is trusted (the same bound as sessions).
+const ACCESS_KEY_TTL: Duration = Duration::from_secs(1);
 
 pub struct Application {
     listener: TcpListener,
@@ -278,6 +287,8 @@ impl Application {
                 config.redeem_limit_per_minute,
             )),
             trusted_proxies: Arc::new(parse_trusted_proxies(&config.trusted_proxies)?),
+            // Only keys that resolved are kept, so guessing fills nothing.
+            access_keys: Arc::new(TtlCache::new("access_key", ACCESS_KEY_TTL, 10_000)),
             ready: Arc::new(AtomicBool::new(true)),
         };
         Ok(Self { listener, state })

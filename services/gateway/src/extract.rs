@@ -292,6 +292,9 @@ where
                 "The sw-access-key header is required.",
             ));
         };
+        if let Some(id) = state.access_keys.get(access_key) {
+            return Ok(SalesChannelKey(id));
+        }
         let channel = state
             .permission
             .clone()
@@ -301,10 +304,11 @@ where
             })
             .await?
             .into_inner();
-        let id = channel
+        let id: SalesChannelId = channel
             .id
             .parse()
             .map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
+        state.access_keys.put(access_key.to_owned(), id);
         Ok(SalesChannelKey(id))
     }
 }

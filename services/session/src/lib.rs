@@ -2,7 +2,6 @@
 //! one-time token for an impersonated session, and the audit records.
 
 pub mod app;
-pub mod cache;
 pub mod error;
 pub mod grpc;
 pub mod model;

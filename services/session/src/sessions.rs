@@ -10,6 +10,7 @@ use std::{
 use actas_shared::grpc::Channel;
 use actas_shared::{
     ApiError,
+    cache::TtlCache,
     db::now_millis,
     ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
@@ -22,7 +23,6 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use crate::{
-    cache::SessionCache,
     error::Error,
     model::{AuditFilter, AuditKind, AuditRecord, Session},
     store::SessionStore,
@@ -144,16 +144,20 @@ pub struct SessionManager {
     lifetimes: Lifetimes,
     /// When each impersonated session's actor was last found still allowed.
     rechecked: Arc<Mutex<HashMap<SessionId, Instant>>>,
-    /// Live sessions read within the last [`RECHECK_INTERVAL`]: the hot
-    /// context read skips the database, and nothing here is trusted longer
-    /// than a positive re-check is.
-    cache: Arc<SessionCache>,
+    /// Sessions by token hash, read within the last [`RECHECK_INTERVAL`]:
+    /// the hot context read skips the database. Changes made here update or
+    /// drop their entry at once; another replica's are seen when it
+    /// expires, so nothing is trusted longer than a positive re-check is.
+    cache: Arc<TtlCache<String, Session>>,
 }
 
 /// How long a positive re-check of an impersonating actor's right stands:
 /// revoking the right ends the session within this time, and a context
 /// read costs at most one decision per session per interval.
 const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Sessions kept in memory per replica at most (a few MiB).
+const SESSION_CACHE_CAPACITY: usize = 50_000;
 
 impl SessionManager {
     /// The person's first profile (by id), if they hold any.
@@ -182,7 +186,7 @@ impl SessionManager {
             tokens,
             lifetimes,
             rechecked: Arc::new(Mutex::new(HashMap::new())),
-            cache: Arc::new(SessionCache::new(RECHECK_INTERVAL)),
+            cache: Arc::new(TtlCache::new("session", RECHECK_INTERVAL, SESSION_CACHE_CAPACITY)),
         }
     }
 
@@ -282,7 +286,7 @@ impl SessionManager {
                     .by_token_hash(&hash)
                     .await?
                     .ok_or(Error::Unauthorized)?;
-                self.cache.put(&session);
+                self.cache.put(hash.clone(), session.clone());
                 session
             }
         };
