@@ -30,8 +30,7 @@ impl<S: Sessions> SessionGrpc<S> {
         }
     }
 
-    /// Under mutual TLS: token events only from the token issuer, and the
-    /// audit trail without a reader's session only for the gateway.
+    /// Under mutual TLS: token events only from the token issuer.
     pub fn check_callers(self, check: bool) -> Self {
         Self {
             check_callers: check,

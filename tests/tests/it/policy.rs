@@ -31,6 +31,22 @@ impl TestSystem {
             .expect("request")
     }
 
+    /// The public bearer of tina (team administrator of Acme) acting as the
+    /// member of `profile`: an impersonated public-API session.
+    async fn tina_as(&self, profile: i64) -> String {
+        let tina = self.bearer_of("tina@example.com").await;
+        let response = self
+            .http
+            .get(self.url(&format!("/api/public/coworkers/{profile}/impersonate")))
+            .bearer_auth(&tina)
+            .send()
+            .await
+            .expect("request");
+        let token = token_of(response).await;
+        let session: Value = self.exchange_token(&token).await.json().await.expect("json");
+        session["access_token"].as_str().expect("access_token").to_owned()
+    }
+
     async fn patch_context(&self, context_token: &str, body: Value) -> Response {
         self.http
             .patch(self.url("/store-api/context"))
@@ -141,25 +157,8 @@ async fn a_person_may_refuse_their_team_administrators() {
     assert_eq!(by_operator.status(), StatusCode::OK);
 
     // Nobody changes it while acting as someone: tina as mia tries for mia.
-    let as_mia_token = token_of(
-        system
-            .http
-            .get(system.url(&format!(
-                "/api/public/coworkers/{}/impersonate",
-                seed::PROFILE_MIA_ACME
-            )))
-            .bearer_auth(&tina)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let as_mia: Value = system.exchange_token(&as_mia_token).await.json().await.unwrap();
-    let borrowed = set(
-        as_mia["access_token"].as_str().unwrap().to_owned(),
-        json!({ "teamAdmins": false }),
-    )
-    .await;
+    let as_mia = system.tina_as(seed::PROFILE_MIA_ACME).await;
+    let borrowed = set(as_mia, json!({ "teamAdmins": false })).await;
     assert_error(
         borrowed,
         StatusCode::FORBIDDEN,
@@ -290,25 +289,11 @@ async fn read_only_impersonations_look_and_end_but_change_nothing() {
             json!({ "enabled": true, "readOnly": true }),
         )
         .await;
-    let tina = system.bearer_of("tina@example.com").await;
-    let as_max_token = token_of(
-        system
-            .http
-            .get(system.url(&format!(
-                "/api/public/coworkers/{}/impersonate",
-                seed::PROFILE_MAX_ACME
-            )))
-            .bearer_auth(&tina)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let as_max: Value = system.exchange_token(&as_max_token).await.json().await.unwrap();
+    let as_max = system.tina_as(seed::PROFILE_MAX_ACME).await;
     let switched = system
         .http
         .put(system.url("/api/public/coworkers/profiles/current"))
-        .bearer_auth(as_max["access_token"].as_str().unwrap())
+        .bearer_auth(&as_max)
         .json(&json!({ "id": seed::PROFILE_MAX_ACME }))
         .send()
         .await
@@ -425,22 +410,7 @@ async fn sensitive_actions_are_refused_while_impersonating() {
     let as_admin: Value = system.exchange_token(&as_admin_token).await.json().await.unwrap();
     let as_admin = as_admin["access_token"].as_str().unwrap().to_owned();
     // Tina acting as max: an impersonated public-API bearer.
-    let tina = system.bearer_of("tina@example.com").await;
-    let as_max_token = token_of(
-        system
-            .http
-            .get(system.url(&format!(
-                "/api/public/coworkers/{}/impersonate",
-                seed::PROFILE_MAX_ACME
-            )))
-            .bearer_auth(&tina)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let as_max: Value = system.exchange_token(&as_max_token).await.json().await.unwrap();
-    let as_max = as_max["access_token"].as_str().unwrap().to_owned();
+    let as_max = system.tina_as(seed::PROFILE_MAX_ACME).await;
     let eu = format!("sales_channel:{}", simple(seed::STOREFRONT_EU));
 
     let chain = "ACTAS__IMPERSONATION_CHAIN_FORBIDDEN";
