@@ -192,42 +192,52 @@ impl DirectoryStore for SqlDirectory {
 
     async fn principal(&self, id: PrincipalId) -> Result<Option<Principal>, Error> {
         let id_text = id.to_string();
-        let loaded = with_pool!(&self.pool, |pool| {
-            let Some(row) =
-                sqlx::query("SELECT kind, email, display_name, active, guest FROM principal WHERE id = $1")
-                    .bind(&id_text)
-                    .fetch_optional(pool)
-                    .await?
-            else {
-                return Ok(None);
-            };
-            let mut privileges: Vec<String> = sqlx::query_scalar(
-                "SELECT rp.privilege FROM principal_role pr \
-                 JOIN role_privilege rp ON rp.role = pr.role WHERE pr.principal_id = $1",
+        // One round trip: the principal row joined with its privileges and
+        // sales channels (one row per privilege or channel, or one row of
+        // NULLs). The decision loads actor and target on every call.
+        let rows = with_pool!(&self.pool, |pool| {
+            let rows = sqlx::query(
+                "SELECT p.kind, p.email, p.display_name, p.active, p.guest, x.part, x.value \
+                 FROM principal p LEFT JOIN ( \
+                     SELECT pr.principal_id AS owner, 'privilege' AS part, rp.privilege AS value \
+                     FROM principal_role pr JOIN role_privilege rp ON rp.role = pr.role \
+                     UNION ALL \
+                     SELECT customer_id, 'sales_channel', sales_channel_id FROM customer_sales_channel \
+                 ) x ON x.owner = p.id \
+                 WHERE p.id = $1",
             )
             .bind(&id_text)
             .fetch_all(pool)
             .await?;
-            // Sorted here, not by SQL: database collations differ.
-            privileges.sort_unstable();
-            privileges.dedup();
-            let channels: Vec<String> = sqlx::query_scalar(
-                "SELECT sales_channel_id FROM customer_sales_channel WHERE customer_id = $1",
-            )
-            .bind(&id_text)
-            .fetch_all(pool)
-            .await?;
-            (
-                row.try_get::<String, _>(0)?,
-                row.try_get::<String, _>(1)?,
-                row.try_get::<String, _>(2)?,
-                row.try_get::<bool, _>(3)?,
-                row.try_get::<bool, _>(4)?,
-                privileges,
-                channels,
-            )
+            let mut loaded = None;
+            let mut privileges = Vec::new();
+            let mut channels = Vec::new();
+            for row in &rows {
+                if loaded.is_none() {
+                    loaded = Some((
+                        row.try_get::<String, _>(0)?,
+                        row.try_get::<String, _>(1)?,
+                        row.try_get::<String, _>(2)?,
+                        row.try_get::<bool, _>(3)?,
+                        row.try_get::<bool, _>(4)?,
+                    ));
+                }
+                let part: Option<String> = row.try_get(5)?;
+                let value: Option<String> = row.try_get(6)?;
+                match (part.as_deref(), value) {
+                    (Some("privilege"), Some(value)) => privileges.push(value),
+                    (Some("sales_channel"), Some(value)) => channels.push(value),
+                    _ => {}
+                }
+            }
+            loaded.map(|row| (row, privileges, channels))
         });
-        let (kind, email, display_name, active, guest, privileges, channels) = loaded;
+        let Some(((kind, email, display_name, active, guest), mut privileges, channels)) = rows else {
+            return Ok(None);
+        };
+        // Sorted here, not by SQL: database collations differ.
+        privileges.sort_unstable();
+        privileges.dedup();
         Ok(Some(Principal {
             id,
             kind: PrincipalKind::parse(&kind).ok_or(Error::Corrupt("unknown principal kind"))?,
