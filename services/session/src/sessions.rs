@@ -7,16 +7,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actas_shared::grpc::Channel;
 use actas_shared::{
     ApiError,
     cache::TtlCache,
     db::now_millis,
+    grpc::calls::{PermissionCalls, TokenCalls},
     ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
-    proto::{
-        self, permission_service_client::PermissionServiceClient, token_issuer_client::TokenIssuerClient,
-    },
+    proto,
     secret::{hash_token, random_token},
 };
 use async_trait::async_trait;
@@ -139,8 +137,8 @@ pub fn touch_interval(idle: Duration) -> Duration {
 #[derive(Clone)]
 pub struct SessionManager {
     store: Arc<dyn SessionStore>,
-    permission: PermissionServiceClient<Channel>,
-    tokens: TokenIssuerClient<Channel>,
+    permission: Arc<dyn PermissionCalls>,
+    tokens: Arc<dyn TokenCalls>,
     lifetimes: Lifetimes,
     /// When each impersonated session's actor was last found still allowed.
     rechecked: Arc<Mutex<HashMap<SessionId, Instant>>>,
@@ -164,20 +162,18 @@ impl SessionManager {
     async fn first_profile(&self, person: PrincipalId) -> Result<Option<i64>, Error> {
         let profiles = self
             .permission
-            .clone()
             .list_profiles(proto::ListProfilesRequest {
                 person_id: person.to_string(),
             })
             .await?
-            .into_inner()
             .profiles;
         Ok(profiles.first().map(|profile| profile.id))
     }
 
     pub fn new(
         store: Arc<dyn SessionStore>,
-        permission: PermissionServiceClient<Channel>,
-        tokens: TokenIssuerClient<Channel>,
+        permission: Arc<dyn PermissionCalls>,
+        tokens: Arc<dyn TokenCalls>,
         lifetimes: Lifetimes,
     ) -> Self {
         Self {
@@ -235,7 +231,6 @@ impl SessionManager {
         };
         let decision = self
             .permission
-            .clone()
             .authorize(proto::AuthorizeRequest {
                 actor_id: actor.to_string(),
                 action: action.into(),
@@ -243,8 +238,7 @@ impl SessionManager {
                 audience,
                 target_profile_id,
             })
-            .await?
-            .into_inner();
+            .await?;
         let allowed = decision.allowed && decision.target_id == session.principal_id.to_string();
         if allowed && decision.read_only != session.read_only {
             // Rare (a policy change): one write, seen by every replica.
@@ -315,6 +309,17 @@ impl SessionManager {
         Ok(session)
     }
 
+    /// Remembers an impersonation just started: the decision that allowed
+    /// it, asked at `decided_at`, stands as its actor's re-check, and the
+    /// session is cached, so the first read costs no query and no second
+    /// decision (a start is followed by a context read in every flow).
+    fn remember_started(&self, session: &Session, decided_at: Instant) {
+        if let Ok(mut rechecked) = self.rechecked.lock() {
+            rechecked.insert(session.id, decided_at);
+        }
+        self.cache.put(session.token_hash.clone(), session.clone());
+    }
+
     /// A live session that is the principal's own, not an impersonation;
     /// an impersonated one is refused with `detail`.
     async fn own_session(&self, token: &str, detail: &str) -> Result<Session, Error> {
@@ -332,12 +337,10 @@ impl SessionManager {
     async fn require_privilege(&self, principal: PrincipalId, privilege: &str) -> Result<(), Error> {
         let holder = self
             .permission
-            .clone()
             .get_principal(proto::GetPrincipalRequest {
                 id: principal.to_string(),
             })
-            .await?
-            .into_inner();
+            .await?;
         if !holder.active || !holder.privileges.iter().any(|held| held == privilege) {
             return Err(Error::Denied(ApiError::missing_privileges(vec![
                 privilege.to_owned(),
@@ -457,7 +460,6 @@ impl Sessions for SessionManager {
     async fn login(&self, request: Login) -> Result<Issued, Error> {
         let principal = self
             .permission
-            .clone()
             .authenticate(proto::AuthenticateRequest {
                 kind: request.kind.to_proto().into(),
                 email: request.email,
@@ -465,7 +467,6 @@ impl Sessions for SessionManager {
                 sales_channel_id: request.sales_channel.map(|c| c.to_string()).unwrap_or_default(),
             })
             .await?
-            .into_inner()
             .principal
             .ok_or_else(|| Error::Upstream(ApiError::internal()))?;
         let principal_id: PrincipalId = principal
@@ -525,7 +526,6 @@ impl Sessions for SessionManager {
         }
         let grant = self
             .tokens
-            .clone()
             .redeem_impersonation_token(proto::RedeemRequest {
                 token: request.token,
                 expected_target_id: request.customer.to_string(),
@@ -536,14 +536,13 @@ impl Sessions for SessionManager {
                 client_ip: request.client_ip.clone(),
                 user_agent: request.user_agent.clone(),
             })
-            .await?
-            .into_inner();
+            .await?;
         let sales_channel: SalesChannelId = grant.audience.parse().map_err(|_| Error::InvalidToken)?;
         // The right is checked again at exchange: revoking the admin's
         // privilege between issue and exchange stops the impersonation.
+        let decided_at = Instant::now();
         let decision = self
             .permission
-            .clone()
             .authorize(proto::AuthorizeRequest {
                 actor_id: request.user.to_string(),
                 action: proto::Action::ImitateCustomer.into(),
@@ -551,8 +550,7 @@ impl Sessions for SessionManager {
                 audience: sales_channel.to_string(),
                 target_profile_id: 0,
             })
-            .await?
-            .into_inner();
+            .await?;
         if !decision.allowed {
             tracing::warn!(reason = %decision.reason, "impersonation refused at exchange");
             return Err(Error::InvalidToken);
@@ -593,6 +591,7 @@ impl Sessions for SessionManager {
         };
         // Fail closed: no audit record, no session.
         self.store.insert_with_audit(&session, &record).await?;
+        self.remember_started(&session, decided_at);
         tracing::info!(session = %session.id, "impersonated session started");
         Ok(Issued { token, session })
     }
@@ -647,7 +646,6 @@ impl Sessions for SessionManager {
         }
         let grant = self
             .tokens
-            .clone()
             .redeem_impersonation_token(proto::RedeemRequest {
                 token: request.token,
                 expected_actions: vec![
@@ -658,16 +656,15 @@ impl Sessions for SessionManager {
                 user_agent: request.user_agent.clone(),
                 ..Default::default()
             })
-            .await?
-            .into_inner();
+            .await?;
         let actor: PrincipalId = grant.actor_id.parse().map_err(|_| Error::InvalidToken)?;
         let target: PrincipalId = grant.target_id.parse().map_err(|_| Error::InvalidToken)?;
         let kind = PrincipalKind::from_proto(grant.target_kind).ok_or(Error::InvalidToken)?;
         let action = proto::Action::try_from(grant.action).map_err(|_| Error::InvalidToken)?;
         // The right is checked again at exchange, as for the storefront.
+        let decided_at = Instant::now();
         let decision = self
             .permission
-            .clone()
             .authorize(proto::AuthorizeRequest {
                 actor_id: grant.actor_id.clone(),
                 action: grant.action,
@@ -679,8 +676,7 @@ impl Sessions for SessionManager {
                 audience: String::new(),
                 target_profile_id: grant.target_profile_id,
             })
-            .await?
-            .into_inner();
+            .await?;
         if !decision.allowed || decision.target_id != grant.target_id {
             tracing::warn!(reason = %decision.reason, "impersonation refused at exchange");
             return Err(Error::InvalidToken);
@@ -728,6 +724,7 @@ impl Sessions for SessionManager {
         };
         // Fail closed: no audit record, no session.
         self.store.insert_with_audit(&session, &record).await?;
+        self.remember_started(&session, decided_at);
         tracing::info!(session = %session.id, action = action_name, "impersonated session started");
         Ok(Issued { token, session })
     }
@@ -745,10 +742,8 @@ impl Sessions for SessionManager {
         }
         let profile = self
             .permission
-            .clone()
             .get_profile(proto::GetProfileRequest { id: profile_id })
-            .await?
-            .into_inner();
+            .await?;
         if profile.person_id != session.principal_id.to_string() {
             return Err(Error::ProfileSwitch("Only your own profiles can be switched to."));
         }
