@@ -136,14 +136,27 @@ for _ in $(seq 1 600); do
     sleep 0.2
 done
 
+# Resident memory of the stack's process, from the kernel: now and its peak.
+memory() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$dev_pid/status" 2>/dev/null | awk '{ printf "%.1f MiB", $1 / 1024 }'; }
+
 # --- run
 status=0
 rm -f "$out/table.md" "$out/results.json"
-"$bin/actas-bench" --base-url "$base_url" --wait-ready 60s \
+"$bin/actas-bench" --base-url "$base_url" --wait-ready 60s >/dev/null --scenario bare-handler --count 1 --warmup 0s \
+    || fail "the stack did not get ready: see $out/actas-dev.log"
+sleep 2
+idle_rss=$(memory VmRSS)
+# The in-process scenario runs the services' logic inside actas-bench, on
+# the same database and Redis: the cost of the split is read against it.
+"$bin/actas-bench" --base-url "$base_url" --database-url "$database_url" --redis-url "$redis_url" \
     --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" \
     --json "$out/results.json" --markdown "$out/table.md" "${baseline_args[@]}" \
     | tee "$out/bench.log" || status=$?
 kill -0 "$dev_pid" 2>/dev/null || { echo "actas-dev died during the run: see $out/actas-dev.log" >&2; status=1; }
+peak_rss=$(memory VmHWM)
+sleep 6
+after_rss=$(memory VmRSS)
+echo "actas-dev resident memory: idle $idle_rss, peak $peak_rss, after the run $after_rss"
 
 {
     echo "# actas-bench results ($mode)"
@@ -152,6 +165,7 @@ kill -0 "$dev_pid" 2>/dev/null || { echo "actas-dev died during the run: see $ou
     echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); load generator on the same machine"
     echo "- stack: actas-dev ($build build, one process), $(psql "$postgres_admin_url" -qAt -c 'SHOW server_version' 2>/dev/null | sed 's/^/PostgreSQL /'), Redis $(redis-cli -u "$redis_url" INFO server 2>/dev/null | sed -n 's/^redis_version:\([^[:space:]]*\).*/\1/p')"
     echo "- each cell: $warmup warm-up, then $duration measured; one HTTP client (keep-alive) per worker; latency of one whole flow"
+    echo "- actas-dev resident memory (all four services in one process): idle $idle_rss, peak $peak_rss, 6 s after the run $after_rss"
     echo
     [ -f "$out/table.md" ] && cat "$out/table.md"
     echo

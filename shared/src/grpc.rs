@@ -3,6 +3,7 @@
 //! shutdown, and lazily connected client channels; mutual TLS on both when
 //! configured.
 
+pub mod calls;
 pub mod tls;
 
 pub use tls::{Tls, TlsConfig};

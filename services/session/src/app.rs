@@ -162,12 +162,12 @@ impl Application {
             Arc::new(SqlSessions::new(pool.clone()).with_outbox(webhook.is_some()));
         let manager = SessionManager::new(
             store.clone(),
-            PermissionServiceClient::new(
+            Arc::new(PermissionServiceClient::new(
                 grpc::channel(&config.permission_url, tls.as_ref()).context("ACTAS_PERMISSION_URL")?,
-            ),
-            TokenIssuerClient::new(
+            )),
+            Arc::new(TokenIssuerClient::new(
                 grpc::channel(&config.token_issuer_url, tls.as_ref()).context("ACTAS_TOKEN_ISSUER_URL")?,
-            ),
+            )),
             Lifetimes {
                 admin: Duration::from_secs(config.admin_session_ttl_secs),
                 customer: Duration::from_secs(config.customer_session_ttl_secs),

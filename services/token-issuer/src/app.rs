@@ -156,12 +156,12 @@ impl Application {
             Duration::from_secs(config.token_ttl_secs),
             config.redis_key_prefix.clone(),
             store.clone(),
-            SessionServiceClient::new(
+            Arc::new(SessionServiceClient::new(
                 grpc::channel(&config.session_url, tls.as_ref()).context("ACTAS_SESSION_URL")?,
-            ),
-            PermissionServiceClient::new(
+            )),
+            Arc::new(PermissionServiceClient::new(
                 grpc::channel(&config.permission_url, tls.as_ref()).context("ACTAS_PERMISSION_URL")?,
-            ),
+            )),
         )
         .require_reason(config.require_reason);
         Ok(Self {

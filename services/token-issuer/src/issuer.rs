@@ -7,15 +7,12 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use actas_shared::grpc::Channel;
 use actas_shared::{
     ApiError,
+    grpc::calls::{PermissionCalls, SessionCalls},
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
-    proto::{
-        self, GetContextRequest, permission_service_client::PermissionServiceClient,
-        session_service_client::SessionServiceClient,
-    },
+    proto::{self, GetContextRequest},
     secret::{constant_time_eq, hash_token},
 };
 use async_trait::async_trait;
@@ -114,8 +111,8 @@ pub struct Issuer {
     ttl: Duration,
     key_prefix: String,
     store: Arc<dyn TokenStore>,
-    sessions: SessionServiceClient<Channel>,
-    permission: PermissionServiceClient<Channel>,
+    sessions: Arc<dyn SessionCalls>,
+    permission: Arc<dyn PermissionCalls>,
     reason_required: bool,
 }
 
@@ -132,8 +129,8 @@ impl Issuer {
         ttl: Duration,
         key_prefix: String,
         store: Arc<dyn TokenStore>,
-        sessions: SessionServiceClient<Channel>,
-        permission: PermissionServiceClient<Channel>,
+        sessions: Arc<dyn SessionCalls>,
+        permission: Arc<dyn PermissionCalls>,
     ) -> Self {
         Self {
             keys,
@@ -163,7 +160,6 @@ impl Issuer {
     async fn record_failure(&self, claims: &Claims, why: &str, request: &RedeemRequest) {
         let recorded = self
             .sessions
-            .clone()
             .record_token_event(proto::TokenEvent {
                 kind: "token_redeem_failed".into(),
                 action: claims.scope.clone(),
@@ -207,12 +203,10 @@ impl TokenIssuer for Issuer {
         let reason = actas_shared::reason::check(&request.reason, self.reason_required)?.to_owned();
         let context = self
             .sessions
-            .clone()
             .get_context(GetContextRequest {
                 token: request.actor_session_token,
             })
-            .await?
-            .into_inner();
+            .await?;
         if context.imitated {
             return Err(Error::Chain);
         }
@@ -246,7 +240,7 @@ impl TokenIssuer for Issuer {
             },
         };
         let action = proto::Action::try_from(authorize.action).unwrap_or(proto::Action::Unspecified);
-        let decision = self.permission.clone().authorize(authorize).await?.into_inner();
+        let decision = self.permission.authorize(authorize).await?;
         if !decision.allowed {
             return Err(Error::Upstream(denial(&decision)));
         }
@@ -286,7 +280,6 @@ impl TokenIssuer for Issuer {
         // On the record before it exists: when the record cannot be written,
         // no token is issued and Redis holds no grant (fail closed).
         self.sessions
-            .clone()
             .record_token_event(proto::TokenEvent {
                 kind: "token_issued".into(),
                 action: grant.action.clone(),

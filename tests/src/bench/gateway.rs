@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 /// The demo directory's admin who holds `api_proxy_login-as-customer`, and
 /// the team administrator of Acme (see the README's demo directory).
-const ADMIN_EMAIL: &str = "admin@example.com";
-const ADMIN_PASSWORD: &str = "admin-demo-password";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-demo-password";
 const TEAM_ADMIN_EMAIL: &str = "tina@example.com";
 const TEAM_ADMIN_PASSWORD: &str = "tina-demo-password";
 

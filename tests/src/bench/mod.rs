@@ -2,6 +2,7 @@
 //! and the report. Compiled into the `actas-bench` binary only.
 
 pub mod gateway;
+pub mod in_process;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -128,7 +128,55 @@ pub fn markdown(summaries: &[Summary], baseline: Option<&Baseline>) -> String {
             baseline.label, baseline.per_sec
         );
     }
+    let ratios = ratios(summaries);
+    if !ratios.is_empty() {
+        let _ = writeln!(table);
+        for line in ratios {
+            let _ = writeln!(table, "- {line}");
+        }
+    }
     table
+}
+
+/// The comparisons the performance targets are stated in, at each
+/// concurrency where both sides ran: through the gateway vs in one process
+/// (the cost of the split), and the context read vs the bare handler.
+pub fn ratios(summaries: &[Summary]) -> Vec<String> {
+    let pairs = [
+        (
+            Scenario::LoginAsCustomer,
+            Scenario::InProcessLoginAsCustomer,
+            "cost of the split",
+        ),
+        (
+            Scenario::ContextRead,
+            Scenario::BareHandler,
+            "context read vs bare handler",
+        ),
+    ];
+    let mut lines = Vec::new();
+    for (measured, yardstick, what) in pairs {
+        for summary in summaries.iter().filter(|s| s.scenario == measured) {
+            let Some(reference) = summaries
+                .iter()
+                .find(|s| s.scenario == yardstick && s.concurrency == summary.concurrency)
+            else {
+                continue;
+            };
+            if reference.flows_per_sec > 0.0 {
+                lines.push(format!(
+                    "{what} at concurrency {}: {} {:.1}/s ÷ {} {:.1}/s = {:.2}",
+                    summary.concurrency,
+                    measured.name(),
+                    summary.flows_per_sec,
+                    yardstick.name(),
+                    reference.flows_per_sec,
+                    summary.flows_per_sec / reference.flows_per_sec
+                ));
+            }
+        }
+    }
+    lines
 }
 
 fn millis(micros: u64) -> String {

@@ -19,6 +19,7 @@ use tokio::{
 
 use crate::bench::{
     gateway::{Failure, Gateway},
+    in_process::InProcess,
     report::Summary,
     scenario::{Scenario, Worker},
 };
@@ -39,6 +40,8 @@ pub struct Plan {
     pub warmup: Duration,
     pub stop: Stop,
     pub timeout: Duration,
+    /// The services in this process, for the in-process scenario.
+    pub in_process: Option<Arc<InProcess>>,
 }
 
 /// Latencies are recorded in microseconds, up to an hour, 3 significant digits.
@@ -103,7 +106,7 @@ async fn work(
 ) -> anyhow::Result<Outcome> {
     let mut latencies = new_histogram()?;
     let mut errors = BTreeMap::new();
-    let set_up = Worker::set_up(plan.scenario, gateway).await;
+    let set_up = Worker::set_up(plan.scenario, gateway, plan.in_process.clone()).await;
     // The runner waits for every worker's word before it starts the clock.
     let _ = ready.send(()).await;
     drop(ready);

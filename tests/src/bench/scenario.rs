@@ -1,9 +1,14 @@
 //! The scenarios: what a worker sets up once, and what one flow is.
 
+use std::sync::Arc;
+
 use actas_permission::seed;
 use serde::Serialize;
 
-use crate::bench::gateway::{Failure, Gateway};
+use crate::bench::{
+    gateway::{ADMIN_EMAIL, ADMIN_PASSWORD, Failure, Gateway},
+    in_process::InProcess,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -17,6 +22,10 @@ pub enum Scenario {
     /// `GET /healthz`: the gateway's HTTP stack with no downstream call,
     /// the yardstick for the context read.
     BareHandler,
+    /// The login-as-customer flow with the services' logic called in this
+    /// process (no gateway, no gRPC), on the stack's PostgreSQL and Redis:
+    /// the yardstick for the cost of the split. Needs `--database-url`.
+    InProcessLoginAsCustomer,
 }
 
 impl Scenario {
@@ -33,6 +42,7 @@ impl Scenario {
             Scenario::ContextRead => "context-read",
             Scenario::Team => "team",
             Scenario::BareHandler => "bare-handler",
+            Scenario::InProcessLoginAsCustomer => "in-process-login-as-customer",
         }
     }
 }
@@ -55,11 +65,20 @@ pub enum Worker {
     BareHandler {
         gateway: Gateway,
     },
+    InProcessLoginAsCustomer {
+        stack: Arc<InProcess>,
+        admin_token: String,
+        admin_id: String,
+    },
 }
 
 impl Worker {
     /// Logs in (argon2 runs here, outside the measured flows).
-    pub async fn set_up(scenario: Scenario, gateway: Gateway) -> Result<Worker, Failure> {
+    pub async fn set_up(
+        scenario: Scenario,
+        gateway: Gateway,
+        in_process: Option<Arc<InProcess>>,
+    ) -> Result<Worker, Failure> {
         match scenario {
             Scenario::LoginAsCustomer => {
                 let admin_bearer = gateway.admin_login().await?;
@@ -88,6 +107,16 @@ impl Worker {
                 })
             }
             Scenario::BareHandler => Ok(Worker::BareHandler { gateway }),
+            Scenario::InProcessLoginAsCustomer => {
+                let stack =
+                    in_process.ok_or_else(|| Failure("the in-process stack needs --database-url".into()))?;
+                let (admin_token, admin_id) = stack.admin_login(ADMIN_EMAIL, ADMIN_PASSWORD).await?;
+                Ok(Worker::InProcessLoginAsCustomer {
+                    stack,
+                    admin_token,
+                    admin_id,
+                })
+            }
         }
     }
 
@@ -117,6 +146,11 @@ impl Worker {
                 gateway.exchange_public(&token).await
             }
             Worker::BareHandler { gateway } => gateway.healthz().await,
+            Worker::InProcessLoginAsCustomer {
+                stack,
+                admin_token,
+                admin_id,
+            } => stack.login_as_customer(admin_token, admin_id).await,
         }
     }
 }

@@ -9,11 +9,12 @@
 #[path = "../bench/mod.rs"]
 mod bench;
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use bench::{
     gateway::Gateway,
+    in_process::InProcess,
     report::{self, Baseline, Summary},
     runner::{self, Plan, Stop},
     scenario::Scenario,
@@ -26,7 +27,8 @@ struct Args {
     /// The gateway's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base_url: String,
-    /// Scenarios to run, comma-separated; all three when omitted.
+    /// Scenarios to run, comma-separated; when omitted, the four through the
+    /// gateway, and the in-process one when --database-url is given.
     #[arg(long, value_enum, value_delimiter = ',')]
     scenario: Vec<Scenario>,
     /// Concurrent workers (one HTTP client each), comma-separated for several runs.
@@ -58,6 +60,13 @@ struct Args {
     baseline_per_sec: Option<f64>,
     #[arg(long, default_value = "baseline", requires = "baseline_per_sec")]
     baseline_label: String,
+    /// The stack's PostgreSQL database, for the in-process scenario: its
+    /// services' logic runs in this process on the same database and Redis.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The stack's Redis, for the in-process scenario.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
 }
 
 #[tokio::main]
@@ -80,9 +89,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         wait_ready(&args.base_url, limit).await?;
     }
     let scenarios = if args.scenario.is_empty() {
-        Scenario::ALL.to_vec()
+        let mut all = Scenario::ALL.to_vec();
+        if args.database_url.is_some() {
+            all.insert(1, Scenario::InProcessLoginAsCustomer);
+        }
+        all
     } else {
         args.scenario.clone()
+    };
+    let in_process = match (
+        &args.database_url,
+        scenarios.contains(&Scenario::InProcessLoginAsCustomer),
+    ) {
+        (Some(url), true) => Some(Arc::new(
+            InProcess::start(url, &args.redis_url)
+                .await
+                .context("starting the in-process services")?,
+        )),
+        (None, true) => anyhow::bail!("the in-process scenario needs --database-url"),
+        (_, false) => None,
     };
     let stop = match args.count {
         Some(count) => Stop::Flows(count),
@@ -99,6 +124,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 warmup: args.warmup,
                 stop,
                 timeout: args.timeout,
+                in_process: in_process.clone(),
             };
             let summary = runner::run(&plan).await?;
             println!("{}", summary.line());
@@ -120,6 +146,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
 
+    for line in report::ratios(&summaries) {
+        println!("{line}");
+    }
     let failed: u64 = summaries.iter().map(Summary::error_count).sum();
     anyhow::ensure!(failed == 0, "{failed} flows failed (see errors above)");
     Ok(())
