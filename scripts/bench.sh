@@ -9,9 +9,12 @@
 #                              concurrency 4: checks only that it completes
 #                              without errors (CI)
 #
-# Starts actas-dev on free ports against a fresh database, which it drops
-# afterwards; Redis is never flushed (tokens expire by themselves). Uses
-# ACTAS_TEST_POSTGRES_URL and ACTAS_TEST_REDIS_URL like scripts/test.sh.
+# Starts the stack as deployed (actas-permission, actas-session,
+# actas-token-issuer and actas-gateway, one process each, configured as in
+# docker-compose.yml) on free ports against a fresh database, which it drops
+# afterwards, and reports each process's resident memory. Redis is never
+# flushed (tokens expire by themselves). Uses ACTAS_TEST_POSTGRES_URL and
+# ACTAS_TEST_REDIS_URL like scripts/test.sh.
 # BENCH_CONCURRENCY (e.g. 1,16,64), BENCH_DURATION (e.g. 10s) and RUST_LOG
 # (default warn for the stack) override the defaults.
 set -euo pipefail
@@ -27,7 +30,7 @@ case "${1:-}" in
     "") ;;
     --smoke) mode=smoke ;;
     -h | --help)
-        sed -n '2,17p' "$0"
+        sed -n '2,19p' "$0"
         exit 0
         ;;
     *) fail "unknown argument $1 (try --smoke or --help)" ;;
@@ -45,14 +48,16 @@ command -v psql >/dev/null || fail "psql is needed to create the scratch databas
 
 # --- build
 if [ "$mode" = smoke ]; then
-    cargo build --locked --bin actas-dev --bin actas-bench
+    cargo build --locked --bin actas-permission --bin actas-session \
+        --bin actas-token-issuer --bin actas-gateway --bin actas-bench
     bin="$CARGO_TARGET_DIR/debug"
     build=debug
     concurrency="${BENCH_CONCURRENCY:-4}"
     duration="${BENCH_DURATION:-2s}"
     warmup=500ms
 else
-    cargo build --locked --release --bin actas-dev --bin actas-bench
+    cargo build --locked --release --bin actas-permission --bin actas-session \
+        --bin actas-token-issuer --bin actas-gateway --bin actas-bench
     bin="$CARGO_TARGET_DIR/release"
     build=release
     concurrency="${BENCH_CONCURRENCY:-1,16,64}"
@@ -64,14 +69,15 @@ fi
 database="actas_bench_$$_$(date +%s)"
 baseline_database="${database}_pgbench"
 database_url="${postgres_admin_url%/*}/$database"
-dev_pid=""
+services=(actas-permission actas-session actas-token-issuer actas-gateway)
+declare -A pids=()
 workdir=$(mktemp -d)
 cleanup() {
-    if [ -n "$dev_pid" ] && kill -0 "$dev_pid" 2>/dev/null; then
-        kill -TERM "$dev_pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$dev_pid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$dev_pid" 2>/dev/null || true
-    fi
+    for name in "${!pids[@]}"; do kill -TERM "${pids[$name]}" 2>/dev/null || true; done
+    for name in "${!pids[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "${pids[$name]}" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "${pids[$name]}" 2>/dev/null || true
+    done
     for db in "$database" "$baseline_database"; do
         psql "$postgres_admin_url" -qAt -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
     done
@@ -115,59 +121,82 @@ free_port() {
     fail "no free port found"
 }
 http_port=$(free_port)
-permission_port=$(free_port)
-token_issuer_port=$(free_port)
-session_port=$(free_port)
+permission_url="http://127.0.0.1:$(free_port)"
+token_issuer_url="http://127.0.0.1:$(free_port)"
+session_url="http://127.0.0.1:$(free_port)"
 base_url="http://127.0.0.1:$http_port"
+export RUST_LOG="${RUST_LOG:-warn}"
 
-# The bench measures throughput from one address: the rate limits would
-# be what it measures, so they are off here.
-ACTAS_ISSUE_LIMIT_PER_MINUTE=0 ACTAS_REDEEM_LIMIT_PER_MINUTE=0 \
-    DATABASE_URL="$database_url" REDIS_URL="$redis_url" ACTAS_DATA_DIR="$workdir/data" \
-    ACTAS_HTTP_ADDR="127.0.0.1:$http_port" ACTAS_PERMISSION_ADDR="127.0.0.1:$permission_port" \
-    ACTAS_TOKEN_ISSUER_ADDR="127.0.0.1:$token_issuer_port" ACTAS_SESSION_ADDR="127.0.0.1:$session_port" \
-    RUST_LOG="${RUST_LOG:-warn}" \
-    "$bin/actas-dev" >"$out/actas-dev.log" 2>&1 &
-dev_pid=$!
-echo "actas-dev (pid $dev_pid) on $base_url, database $database; log: $out/actas-dev.log"
-for _ in $(seq 1 600); do
-    kill -0 "$dev_pid" 2>/dev/null || fail "actas-dev exited before it listened: see $out/actas-dev.log"
-    (exec 3<>/dev/tcp/127.0.0.1/"$http_port") 2>/dev/null && break
-    sleep 0.2
+: >"$out/setup.log"
+for step in "actas-permission migrate" "actas-session migrate" "actas-permission seed-demo"; do
+    # shellcheck disable=SC2086 # the step is a binary and its command
+    DATABASE_URL="$database_url" "$bin"/$step >>"$out/setup.log" 2>&1 || fail "$step failed: see $out/setup.log"
 done
 
-# Resident memory of the stack's process, from the kernel: now and its peak.
-memory() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$dev_pid/status" 2>/dev/null | awk '{ printf "%.1f MiB", $1 / 1024 }'; }
+start() {
+    local name=$1
+    shift
+    env ACTAS_ADMIN_ADDR="127.0.0.1:$(free_port)" "$@" "$bin/$name" >"$out/$name.log" 2>&1 &
+    pids[$name]=$!
+}
+start actas-permission ACTAS_GRPC_ADDR="${permission_url#http://}" DATABASE_URL="$database_url"
+start actas-session ACTAS_GRPC_ADDR="${session_url#http://}" DATABASE_URL="$database_url" \
+    ACTAS_PERMISSION_URL="$permission_url" ACTAS_TOKEN_ISSUER_URL="$token_issuer_url"
+start actas-token-issuer ACTAS_GRPC_ADDR="${token_issuer_url#http://}" REDIS_URL="$redis_url" \
+    ACTAS_PERMISSION_URL="$permission_url" ACTAS_SESSION_URL="$session_url"
+# The bench measures throughput from one address: the rate limits would
+# be what it measures, so they are off here.
+start actas-gateway ACTAS_HTTP_ADDR="127.0.0.1:$http_port" ACTAS_PERMISSION_URL="$permission_url" \
+    ACTAS_SESSION_URL="$session_url" ACTAS_TOKEN_ISSUER_URL="$token_issuer_url" \
+    ACTAS_ISSUE_LIMIT_PER_MINUTE=0 ACTAS_REDEEM_LIMIT_PER_MINUTE=0
+echo "stack on $base_url, database $database; logs: $out/actas-*.log"
+alive() {
+    local name
+    for name in "${services[@]}"; do
+        kill -0 "${pids[$name]}" 2>/dev/null || { echo "$name exited: see $out/$name.log" >&2; return 1; }
+    done
+}
+# Resident memory of a process, from the kernel: VmRSS (now) or VmHWM (its peak).
+memory() {
+    sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/${pids[$1]}/status" 2>/dev/null \
+        | awk '{ printf "%.1f MiB", $1 / 1024 }'
+}
 
 # --- run
 status=0
 rm -f "$out/table.md" "$out/results.json"
-"$bin/actas-bench" --base-url "$base_url" --wait-ready 60s >/dev/null --scenario bare-handler --count 1 --warmup 0s \
-    || fail "the stack did not get ready: see $out/actas-dev.log"
+"$bin/actas-bench" --base-url "$base_url" --wait-ready 60s --scenario bare-handler --count 1 --warmup 0s >/dev/null \
+    || { alive || true; fail "the stack did not get ready: see $out/actas-*.log"; }
 sleep 2
-idle_rss=$(memory VmRSS)
+declare -A idle_rss=()
+for name in "${services[@]}"; do idle_rss[$name]=$(memory "$name" VmRSS); done
 # The in-process scenario runs the services' logic inside actas-bench, on
 # the same database and Redis: the cost of the split is read against it.
 "$bin/actas-bench" --base-url "$base_url" --database-url "$database_url" --redis-url "$redis_url" \
     --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" \
     --json "$out/results.json" --markdown "$out/table.md" "${baseline_args[@]}" \
     | tee "$out/bench.log" || status=$?
-kill -0 "$dev_pid" 2>/dev/null || { echo "actas-dev died during the run: see $out/actas-dev.log" >&2; status=1; }
-peak_rss=$(memory VmHWM)
-sleep 6
-after_rss=$(memory VmRSS)
-echo "actas-dev resident memory: idle $idle_rss, peak $peak_rss, after the run $after_rss"
+alive || status=1
+memory_table=$(
+    echo "| process | idle RSS | peak RSS (high-water mark) |"
+    echo "|---|---:|---:|"
+    for name in "${services[@]}"; do echo "| $name | ${idle_rss[$name]} | $(memory "$name" VmHWM) |"; done
+)
+echo "$memory_table"
 
 {
     echo "# actas-bench results ($mode)"
     echo
     echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
     echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); load generator on the same machine"
-    echo "- stack: actas-dev ($build build, one process), $(psql "$postgres_admin_url" -qAt -c 'SHOW server_version' 2>/dev/null | sed 's/^/PostgreSQL /'), Redis $(redis-cli -u "$redis_url" INFO server 2>/dev/null | sed -n 's/^redis_version:\([^[:space:]]*\).*/\1/p')"
+    echo "- stack: the four services, one process each ($build build), $(psql "$postgres_admin_url" -qAt -c 'SHOW server_version' 2>/dev/null | sed 's/^/PostgreSQL /'), Redis $(redis-cli -u "$redis_url" INFO server 2>/dev/null | sed -n 's/^redis_version:\([^[:space:]]*\).*/\1/p')"
     echo "- each cell: $warmup warm-up, then $duration measured; one HTTP client (keep-alive) per worker; latency of one whole flow"
-    echo "- actas-dev resident memory (all four services in one process): idle $idle_rss, peak $peak_rss, 6 s after the run $after_rss"
     echo
     [ -f "$out/table.md" ] && cat "$out/table.md"
+    echo
+    echo "Resident memory of each process: idle after start, and the peak over the whole run."
+    echo
+    echo "$memory_table"
     echo
     echo "$baseline_note"
 } >"$out/results.md"
