@@ -3,13 +3,6 @@
 use actas_permission::{Application, Config, app, seed, store::SqlDirectory};
 use anyhow::Context as _;
 
-/// Each login's argon2 verification takes a 19 MiB block. glibc's malloc
-/// kept those blocks after use (the benchmark saw this process peak at
-/// 206 MiB, against 54 MiB with its mmap threshold pinned); mimalloc gives
-/// them back, so the process stays within hashing threads × 19 MiB.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = actas_shared::config::load()?;

@@ -2,9 +2,15 @@
 //! 19 MiB, 2 passes, 1 lane, as OWASP recommends). Hashing is CPU-bound
 //! and runs on a few dedicated threads, away from the async workers.
 
-use std::sync::{Mutex, OnceLock, mpsc};
+use std::{
+    cell::RefCell,
+    sync::{Mutex, OnceLock, mpsc},
+};
 
-use argon2::{Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _, password_hash::SaltString};
+use argon2::{
+    Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version,
+    password_hash::{Output, SaltString},
+};
 use rand::RngCore as _;
 
 #[derive(Debug, thiserror::Error)]
@@ -88,12 +94,55 @@ pub async fn verify_blocking(password: String, stored: Option<String>) -> Result
             None => dummy_hash()?.to_owned(),
         };
         let parsed = PasswordHash::new(&stored).map_err(|e| Error(e.to_string()))?;
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
+        let matches = MEMORY.with_borrow_mut(|memory| verify_in(memory, password.as_bytes(), &parsed))?;
         Ok(known && matches)
     })
     .await?
+}
+
+thread_local! {
+    /// The hashing thread's argon2 working memory (19 MiB with the default
+    /// parameters), kept from one verification to the next: no allocation,
+    /// zeroing or page faults per login, and the process's memory stays
+    /// at hashing threads × 19 MiB whatever the allocator does.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most working memory a stored hash may ask for (64 MiB): a corrupt or
+/// hostile row cannot make a login allocate without bound.
+const MAX_BLOCKS: usize = 64 * 1024;
+
+/// What `PasswordVerifier::verify_password` does, on `memory`: the
+/// parameters, salt and length come from the stored hash, and the outputs
+/// are compared in constant time (`Output`'s equality).
+fn verify_in(memory: &mut Vec<Block>, password: &[u8], stored: &PasswordHash<'_>) -> Result<bool, Error> {
+    let failed = |e: &dyn std::fmt::Display| Error(e.to_string());
+    let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+        return Err(Error("the stored hash has no salt or no output".into()));
+    };
+    let algorithm = Algorithm::try_from(stored.algorithm).map_err(|e| failed(&e))?;
+    let version = match stored.version {
+        Some(version) => Version::try_from(version).map_err(|e| failed(&e))?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(stored).map_err(|e| failed(&e))?;
+    let blocks = params.block_count();
+    if blocks > MAX_BLOCKS {
+        return Err(Error(format!("the stored hash asks for {blocks} KiB of memory")));
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    let mut salt_buffer = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buffer).map_err(|e| failed(&e))?;
+    let argon2 = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        argon2
+            .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+            .map_err(|_| argon2::password_hash::Error::Password)
+    })
+    .map_err(|e| failed(&e))?;
+    Ok(computed == expected)
 }
 
 fn dummy_hash() -> Result<&'static str, Error> {
@@ -120,5 +169,42 @@ mod tests {
         );
         assert!(!verify_blocking("wrong".into(), Some(stored)).await.unwrap());
         assert!(!verify_blocking("correct horse".into(), None).await.unwrap());
+    }
+
+    /// The reusable-memory verification agrees with argon2's own verifier
+    /// on hashes made with other parameters and algorithms, smaller and
+    /// larger memory one after the other on the same buffer.
+    #[test]
+    fn agrees_with_the_crates_verifier_whatever_the_parameters() {
+        use argon2::PasswordVerifier as _;
+        let mut memory = Vec::new();
+        for (algorithm, m_cost, t_cost, p_cost, output) in [
+            (Algorithm::Argon2id, 256, 2, 1, 32),
+            (Algorithm::Argon2i, 4096, 1, 2, 16),
+            (Algorithm::Argon2d, 64, 3, 1, 64),
+            (Algorithm::Argon2id, 19 * 1024, 2, 1, 32),
+        ] {
+            let params = Params::new(m_cost, t_cost, p_cost, Some(output)).unwrap();
+            let argon2 = Argon2::new(algorithm, Version::V0x13, params);
+            let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+            let stored = argon2.hash_password(b"secret", &salt).unwrap().to_string();
+            let parsed = PasswordHash::new(&stored).unwrap();
+            for candidate in [&b"secret"[..], b"Secret", b""] {
+                assert_eq!(
+                    verify_in(&mut memory, candidate, &parsed).unwrap(),
+                    Argon2::default().verify_password(candidate, &parsed).is_ok(),
+                    "{stored} with {candidate:?}"
+                );
+            }
+        }
+        assert_eq!(memory.len(), 19 * 1024, "the buffer grew to the largest, once");
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_too_much_memory_is_refused() {
+        let stored = "$argon2id$v=19$m=1048576,t=1,p=1$c2l4dGVlbiBieXRlIHNhbHQ$\
+                      AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let parsed = PasswordHash::new(stored).unwrap();
+        assert!(verify_in(&mut Vec::new(), b"secret", &parsed).is_err());
     }
 }
