@@ -3,10 +3,11 @@
 //! evaluates them, in an order that never tells an unprivileged actor
 //! whether a target exists.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use actas_shared::{
     ApiError, ErrorCode,
+    cache::TtlCache,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
 };
@@ -93,11 +94,45 @@ pub const MAX_SEARCH_LIMIT: i64 = 100;
 #[derive(Clone)]
 pub struct Directory {
     store: Arc<dyn DirectoryStore>,
+    /// The rules and the sales channels are configuration, read by every
+    /// decision and changed by deployments, not by users: trusted for
+    /// [`CONFIGURATION_TTL`]. Who the actor and the target are, their
+    /// rights and the policy are read fresh each time.
+    rules: Arc<TtlCache<(Action, PrincipalKind), Vec<Rule>>>,
+    channels: Arc<TtlCache<SalesChannelId, SalesChannel>>,
 }
+
+/// How long a decision may use a rule or sales channel read before.
+const CONFIGURATION_TTL: Duration = Duration::from_secs(1);
 
 impl Directory {
     pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            rules: Arc::new(TtlCache::new("rules", CONFIGURATION_TTL, 64)),
+            channels: Arc::new(TtlCache::new("sales_channel", CONFIGURATION_TTL, 1_024)),
+        }
+    }
+
+    async fn rules(&self, action: Action, actor_kind: PrincipalKind) -> Result<Vec<Rule>, Error> {
+        if let Some(rules) = self.rules.get(&(action, actor_kind)) {
+            return Ok(rules);
+        }
+        let rules = self.store.rules(action, actor_kind).await?;
+        self.rules.put((action, actor_kind), rules.clone());
+        Ok(rules)
+    }
+
+    async fn sales_channel(&self, id: SalesChannelId) -> Result<Option<SalesChannel>, Error> {
+        if let Some(channel) = self.channels.get(&id) {
+            return Ok(Some(channel));
+        }
+        // Only channels that exist are kept: unknown ids cannot fill the cache.
+        let channel = self.store.sales_channel(id).await?;
+        if let Some(channel) = &channel {
+            self.channels.put(id, channel.clone());
+        }
+        Ok(channel)
     }
 
     /// The scope named by `text`, once the actor is found to hold
@@ -212,7 +247,7 @@ impl Permission for Directory {
         let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
             return Ok(Decision::deny(ApiError::unauthorized()));
         };
-        let rules = self.store.rules(action, actor.kind).await?;
+        let rules = self.rules(action, actor.kind).await?;
         if rules.is_empty() {
             return Ok(Decision::deny(not_allowed(format!(
                 "A principal of kind {} may not {}.",
@@ -236,7 +271,7 @@ impl Permission for Directory {
         }
 
         let channel = match (action, audience) {
-            (Action::ImitateCustomer, Some(audience)) => match self.store.sales_channel(audience).await? {
+            (Action::ImitateCustomer, Some(audience)) => match self.sales_channel(audience).await? {
                 Some(channel) => Some(channel),
                 None => {
                     return Ok(Decision::deny(ApiError::new(

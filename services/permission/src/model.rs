@@ -76,7 +76,7 @@ pub fn domain_host(url: &str) -> Option<String> {
 }
 
 /// What an actor asks to do to a target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     /// An admin logs in as a shop customer on a sales channel.
     ImitateCustomer,
