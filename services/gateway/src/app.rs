@@ -18,8 +18,8 @@ use actas_shared::{
     grpc,
     ids::SalesChannelId,
     proto::{
-        permission_service_client::PermissionServiceClient, session_service_client::SessionServiceClient,
-        token_issuer_client::TokenIssuerClient,
+        SessionContext, permission_service_client::PermissionServiceClient,
+        session_service_client::SessionServiceClient, token_issuer_client::TokenIssuerClient,
     },
 };
 use anyhow::Context as _;
@@ -101,11 +101,25 @@ pub struct AppState {
     /// Sales channels by `sw-access-key`, trusted for a second: every
     /// Store API request names one, and they almost never change.
     pub access_keys: Arc<TtlCache<String, SalesChannelId>>,
+    /// Session contexts by token hash, as the session service answered them
+    /// within [`CONTEXT_TTL`]: most requests of a session come in bursts
+    /// (a storefront page is several calls), and each would otherwise be a
+    /// gRPC call. Changes made through this gateway drop their entry at once.
+    pub contexts: Arc<TtlCache<String, SessionContext>>,
     ready: Arc<AtomicBool>,
 }
 
 /// How long a resolved access key is trusted (the same bound as sessions).
 const ACCESS_KEY_TTL: Duration = Duration::from_secs(1);
+
+/// How long this gateway trusts a session context. Half the revocation
+/// bound: the session service may itself answer from its own cache of the
+/// same age (`actas_session::sessions::RECHECK_INTERVAL`), and together
+/// they stay within the second that SECURITY.md promises.
+pub const CONTEXT_TTL: Duration = Duration::from_millis(500);
+
+/// Contexts kept per gateway replica at most (a few MiB).
+const CONTEXT_CAPACITY: usize = 50_000;
 
 pub struct Application {
     listener: TcpListener,
@@ -289,6 +303,7 @@ impl Application {
             trusted_proxies: Arc::new(parse_trusted_proxies(&config.trusted_proxies)?),
             // Only keys that resolved are kept, so guessing fills nothing.
             access_keys: Arc::new(TtlCache::new("access_key", ACCESS_KEY_TTL, 10_000)),
+            contexts: Arc::new(TtlCache::new("context", CONTEXT_TTL, CONTEXT_CAPACITY)),
             ready: Arc::new(AtomicBool::new(true)),
         };
         Ok(Self { listener, state })

@@ -7,6 +7,7 @@ use actas_shared::{
     ids::{PrincipalId, SalesChannelId, parse_uuid},
     principal::PrincipalKind,
     proto::{GetContextRequest, ResolveSalesChannelRequest, SessionContext},
+    secret::hash_token,
 };
 use axum::{
     body::Bytes,
@@ -172,13 +173,39 @@ async fn bearer_session(parts: &Parts, state: &AppState) -> Result<(String, Sess
         })
         .filter(|token| !token.is_empty())
         .ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
+    let context = session_context(state, &token).await?;
+    Ok((token, context))
+}
+
+/// The live session behind `token`, from this gateway's cache when the
+/// session service answered for it within [`crate::app::CONTEXT_TTL`]
+/// and it has not reached its maximum since; otherwise asked (and kept).
+/// Refusals are not kept: a bad token is asked about each time.
+pub async fn session_context(state: &AppState, token: &str) -> Result<SessionContext, HttpError> {
+    let key = hash_token(token);
+    let now = chrono::Utc::now().timestamp();
+    if let Some(context) = state.contexts.get(&key)
+        && context.expires_at_unix > now
+    {
+        return Ok(context);
+    }
     let context = state
         .sessions
         .clone()
-        .get_context(GetContextRequest { token: token.clone() })
+        .get_context(GetContextRequest {
+            token: token.to_owned(),
+        })
         .await?
         .into_inner();
-    Ok((token, context))
+    state.contexts.put(key, context.clone());
+    Ok(context)
+}
+
+/// Drops what this gateway knows of `token`'s session: call it after any
+/// change made to that session through this gateway, so the next request
+/// sees the change.
+pub fn forget_context(state: &AppState, token: &str) {
+    state.contexts.forget(&hash_token(token));
 }
 
 fn principal_of(context: &SessionContext) -> Result<PrincipalId, HttpError> {
@@ -397,12 +424,7 @@ pub async fn customer_context(
     intent: &Intent,
 ) -> Result<(String, SessionContext), HttpError> {
     let token = token.ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
-    let context = state
-        .sessions
-        .clone()
-        .get_context(GetContextRequest { token: token.clone() })
-        .await?
-        .into_inner();
+    let context = session_context(state, &token).await?;
     let is_customer = PrincipalKind::from_proto(context.principal_kind) == Some(PrincipalKind::Customer);
     let same_channel = channel.is_none_or(|channel| context.sales_channel_id == channel.to_string());
     if !is_customer || !same_channel {

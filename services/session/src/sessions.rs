@@ -149,10 +149,12 @@ pub struct SessionManager {
     cache: Arc<TtlCache<String, Session>>,
 }
 
-/// How long a positive re-check of an impersonating actor's right stands:
-/// revoking the right ends the session within this time, and a context
-/// read costs at most one decision per session per interval.
-const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a positive re-check of an impersonating actor's right stands,
+/// and how long a session read is served from memory. Half of the second
+/// promised for revocation: the gateway may keep the answer for as long
+/// again (`actas_gateway::app::CONTEXT_TTL`). A context read costs at most
+/// one decision per session per interval.
+pub const RECHECK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Sessions kept in memory per replica at most (a few MiB).
 const SESSION_CACHE_CAPACITY: usize = 50_000;

@@ -213,3 +213,64 @@ async fn revoking_by_target_or_actor_ends_exactly_those_impersonations() {
     );
     system.stop().await;
 }
+
+/// A second gateway replica on the same services, as a deployment with
+/// several behind a load balancer has: its base URL.
+async fn second_gateway(system: &TestSystem) -> String {
+    let sandbox = system.sandbox.as_ref().expect("a running sandbox");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let base = format!("http://{}", listener.local_addr().expect("its address"));
+    let gateway = actas_gateway::Application::build(
+        &actas_gateway::Config {
+            permission_url: sandbox.grpc_url(sandbox.permission),
+            session_url: sandbox.grpc_url(sandbox.session),
+            token_issuer_url: sandbox.grpc_url(sandbox.token_issuer),
+            ..Default::default()
+        },
+        listener,
+    )
+    .await
+    .expect("the second gateway builds");
+    // It serves until the test's runtime ends.
+    tokio::spawn(gateway.run_until_stopped(std::future::pending()));
+    base
+}
+
+/// Each gateway keeps a session context it read for half a second, and the
+/// session service keeps its read as long again: a revocation made through
+/// one replica holds at the next request to the same one, and at every
+/// other replica within one second (SECURITY.md).
+#[tokio::test]
+async fn a_revocation_through_one_gateway_holds_at_every_other_within_a_second() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let imitated = system.exchange_alice(&system.alice_token(&admin).await).await;
+    let other = second_gateway(&system).await;
+    let read_at_other = || async {
+        system
+            .http
+            .get(format!("{other}/store-api/context"))
+            .header("sw-access-key", EU_KEY)
+            .header("sw-context-token", &imitated)
+            .send()
+            .await
+            .expect("request")
+            .status()
+    };
+    // Both replicas have read (and kept) the live session.
+    assert_eq!(system.context(EU_KEY, &imitated).await.status(), StatusCode::OK);
+    assert_eq!(read_at_other().await, StatusCode::OK);
+
+    let revoked = system
+        .revoke(ADMIN_ROUTE, &admin, json!({ "targetId": simple(seed::ALICE) }))
+        .await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let at_once = system.context(EU_KEY, &imitated).await;
+    assert_error(at_once, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
+    // Whatever the other replica kept has expired a second later.
+    tokio::time::sleep(std::time::Duration::from_millis(1050)).await;
+    assert_eq!(read_at_other().await, StatusCode::UNAUTHORIZED);
+    system.stop().await;
+}

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, CoworkerSession, StatedReason},
+    extract::{BodyObject, Client, CoworkerSession, StatedReason, forget_context},
     routes::store::simple_id,
 };
 
@@ -164,15 +164,16 @@ pub async fn switch_profile(
             "id must be a profile id (a number).",
         )
     })?;
-    let context = state
+    let switched = state
         .sessions
         .clone()
         .switch_profile(SwitchProfileRequest {
-            token: session.token,
+            token: session.token.clone(),
             profile_id: id,
         })
-        .await?
-        .into_inner();
+        .await;
+    forget_context(&state, &session.token);
+    let context = switched?.into_inner();
     let profile = state
         .permission
         .clone()

@@ -20,7 +20,10 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, customer_context},
+    extract::{
+        BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, customer_context,
+        forget_context,
+    },
     guard::Intent,
 };
 
@@ -79,6 +82,7 @@ pub async fn login(
             .map_err(|_| crate::extract::missing("email"))?,
     };
     let password = body.string("password")?;
+    let previous = previous.unwrap_or_default();
     let issued = state
         .sessions
         .clone()
@@ -87,12 +91,13 @@ pub async fn login(
             email,
             password,
             sales_channel_id: channel.to_string(),
-            previous_token: previous.unwrap_or_default(),
+            previous_token: previous.clone(),
             with_profile: false,
         })
-        .await?
-        .into_inner();
-    context_token_response(issued)
+        .await;
+    // A login ends an imitation held in the previous token.
+    forget_context(&state, &previous);
+    context_token_response(issued?.into_inner())
 }
 
 /// The exchange shared by the Store API and the storefront form.
@@ -151,15 +156,16 @@ pub async fn update_context(
     body: BodyObject,
 ) -> Result<Json<Value>, HttpError> {
     let (token, _) = customer_context(&state, token, Some(channel), &intent).await?;
-    let context = state
+    let updated = state
         .sessions
         .clone()
         .update_context(UpdateContextRequest {
             token: token.clone(),
             payload_json: Value::Object(body.0).to_string(),
         })
-        .await?
-        .into_inner();
+        .await;
+    forget_context(&state, &token);
+    let context = updated?.into_inner();
     Ok(Json(context_json(&token, &context)))
 }
 
@@ -171,6 +177,12 @@ pub async fn logout(
     intent: Intent,
 ) -> Result<StatusCode, HttpError> {
     let (token, _) = customer_context(&state, token, Some(channel), &intent).await?;
-    state.sessions.clone().logout(LogoutRequest { token }).await?;
+    let ended = state
+        .sessions
+        .clone()
+        .logout(LogoutRequest { token: token.clone() })
+        .await;
+    forget_context(&state, &token);
+    ended?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, StorefrontHost, customer_context},
+    extract::{BodyObject, Client, StorefrontHost, customer_context, forget_context},
     guard::Intent,
     routes::store::exchange,
     ui::{Locale, Page},
@@ -151,6 +151,7 @@ pub async fn login(
     let (Ok(email), Ok(password)) = (body.string("email"), body.string("password")) else {
         return Redirect::to("/account/login?credentialsError=true").into_response();
     };
+    let previous = cookie_token(&headers).unwrap_or_default();
     let issued = state
         .sessions
         .clone()
@@ -159,10 +160,12 @@ pub async fn login(
             email,
             password,
             sales_channel_id: channel.to_string(),
-            previous_token: cookie_token(&headers).unwrap_or_default(),
+            previous_token: previous.clone(),
             with_profile: false,
         })
         .await;
+    // A login ends an imitation held in the previous token.
+    forget_context(&state, &previous);
     match issued {
         Ok(issued) => signed_in(&state, issued.into_inner()),
         Err(status) => {
@@ -204,9 +207,20 @@ pub async fn stop_imitation(State(state): State<AppState>, intent: Intent, heade
 
 /// `POST /account/logout`: ends this session only, clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = cookie_token(&headers)
-        && let Err(status) = state.sessions.clone().logout(LogoutRequest { token }).await
-    {
+    let token = cookie_token(&headers);
+    let ended = match &token {
+        Some(token) => {
+            let ended = state
+                .sessions
+                .clone()
+                .logout(LogoutRequest { token: token.clone() })
+                .await;
+            forget_context(&state, token);
+            ended.map(|_| ())
+        }
+        None => Ok(()),
+    };
+    if let Err(status) = ended {
         let error = actas_shared::ApiError::from_status(&status);
         // Already ended or unknown is the outcome the user wanted; an outage
         // is not: the session would live on while the page says it ended.
