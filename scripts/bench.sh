@@ -2,7 +2,7 @@
 # Load benchmark of the whole stack on real PostgreSQL and Redis.
 #
 #   scripts/bench.sh           release build; every scenario at concurrency
-#                              1, 16 and 64 for 10 s each (after 2 s warm-up),
+#                              1, 4, 16 and 64 for 10 s each (after 2 s warm-up),
 #                              plus a pgbench single-row INSERT baseline;
 #                              writes target/bench/results.md (and .json)
 #   scripts/bench.sh --smoke   debug build; every scenario for 2 s at
@@ -60,7 +60,7 @@ else
         --bin actas-token-issuer --bin actas-gateway --bin actas-bench
     bin="$CARGO_TARGET_DIR/release"
     build=release
-    concurrency="${BENCH_CONCURRENCY:-1,16,64}"
+    concurrency="${BENCH_CONCURRENCY:-1,4,16,64}"
     duration="${BENCH_DURATION:-10s}"
     warmup=2s
 fi
