@@ -251,21 +251,32 @@ impl SessionManager {
                 .update(&session.token_hash, |cached| cached.read_only = read_only);
             tracing::info!(session = %session.id, read_only = decision.read_only, "impersonation policy changed");
         }
+        if allowed {
+            self.mark_rechecked(session.id, now)?;
+        } else {
+            self.rechecked
+                .lock()
+                .map_err(|_| Error::Upstream(ApiError::internal()))?
+                .remove(&session.id);
+            tracing::warn!(session = %session.id, reason = %decision.reason, "impersonating actor lost the right");
+        }
+        Ok(allowed)
+    }
+
+    /// Records that the session's actor was found allowed by a decision
+    /// asked at `asked_at`. Stale entries go when the map grows, whichever
+    /// path adds to it: it holds recently checked sessions only.
+    fn mark_rechecked(&self, session: SessionId, asked_at: Instant) -> Result<(), Error> {
         let mut rechecked = self
             .rechecked
             .lock()
             .map_err(|_| Error::Upstream(ApiError::internal()))?;
-        if allowed {
-            // Stale entries go when the map grows: it holds live sessions only.
-            if rechecked.len() > 10_000 {
-                rechecked.retain(|_, checked| now.duration_since(*checked) < RECHECK_INTERVAL);
-            }
-            rechecked.insert(session.id, now);
-        } else {
-            rechecked.remove(&session.id);
-            tracing::warn!(session = %session.id, reason = %decision.reason, "impersonating actor lost the right");
+        if rechecked.len() > 10_000 {
+            let now = Instant::now();
+            rechecked.retain(|_, checked| now.duration_since(*checked) < RECHECK_INTERVAL);
         }
-        Ok(allowed)
+        rechecked.insert(session, asked_at);
+        Ok(())
     }
 
     async fn live_session(&self, token: &str) -> Result<Session, Error> {
@@ -316,9 +327,8 @@ impl SessionManager {
     /// session is cached, so the first read costs no query and no second
     /// decision (a start is followed by a context read in every flow).
     fn remember_started(&self, session: &Session, decided_at: Instant) {
-        if let Ok(mut rechecked) = self.rechecked.lock() {
-            rechecked.insert(session.id, decided_at);
-        }
+        // Only a shortcut: when it cannot be noted, the first read decides again.
+        let _ = self.mark_rechecked(session.id, decided_at);
         self.cache.put(session.token_hash.clone(), session.clone());
     }
 
