@@ -142,8 +142,7 @@ start() {
 start actas-permission ACTAS_GRPC_ADDR="${permission_url#http://}" DATABASE_URL="$database_url"
 start actas-session ACTAS_GRPC_ADDR="${session_url#http://}" DATABASE_URL="$database_url" \
     ACTAS_PERMISSION_URL="$permission_url" ACTAS_TOKEN_ISSUER_URL="$token_issuer_url"
-start actas-token-issuer ACTAS_GRPC_ADDR="${token_issuer_url#http://}" REDIS_URL="$redis_url" \
-    ACTAS_PERMISSION_URL="$permission_url" ACTAS_SESSION_URL="$session_url"
+start actas-token-issuer ACTAS_GRPC_ADDR="${token_issuer_url#http://}" REDIS_URL="$redis_url"
 # The bench measures throughput from one address: the rate limits would
 # be what it measures, so they are off here.
 start actas-gateway ACTAS_HTTP_ADDR="127.0.0.1:$http_port" ACTAS_PERMISSION_URL="$permission_url" \

@@ -2,6 +2,7 @@
 //! the public error codes, ids, secrets, configuration, database and gRPC
 //! plumbing, and telemetry.
 
+pub mod action;
 pub mod cache;
 pub mod config;
 pub mod db;

@@ -9,6 +9,9 @@ use sqlx::{Connection as _, PgConnection};
 
 use crate::db::{Migrations, Pool};
 
+mod redis_cluster;
+pub use redis_cluster::RedisCluster;
+
 /// The server tests create their databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("ACTAS_TEST_POSTGRES_URL")
@@ -93,23 +96,41 @@ impl Drop for TestDatabase {
 /// stop Redis (never the shared one). Killed when dropped.
 pub struct RedisServer {
     pub url: String,
+    port: u16,
+    /// Where it keeps its snapshot, when it keeps one.
+    dir: Option<std::path::PathBuf>,
     child: std::process::Child,
 }
 
 impl RedisServer {
+    /// A server that keeps nothing on disk.
     pub fn start() -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+        Self::spawn(free_port()?, None)
+    }
+
+    /// A server that writes its snapshot into `dir` when told (`SAVE`) and
+    /// loads it when it starts, as a Redis with a data volume does: a test
+    /// can [`Self::restart`] it from an older state.
+    pub fn start_persistent(dir: &std::path::Path) -> anyhow::Result<Self> {
+        Self::spawn(free_port()?, Some(dir.to_owned()))
+    }
+
+    fn spawn(port: u16, dir: Option<std::path::PathBuf>) -> anyhow::Result<Self> {
+        let mut command = std::process::Command::new("redis-server");
+        command.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        if let Some(dir) = &dir {
+            command.arg("--dir").arg(dir).args(["--dbfilename", "dump.rdb"]);
+        }
+        let child = command
             .stdout(std::process::Stdio::null())
             .spawn()
             .map_err(|error| {
@@ -119,22 +140,62 @@ impl RedisServer {
             })?;
         let server = Self {
             url: format!("redis://127.0.0.1:{port}"),
+            port,
+            dir,
             child,
         };
-        // Ready when it accepts connections; bounded.
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(server);
+        server.wait_until_ready()?;
+        Ok(server)
+    }
+
+    /// Ready when it answers PING (it has loaded its snapshot by then); bounded.
+    fn wait_until_ready(&self) -> anyhow::Result<()> {
+        use std::io::{Read as _, Write as _};
+        for _ in 0..250 {
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+                let mut answer = [0u8; 7];
+                if stream.write_all(b"PING\r\n").is_ok()
+                    && stream.read_exact(&mut answer).is_ok()
+                    && &answer == b"+PONG\r\n"
+                {
+                    return Ok(());
+                }
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        anyhow::bail!("redis-server did not listen on port {port}")
+        anyhow::bail!("redis-server did not answer on port {}", self.port)
     }
 
     /// Kills the server now (a Redis outage).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Writes the snapshot now (`SAVE`), as Redis's save points do by
+    /// themselves.
+    pub fn save(&self) -> anyhow::Result<()> {
+        let saved = std::process::Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "save"])
+            .output()
+            .map_err(|error| anyhow::anyhow!("cannot run redis-cli ({error})"))?;
+        anyhow::ensure!(
+            saved.status.success() && String::from_utf8_lossy(&saved.stdout).trim() == "OK",
+            "SAVE on port {} failed",
+            self.port
+        );
+        Ok(())
+    }
+
+    /// Kills the server (SIGKILL, no shutdown save) and starts it again on
+    /// the same port and directory: it comes back with its last snapshot.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        let restarted = Self::spawn(self.port, self.dir.clone())?;
+        // The old child is reaped; take the new one's place.
+        *self = restarted;
+        Ok(())
     }
 }
 

@@ -5,21 +5,27 @@
 
 pub mod pki;
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use actas_permission::seed;
 use actas_shared::grpc::{self, TlsConfig};
+use actas_token_issuer::store::TokenStore;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::pki::TestPki;
 
 /// Where the sandbox keeps its state and how it behaves.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Options {
     /// One database for both services that own a schema (each migrates its own tables).
     pub database_url: String,
     /// `None`: the in-memory token store.
     pub redis_url: Option<String>,
+    /// `ACTAS_REDIS_CLUSTER_URLS` of the token issuer (exclusive with `redis_url`).
+    pub redis_cluster_urls: Option<String>,
+    /// A token store of the test's own (it keeps a handle, say to restore
+    /// an in-memory store as a snapshot would); wins over the URLs.
+    pub token_store: Option<Arc<dyn TokenStore>>,
     pub redis_key_prefix: String,
     pub token_ttl_secs: u64,
     pub impersonation_max_secs: u64,
@@ -34,7 +40,7 @@ pub struct Options {
     pub token_issuer_addr: String,
     pub session_addr: String,
     pub seed_demo: bool,
-    /// `ACTAS_REQUIRE_REASON` of the token issuer.
+    /// `ACTAS_REQUIRE_REASON` of the session service.
     pub require_reason: bool,
     /// The gateway's rate limits per minute (0: off, the tests' default).
     pub issue_limit_per_minute: u32,
@@ -53,6 +59,8 @@ impl Options {
         Self {
             database_url,
             redis_url: None,
+            redis_cluster_urls: None,
+            token_store: None,
             redis_key_prefix: "actas:".into(),
             token_ttl_secs: 120,
             impersonation_max_secs: 3600,
@@ -138,25 +146,31 @@ impl Sandbox {
         if options.seed_demo {
             seed::seed_demo(permission_app.directory().store().as_ref(), gateway.port()).await?;
         }
-        let token_issuer_app = actas_token_issuer::Application::build(
-            &actas_token_issuer::Config {
-                grpc_addr: token_issuer.to_string(),
-                redis_url: options.redis_url.clone(),
-                redis_cluster_urls: None,
-                admin_addr: String::new(),
-                redis_key_prefix: options.redis_key_prefix.clone(),
-                signing_key_pem: options.signing_key_pem.clone().map(Into::into),
-                verification_keys_pem: options.verification_keys_pem.clone(),
-                token_ttl_secs: options.token_ttl_secs,
-                token_issuer: "actas".into(),
-                permission_url: service_url(permission),
-                session_url: service_url(session),
-                require_reason: options.require_reason,
-                grpc_tls: tls_of("token-issuer"),
-            },
-            token_issuer_listener,
-        )
-        .await?;
+        let token_issuer_config = actas_token_issuer::Config {
+            grpc_addr: token_issuer.to_string(),
+            redis_url: options.redis_url.clone(),
+            redis_cluster_urls: options.redis_cluster_urls.clone(),
+            admin_addr: String::new(),
+            redis_key_prefix: options.redis_key_prefix.clone(),
+            signing_key_pem: options.signing_key_pem.clone().map(Into::into),
+            verification_keys_pem: options.verification_keys_pem.clone(),
+            token_ttl_secs: options.token_ttl_secs,
+            token_issuer: "actas".into(),
+            grpc_tls: tls_of("token-issuer"),
+        };
+        let token_issuer_app = match &options.token_store {
+            Some(store) => {
+                actas_token_issuer::Application::build_with_store(
+                    &token_issuer_config,
+                    token_issuer_listener,
+                    store.clone(),
+                )
+                .await?
+            }
+            None => {
+                actas_token_issuer::Application::build(&token_issuer_config, token_issuer_listener).await?
+            }
+        };
         let session_app = actas_session::Application::build(
             &actas_session::Config {
                 grpc_addr: session.to_string(),
@@ -166,6 +180,7 @@ impl Sandbox {
                 token_issuer_url: service_url(token_issuer),
                 impersonation_max_secs: options.impersonation_max_secs,
                 impersonation_idle_secs: options.impersonation_idle_secs,
+                require_reason: options.require_reason,
                 webhook_url: options.webhook.as_ref().map(|(url, _)| url.clone()),
                 webhook_secret: options.webhook.as_ref().map(|(_, secret)| secret.clone().into()),
                 grpc_tls: tls_of("session"),

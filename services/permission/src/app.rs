@@ -85,8 +85,11 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "permission service listening");
-        let routes = Routes::new(PermissionServiceServer::new(
+        // Under mutual TLS a leaf answers only the services that have
+        // business with it: the session service and the gateway.
+        let routes = Routes::new(PermissionServiceServer::with_interceptor(
             PermissionGrpc::new(self.directory).check_callers(self.tls.is_some()),
+            grpc::tls::only_from(self.tls.is_some(), &["session", "gateway"]),
         ));
         grpc::serve(
             "actas-permission",

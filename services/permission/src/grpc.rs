@@ -43,6 +43,12 @@ impl<P: Permission> PermissionGrpc<P> {
     fn gateway_only<T>(&self, request: &Request<T>) -> Result<(), Error> {
         require_caller(request, self.check_callers, "gateway").map_err(Error::Denied)
     }
+
+    /// Credentials and decisions are the session service's to ask for: it
+    /// starts every session and impersonation.
+    fn session_only<T>(&self, request: &Request<T>) -> Result<(), Error> {
+        require_caller(request, self.check_callers, "session").map_err(Error::Denied)
+    }
 }
 
 fn parse_id<T: std::str::FromStr>(text: &str, field: &'static str) -> Result<T, Error> {
@@ -90,6 +96,7 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::AuthenticateRequest>,
     ) -> Result<Response<proto::AuthenticateResponse>, Status> {
+        self.session_only(&request)?;
         let request = request.into_inner();
         let kind = kind(request.kind)?;
         let channel = match request.sales_channel_id.as_str() {
@@ -109,6 +116,7 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::AuthorizeRequest>,
     ) -> Result<Response<proto::Decision>, Status> {
+        self.session_only(&request)?;
         let request = request.into_inner();
         let action = match proto::Action::try_from(request.action) {
             Ok(proto::Action::ImitateCustomer) => Action::ImitateCustomer,

@@ -11,7 +11,7 @@
 use std::{hint::black_box, sync::Arc, time::Duration};
 
 use actas_session::{
-    model::{AuditKind, AuditRecord, Session},
+    model::{AuditKind, AuditRecord, Session, SpentToken},
     sessions::{Lifetimes, SessionManager, Sessions as _},
     store::{MIGRATIONS, SessionStore, SqlSessions},
 };
@@ -66,12 +66,20 @@ fn start_record(session: &Session) -> AuditRecord {
     }
 }
 
+/// A token id never spent before.
+fn spent_token() -> SpentToken {
+    SpentToken {
+        token_id_hash: hash_token(&random_token()),
+        expires_at: now_millis() + 120_000,
+    }
+}
+
 fn store_operations(c: &mut Criterion, runtime: &Runtime, backend: &str, store: &dyn SessionStore) {
-    c.bench_function(&format!("store/{backend}/insert_with_audit"), |b| {
+    c.bench_function(&format!("store/{backend}/start_impersonation"), |b| {
         b.to_async(runtime).iter(|| async {
             let session = session(&random_token(), now_millis());
             store
-                .insert_with_audit(&session, &start_record(&session))
+                .start_impersonation(&session, &start_record(&session), &spent_token())
                 .await
                 .expect("insert")
         })
@@ -79,7 +87,7 @@ fn store_operations(c: &mut Criterion, runtime: &Runtime, backend: &str, store: 
     let token = random_token();
     let stored = session(&token, now_millis());
     runtime
-        .block_on(store.insert_with_audit(&stored, &start_record(&stored)))
+        .block_on(store.start_impersonation(&stored, &start_record(&stored), &spent_token()))
         .expect("insert");
     let hash = hash_token(&token);
     c.bench_function(&format!("store/{backend}/by_token_hash"), |b| {

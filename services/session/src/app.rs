@@ -48,6 +48,8 @@ pub struct Config {
     /// `ACTAS_IMPERSONATION_IDLE_SECS`: an impersonated session unused this
     /// long ends.
     pub impersonation_idle_secs: u64,
+    /// `ACTAS_REQUIRE_REASON`: every impersonation start must state a reason.
+    pub require_reason: bool,
     /// `ACTAS_WEBHOOK_URL`: where impersonation events are POSTed (the
     /// impersonated person's notifier); unset, no events are kept.
     pub webhook_url: Option<String>,
@@ -73,6 +75,7 @@ impl Default for Config {
             customer_session_ttl_secs: 86_400,
             impersonation_max_secs: 3600,
             impersonation_idle_secs: 900,
+            require_reason: false,
             webhook_url: None,
             webhook_secret: None,
             grpc_tls: grpc::TlsConfig::default(),
@@ -80,24 +83,34 @@ impl Default for Config {
     }
 }
 
-/// Keeps the `actas_impersonated_sessions_active` gauge current.
 /// How often impersonations past their maximum or idle time are ended on
 /// the record when no read ends them first.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
+/// How often expired spent-token ids are forgotten (every this many sweeps).
+const SPENT_TOKEN_SWEEPS: u32 = 15;
 
-/// Ends due impersonations, a batch at a time, until stopped.
+/// Ends due impersonations, a batch at a time, and forgets expired spent
+/// tokens, until stopped.
 async fn sweep(manager: SessionManager) {
     let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
-    loop {
+    for round in 0u32.. {
         ticks.tick().await;
         match manager.end_due(100).await {
             Ok(0) => {}
             Ok(ended) => tracing::info!(ended, "due impersonations ended"),
             Err(error) => tracing::warn!(%error, "ending due impersonations failed"),
         }
+        if round % SPENT_TOKEN_SWEEPS == 0 {
+            match manager.forget_spent_tokens().await {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::debug!(forgotten, "expired spent tokens forgotten"),
+                Err(error) => tracing::warn!(%error, "forgetting spent tokens failed"),
+            }
+        }
     }
 }
 
+/// Keeps the `actas_impersonated_sessions_active` gauge current.
 async fn count_impersonations(store: SqlSessions) {
     let mut ticks = tokio::time::interval(Duration::from_secs(10));
     loop {
@@ -174,7 +187,8 @@ impl Application {
                 impersonation: Duration::from_secs(config.impersonation_max_secs),
                 impersonation_idle: Duration::from_secs(config.impersonation_idle_secs),
             },
-        );
+        )
+        .require_reason(config.require_reason);
         Ok(Self {
             listener,
             tls,
@@ -192,8 +206,11 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "session service listening");
         let sweeper = tokio::spawn(sweep(self.manager.clone()));
-        let routes = Routes::new(SessionServiceServer::new(
-            SessionGrpc::new(self.manager).check_callers(self.tls.is_some()),
+        // Under mutual TLS only the gateway has business here: the services
+        // this one calls never call back.
+        let routes = Routes::new(SessionServiceServer::with_interceptor(
+            SessionGrpc::new(self.manager),
+            grpc::tls::only_from(self.tls.is_some(), &["gateway"]),
         ));
         let gauge = tokio::spawn(count_impersonations(SqlSessions::new(self.pool.clone())));
         let drainer = self

@@ -2,44 +2,26 @@
 //! under mutual TLS, the calls meant for one service check who is calling.
 
 use actas_shared::{
-    grpc::tls::require_caller,
-    ids::{AuditRecordId, PrincipalId},
+    ids::PrincipalId,
     principal::PrincipalKind,
-    proto::{self, session_service_server::SessionService},
+    proto::{self, Action, session_service_server::SessionService},
 };
 use serde_json::{Map, Value};
 use tonic::{Request, Response, Status};
 
 use crate::{
     error::Error,
-    model::{AuditFilter, AuditRecord, Session},
-    sessions::{Exchange, ImitateCustomer, Issued, Login, Revoke, Sessions},
+    model::{AuditFilter, Session},
+    sessions::{Exchange, ImitateCustomer, IssueToken, Issued, Login, Revoke, Sessions, Target},
 };
 
 pub struct SessionGrpc<S> {
     inner: S,
-    /// Mutual TLS is on: the calling service is known from its certificate.
-    check_callers: bool,
 }
 
 impl<S: Sessions> SessionGrpc<S> {
     pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            check_callers: false,
-        }
-    }
-
-    /// Under mutual TLS: token events only from the token issuer.
-    pub fn check_callers(self, check: bool) -> Self {
-        Self {
-            check_callers: check,
-            ..self
-        }
-    }
-
-    fn require_caller<T>(&self, request: &Request<T>, service: &str) -> Result<(), Error> {
-        require_caller(request, self.check_callers, service).map_err(Error::Denied)
+        Self { inner }
     }
 }
 
@@ -192,33 +174,47 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         Ok(Response::new(proto::LogoutResponse {}))
     }
 
-    async fn record_token_event(
+    async fn issue_impersonation_token(
         &self,
-        request: Request<proto::TokenEvent>,
-    ) -> Result<Response<proto::RecordTokenEventResponse>, Status> {
-        self.require_caller(&request, "token-issuer")?;
-        let event = request.into_inner();
-        let id = |text: &str, field: &'static str| -> Result<PrincipalId, Error> {
-            text.parse().map_err(|_| Error::InvalidId { field })
+        request: Request<proto::IssueImpersonationTokenRequest>,
+    ) -> Result<Response<proto::ImpersonationToken>, Status> {
+        let request = request.into_inner();
+        let target = match Action::try_from(request.action) {
+            Ok(Action::Unspecified | Action::ImitateCustomer) => Target::Customer {
+                customer: parse_id(&request.target_id, "customerId")?,
+                sales_channel: parse_id(&request.audience, "salesChannelId")?,
+            },
+            Ok(Action::ImpersonateTeamMember) if request.target_profile_id > 0 => {
+                Target::Profile(request.target_profile_id)
+            }
+            Ok(Action::ImpersonateTeamMember) => return Err(Error::Missing { field: "coworkerId" }.into()),
+            Ok(Action::ImpersonateUser) => Target::User(parse_id(&request.target_id, "userId")?),
+            Err(_) => return Err(Error::Missing { field: "action" }.into()),
         };
-        self.inner
-            .record_token_event(AuditRecord {
-                id: AuditRecordId::new_random(),
-                kind: event.kind,
-                action: event.action,
-                actor_id: id(&event.actor_id, "actorId")?,
-                target_id: id(&event.target_id, "targetId")?,
-                audience: event.audience,
-                session_id: None,
-                reason: event.reason,
-                client_ip: event.client_ip,
-                user_agent: event.user_agent,
-                occurred_at: actas_shared::db::now_millis(),
-                // The token issuer's trace: this call is a span of it.
-                trace_id: actas_shared::telemetry::current_trace_id(),
+        let issued = self
+            .inner
+            .issue_token(IssueToken {
+                actor_token: request.actor_session_token,
+                target,
+                reason: request.reason,
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
             })
             .await?;
-        Ok(Response::new(proto::RecordTokenEventResponse {}))
+        Ok(Response::new(proto::ImpersonationToken {
+            token: issued.token,
+            expires_at_unix: issued.expires_at,
+        }))
+    }
+
+    async fn get_issue_policy(
+        &self,
+        _request: Request<proto::GetIssuePolicyRequest>,
+    ) -> Result<Response<proto::IssuePolicy>, Status> {
+        Ok(Response::new(proto::IssuePolicy {
+            reason_required: self.inner.reason_required(),
+            reason_max_chars: u32::try_from(actas_shared::reason::MAX_REASON_CHARS).unwrap_or(u32::MAX),
+        }))
     }
 
     async fn revoke_impersonations(

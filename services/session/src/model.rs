@@ -48,8 +48,11 @@ pub enum AuditKind {
     ImpersonationRevoked,
     /// It reached its hard maximum lifetime.
     ImpersonationExpired,
-    /// The token issuer minted a one-time token (recorded before it exists).
+    /// A one-time token was granted (recorded before it exists).
     TokenIssued,
+    /// The granted token could not be stored, so it never existed: closes
+    /// its `token_issued` record (the caller got no token).
+    TokenIssueFailed,
     /// A validly signed token was presented but not honoured: spent,
     /// unknown, or with a binding that did not match.
     TokenRedeemFailed,
@@ -63,6 +66,7 @@ impl AuditKind {
             AuditKind::ImpersonationRevoked => "impersonation_revoked",
             AuditKind::ImpersonationExpired => "impersonation_expired",
             AuditKind::TokenIssued => "token_issued",
+            AuditKind::TokenIssueFailed => "token_issue_failed",
             AuditKind::TokenRedeemFailed => "token_redeem_failed",
         }
     }
@@ -84,6 +88,16 @@ pub struct AuditRecord {
     pub occurred_at: i64,
     /// The W3C trace id of the request that caused it; empty without tracing.
     pub trace_id: String,
+}
+
+/// A token exchanged for a session, kept until it expires: single use that
+/// does not rest on the token store alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpentToken {
+    /// SHA-256 of the token's `jti`, hex.
+    pub token_id_hash: String,
+    /// When the token expires (unix milliseconds).
+    pub expires_at: i64,
 }
 
 #[derive(Clone, Debug, Default)]

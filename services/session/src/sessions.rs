@@ -1,5 +1,7 @@
-//! The session service's domain: logins, the exchange of a one-time token
-//! for an impersonated session, contexts, logout, and the audit trail.
+//! The session service's domain: logins, starting an impersonation (the
+//! one-time token's issue and its exchange for a marked session), contexts,
+//! logout, and the audit trail. It orchestrates: the permission service
+//! decides and the token issuer signs and redeems, and neither calls back.
 
 use std::{
     collections::HashMap,
@@ -8,13 +10,13 @@ use std::{
 };
 
 use actas_shared::{
-    ApiError,
+    ApiError, ErrorCode,
     cache::TtlCache,
     db::now_millis,
     grpc::calls::{PermissionCalls, TokenCalls},
     ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
-    proto,
+    proto::{self, Action, redeem_token_response::Outcome},
     secret::{hash_token, random_token},
 };
 use async_trait::async_trait;
@@ -22,7 +24,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     error::Error,
-    model::{AuditFilter, AuditKind, AuditRecord, Session},
+    model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken},
     store::SessionStore,
 };
 
@@ -41,6 +43,12 @@ const PAYLOAD_KEYS: &[&str] = &[
 #[async_trait]
 pub trait Sessions: Send + Sync + 'static {
     async fn login(&self, request: Login) -> Result<Issued, Error>;
+    /// Grants a one-time impersonation token: the actor's own session,
+    /// the permission service's decision, the `token_issued` record, then
+    /// the token issuer signs and stores it.
+    async fn issue_token(&self, request: IssueToken) -> Result<IssuedToken, Error>;
+    /// Whether every impersonation start must state a reason.
+    fn reason_required(&self) -> bool;
     async fn imitate_customer(&self, request: ImitateCustomer) -> Result<Issued, Error>;
     async fn context(&self, token: &str) -> Result<Session, Error>;
     async fn update_context(&self, token: &str, changes: Map<String, Value>) -> Result<Session, Error>;
@@ -58,9 +66,38 @@ pub trait Sessions: Send + Sync + 'static {
     /// Ends the live impersonated sessions of an actor and/or of a target;
     /// returns how many ended.
     async fn revoke_impersonations(&self, request: Revoke) -> Result<i64, Error>;
-    /// Appends the token issuer's record of a token event; only the token
-    /// kinds, never a session's.
-    async fn record_token_event(&self, record: AuditRecord) -> Result<(), Error>;
+}
+
+/// Whom an impersonation token is asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// An admin logs in as a customer on a sales channel.
+    Customer {
+        customer: PrincipalId,
+        sales_channel: SalesChannelId,
+    },
+    /// A team administrator signs in as a member's profile.
+    Profile(i64),
+    /// An operator signs in as any admin or customer.
+    User(PrincipalId),
+}
+
+#[derive(Debug)]
+pub struct IssueToken {
+    /// The actor's own session token, verified here.
+    pub actor_token: String,
+    pub target: Target,
+    /// The actor's stated reason (may be empty unless required).
+    pub reason: String,
+    pub client_ip: String,
+    pub user_agent: String,
+}
+
+/// A one-time token, shown once to the actor who asked.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: i64,
 }
 
 /// The privilege that lets an admin or operator revoke impersonations.
@@ -140,6 +177,8 @@ pub struct SessionManager {
     permission: Arc<dyn PermissionCalls>,
     tokens: Arc<dyn TokenCalls>,
     lifetimes: Lifetimes,
+    /// Every impersonation start must state a reason (`ACTAS_REQUIRE_REASON`).
+    reason_required: bool,
     /// When each impersonated session's actor was last found still allowed.
     rechecked: Arc<Mutex<HashMap<SessionId, Instant>>>,
     /// Sessions by token hash, read within the last [`RECHECK_INTERVAL`]:
@@ -183,9 +222,152 @@ impl SessionManager {
             permission,
             tokens,
             lifetimes,
+            reason_required: false,
             rechecked: Arc::new(Mutex::new(HashMap::new())),
             cache: Arc::new(TtlCache::new("session", RECHECK_INTERVAL, SESSION_CACHE_CAPACITY)),
         }
+    }
+
+    /// Every impersonation start must state a reason (`ACTAS_REQUIRE_REASON`).
+    pub fn require_reason(mut self, required: bool) -> Self {
+        self.reason_required = required;
+        self
+    }
+
+    /// Forgets the spent tokens that expired more than a minute ago: they
+    /// no longer verify anywhere (the minute covers clocks that differ
+    /// between replicas). Returns how many.
+    pub async fn forget_spent_tokens(&self) -> Result<u64, Error> {
+        const CLOCK_SKEW_MS: i64 = 60_000;
+        Ok(self
+            .store
+            .forget_spent_tokens(now_millis().saturating_sub(CLOCK_SKEW_MS))
+            .await?)
+    }
+
+    /// Redeems a one-time token at the token issuer. A validly signed token
+    /// it does not honour goes on the record, naming what it claims; one
+    /// that does not verify names nobody (counted in metrics there).
+    async fn redeem(
+        &self,
+        request: proto::RedeemTokenRequest,
+        client: (&str, &str),
+    ) -> Result<proto::Grant, Error> {
+        match self.tokens.redeem_token(request).await?.outcome {
+            Some(Outcome::Grant(grant)) => Ok(grant),
+            Some(Outcome::Refused(refusal)) => {
+                if let Some(claimed) = &refusal.claimed {
+                    self.record_refusal(claimed, &refusal.why, client).await;
+                }
+                Err(Error::InvalidToken)
+            }
+            None => Err(Error::Upstream(ApiError::internal())),
+        }
+    }
+
+    /// Records a refused redemption of a validly signed token. Best effort:
+    /// the caller is refused either way.
+    async fn record_refusal(&self, claimed: &proto::Grant, why: &str, (client_ip, user_agent): (&str, &str)) {
+        let (Ok(actor_id), Ok(target_id)) = (claimed.actor_id.parse(), claimed.target_id.parse()) else {
+            tracing::error!("a signed token names no principal; its refusal is not recorded");
+            return;
+        };
+        let record = AuditRecord {
+            id: AuditRecordId::new_random(),
+            kind: AuditKind::TokenRedeemFailed.as_str().to_owned(),
+            action: Action::try_from(claimed.action)
+                .unwrap_or(Action::Unspecified)
+                .as_str()
+                .to_owned(),
+            actor_id,
+            target_id,
+            audience: claimed.audience.clone(),
+            session_id: None,
+            reason: why.to_owned(),
+            client_ip: client_ip.to_owned(),
+            user_agent: user_agent.to_owned(),
+            occurred_at: now_millis(),
+            trace_id: actas_shared::telemetry::current_trace_id(),
+        };
+        if let Err(error) = self.store.append_audit(&record).await {
+            tracing::error!(%error, "the failed redemption could not be recorded");
+        }
+    }
+
+    /// Starts the impersonated session a redeemed grant allows, the one
+    /// start path of every flow: the token is spent durably, the session
+    /// and its start record written, in one transaction. A token spent
+    /// before (its grant handed back by a restored token store) fails here
+    /// with the answer any spent token gets, on the record.
+    async fn start(&self, start: Start<'_>) -> Result<Issued, Error> {
+        let Start {
+            grant,
+            actor,
+            target,
+            target_kind,
+            action,
+            sales_channel,
+            profile_id,
+            read_only,
+            decided_at,
+            client: (client_ip, user_agent),
+        } = start;
+        if grant.token_id_hash.is_empty() {
+            // Without its id a token cannot be spent durably: refuse it.
+            return Err(Error::Upstream(ApiError::internal()));
+        }
+        let token = random_token();
+        let now = now_millis();
+        let session = Session {
+            id: SessionId::new_random(),
+            token_hash: hash_token(&token),
+            principal_id: target,
+            principal_kind: target_kind,
+            sales_channel_id: sales_channel,
+            imitating_user_id: Some(actor),
+            profile_id,
+            grant_action: Some(action.as_str().to_owned()),
+            // A fresh context: nothing shared with any other session.
+            payload: "{}".to_owned(),
+            created_at: now,
+            expires_at: now.saturating_add(lifetime_ms(self.lifetimes.impersonation)),
+            ended_at: None,
+            last_seen_at: now,
+            read_only,
+        };
+        let record = AuditRecord {
+            id: AuditRecordId::new_random(),
+            kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
+            action: action.as_str().to_owned(),
+            actor_id: actor,
+            target_id: target,
+            audience: grant.audience.clone(),
+            session_id: Some(session.id),
+            reason: grant.reason.clone(),
+            client_ip: client_ip.to_owned(),
+            user_agent: user_agent.to_owned(),
+            occurred_at: now,
+            trace_id: actas_shared::telemetry::current_trace_id(),
+        };
+        let spent = SpentToken {
+            token_id_hash: grant.token_id_hash.clone(),
+            expires_at: grant.expires_at_unix.saturating_mul(1000),
+        };
+        // Fail closed: no audit record, no session.
+        if !self.store.start_impersonation(&session, &record, &spent).await? {
+            tracing::warn!("a spent impersonation token came back from the token store");
+            metrics::counter!("actas_tokens_rejected_total", "reason" => "spent_durably").increment(1);
+            self.record_refusal(
+                grant,
+                "spent before: its grant came back from the token store",
+                (client_ip, user_agent),
+            )
+            .await;
+            return Err(Error::InvalidToken);
+        }
+        self.remember_started(&session, decided_at);
+        tracing::info!(session = %session.id, action = action.as_str(), "impersonated session started");
+        Ok(Issued { token, session })
     }
 
     /// Whether the actor of an impersonated session may still act as its
@@ -206,8 +388,9 @@ impl SessionManager {
         if fresh {
             return Ok(true);
         }
-        let (action, target_id, audience, target_profile_id) = match session.grant_action.as_deref() {
-            Some(IMITATE_CUSTOMER) => (
+        let action = session.grant_action.as_deref().and_then(Action::parse);
+        let (action, target_id, audience, target_profile_id) = match action {
+            Some(Action::ImitateCustomer) => (
                 proto::Action::ImitateCustomer,
                 session.principal_id.to_string(),
                 session
@@ -216,20 +399,20 @@ impl SessionManager {
                     .unwrap_or_default(),
                 0,
             ),
-            Some("impersonate_team_member") => (
+            Some(Action::ImpersonateTeamMember) => (
                 proto::Action::ImpersonateTeamMember,
                 String::new(),
                 String::new(),
                 session.profile_id.unwrap_or_default(),
             ),
-            Some("impersonate_user") => (
+            Some(Action::ImpersonateUser) => (
                 proto::Action::ImpersonateUser,
                 session.principal_id.to_string(),
                 String::new(),
                 0,
             ),
             // An impersonation of unknown origin is not trusted.
-            _ => return Ok(false),
+            Some(Action::Unspecified) | None => return Ok(false),
         };
         let decision = self
             .permission
@@ -455,8 +638,32 @@ impl SessionManager {
     }
 }
 
-/// The action name of the Shopware flow, as the audit trail spells it.
-const IMITATE_CUSTOMER: &str = "imitate_customer";
+/// The step common to every start: a redeemed grant, the decision that
+/// allowed it again at exchange, and the session it makes.
+struct Start<'a> {
+    grant: &'a proto::Grant,
+    actor: PrincipalId,
+    target: PrincipalId,
+    target_kind: PrincipalKind,
+    action: Action,
+    sales_channel: Option<SalesChannelId>,
+    profile_id: Option<i64>,
+    read_only: bool,
+    /// When the deciding answer was asked (it stands as the first re-check).
+    decided_at: Instant,
+    client: (&'a str, &'a str),
+}
+
+/// The permission service's refusal, as the caller sees it.
+fn denial(decision: &proto::Decision) -> ApiError {
+    let code = ErrorCode::parse(&decision.code).unwrap_or(ErrorCode::ImpersonationNotAllowed);
+    ApiError {
+        code,
+        detail: decision.reason.clone(),
+        missing_privileges: decision.missing_privileges.clone(),
+        retry_after_secs: None,
+    }
+}
 
 fn idle_reason(idle: Duration) -> String {
     format!("unused for longer than {} s", idle.as_secs())
@@ -531,23 +738,138 @@ impl Sessions for SessionManager {
         Ok(Issued { token, session })
     }
 
+    #[tracing::instrument(skip_all, fields(target = ?request.target))]
+    async fn issue_token(&self, request: IssueToken) -> Result<IssuedToken, Error> {
+        let stated = actas_shared::reason::check(&request.reason, self.reason_required)?.to_owned();
+        let actor_session = self.live_session(&request.actor_token).await?;
+        if actor_session.imitating_user_id.is_some() {
+            return Err(Error::Denied(ApiError::new(
+                ErrorCode::ImpersonationChain,
+                "An impersonated session cannot start another impersonation.",
+            )));
+        }
+        let actor = actor_session.principal_id;
+        // The permission service decides, from the directory, whether this
+        // actor may do this at all: the caller's word counts for nothing.
+        let (action, target_id, audience, target_profile_id) = match request.target {
+            Target::Customer {
+                customer,
+                sales_channel,
+            } => (
+                Action::ImitateCustomer,
+                customer.to_string(),
+                sales_channel.to_string(),
+                0,
+            ),
+            Target::Profile(profile) => (
+                Action::ImpersonateTeamMember,
+                String::new(),
+                String::new(),
+                profile,
+            ),
+            Target::User(user) => (Action::ImpersonateUser, user.to_string(), String::new(), 0),
+        };
+        let decision = self
+            .permission
+            .authorize(proto::AuthorizeRequest {
+                actor_id: actor.to_string(),
+                action: action.into(),
+                target_id,
+                audience,
+                target_profile_id,
+            })
+            .await?;
+        if !decision.allowed {
+            return Err(Error::Denied(denial(&decision)));
+        }
+        let target_kind = PrincipalKind::from_proto(decision.target_kind)
+            .ok_or_else(|| Error::Upstream(ApiError::internal()))?;
+        let target: PrincipalId = decision
+            .target_id
+            .parse()
+            .map_err(|_| Error::Upstream(ApiError::internal()))?;
+        let reason = if stated.is_empty() {
+            decision.reason
+        } else {
+            format!("{}; stated reason: {stated}", decision.reason)
+        };
+        let issued_record = AuditRecord {
+            id: AuditRecordId::new_random(),
+            kind: AuditKind::TokenIssued.as_str().to_owned(),
+            action: action.as_str().to_owned(),
+            actor_id: actor,
+            target_id: target,
+            audience: decision.audience.clone(),
+            session_id: None,
+            reason: reason.clone(),
+            client_ip: request.client_ip,
+            user_agent: request.user_agent,
+            occurred_at: now_millis(),
+            trace_id: actas_shared::telemetry::current_trace_id(),
+        };
+        // On the record before it exists: when the record cannot be written,
+        // no token is issued and the token store holds no grant (fail closed).
+        self.store.append_audit(&issued_record).await?;
+        let issued = self
+            .tokens
+            .issue_token(proto::IssueTokenRequest {
+                actor_id: actor.to_string(),
+                target_id: decision.target_id,
+                audience: decision.audience,
+                action: action.into(),
+                target_kind: target_kind.to_proto().into(),
+                target_profile_id: decision.target_profile_id,
+                reason,
+            })
+            .await;
+        match issued {
+            Ok(issued) => Ok(IssuedToken {
+                token: issued.token,
+                expires_at: issued.expires_at_unix,
+            }),
+            Err(status) => {
+                // The record said a token was issued; nobody got one. Say so
+                // before answering, so the trail names no phantom token.
+                let failed = AuditRecord {
+                    id: AuditRecordId::new_random(),
+                    kind: AuditKind::TokenIssueFailed.as_str().to_owned(),
+                    reason: format!(
+                        "the grant of record {} could not be stored: no token was handed out",
+                        issued_record.id
+                    ),
+                    occurred_at: now_millis(),
+                    ..issued_record
+                };
+                if let Err(error) = self.store.append_audit(&failed).await {
+                    tracing::error!(%error, "the failed issue could not be recorded");
+                }
+                Err(status.into())
+            }
+        }
+    }
+
+    fn reason_required(&self) -> bool {
+        self.reason_required
+    }
+
     #[tracing::instrument(skip_all, fields(customer = %request.customer, user = %request.user))]
     async fn imitate_customer(&self, request: ImitateCustomer) -> Result<Issued, Error> {
         if request.token.is_empty() {
             return Err(Error::Missing { field: "token" });
         }
+        let client = (request.client_ip.as_str(), request.user_agent.as_str());
         let grant = self
-            .tokens
-            .redeem_impersonation_token(proto::RedeemRequest {
-                token: request.token,
-                expected_target_id: request.customer.to_string(),
-                expected_actor_id: request.user.to_string(),
-                expected_audience: request.sales_channel.map(|c| c.to_string()).unwrap_or_default(),
-                // A team or operator token is no storefront token: it burns here.
-                expected_actions: vec![proto::Action::ImitateCustomer.into()],
-                client_ip: request.client_ip.clone(),
-                user_agent: request.user_agent.clone(),
-            })
+            .redeem(
+                proto::RedeemTokenRequest {
+                    token: request.token.clone(),
+                    expected_target_id: request.customer.to_string(),
+                    expected_actor_id: request.user.to_string(),
+                    expected_audience: request.sales_channel.map(|c| c.to_string()).unwrap_or_default(),
+                    // A team or operator token is no storefront token: it burns here.
+                    expected_actions: vec![Action::ImitateCustomer.into()],
+                },
+                client,
+            )
             .await?;
         let sales_channel: SalesChannelId = grant.audience.parse().map_err(|_| Error::InvalidToken)?;
         // The right is checked again at exchange: revoking the admin's
@@ -557,7 +879,7 @@ impl Sessions for SessionManager {
             .permission
             .authorize(proto::AuthorizeRequest {
                 actor_id: request.user.to_string(),
-                action: proto::Action::ImitateCustomer.into(),
+                action: Action::ImitateCustomer.into(),
                 target_id: request.customer.to_string(),
                 audience: sales_channel.to_string(),
                 target_profile_id: 0,
@@ -567,45 +889,19 @@ impl Sessions for SessionManager {
             tracing::warn!(reason = %decision.reason, "impersonation refused at exchange");
             return Err(Error::InvalidToken);
         }
-
-        let token = random_token();
-        let now = now_millis();
-        let session = Session {
-            id: SessionId::new_random(),
-            token_hash: hash_token(&token),
-            principal_id: request.customer,
-            principal_kind: PrincipalKind::Customer,
-            sales_channel_id: Some(sales_channel),
-            imitating_user_id: Some(request.user),
+        self.start(Start {
+            grant: &grant,
+            actor: request.user,
+            target: request.customer,
+            target_kind: PrincipalKind::Customer,
+            action: Action::ImitateCustomer,
+            sales_channel: Some(sales_channel),
             profile_id: None,
-            grant_action: Some(IMITATE_CUSTOMER.to_owned()),
-            // A fresh context: nothing shared with any other session.
-            payload: "{}".to_owned(),
-            created_at: now,
-            expires_at: now.saturating_add(lifetime_ms(self.lifetimes.impersonation)),
-            ended_at: None,
-            last_seen_at: now,
             read_only: decision.read_only,
-        };
-        let record = AuditRecord {
-            id: AuditRecordId::new_random(),
-            kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
-            action: IMITATE_CUSTOMER.to_owned(),
-            actor_id: request.user,
-            target_id: request.customer,
-            audience: sales_channel.to_string(),
-            session_id: Some(session.id),
-            reason: grant.reason,
-            client_ip: request.client_ip,
-            user_agent: request.user_agent,
-            occurred_at: now,
-            trace_id: actas_shared::telemetry::current_trace_id(),
-        };
-        // Fail closed: no audit record, no session.
-        self.store.insert_with_audit(&session, &record).await?;
-        self.remember_started(&session, decided_at);
-        tracing::info!(session = %session.id, "impersonated session started");
-        Ok(Issued { token, session })
+            decided_at,
+            client,
+        })
+        .await
     }
 
     async fn context(&self, token: &str) -> Result<Session, Error> {
@@ -656,23 +952,24 @@ impl Sessions for SessionManager {
         if request.token.is_empty() {
             return Err(Error::Missing { field: "token" });
         }
+        let client = (request.client_ip.as_str(), request.user_agent.as_str());
         let grant = self
-            .tokens
-            .redeem_impersonation_token(proto::RedeemRequest {
-                token: request.token,
-                expected_actions: vec![
-                    proto::Action::ImpersonateTeamMember.into(),
-                    proto::Action::ImpersonateUser.into(),
-                ],
-                client_ip: request.client_ip.clone(),
-                user_agent: request.user_agent.clone(),
-                ..Default::default()
-            })
+            .redeem(
+                proto::RedeemTokenRequest {
+                    token: request.token.clone(),
+                    expected_actions: vec![
+                        Action::ImpersonateTeamMember.into(),
+                        Action::ImpersonateUser.into(),
+                    ],
+                    ..Default::default()
+                },
+                client,
+            )
             .await?;
         let actor: PrincipalId = grant.actor_id.parse().map_err(|_| Error::InvalidToken)?;
         let target: PrincipalId = grant.target_id.parse().map_err(|_| Error::InvalidToken)?;
         let kind = PrincipalKind::from_proto(grant.target_kind).ok_or(Error::InvalidToken)?;
-        let action = proto::Action::try_from(grant.action).map_err(|_| Error::InvalidToken)?;
+        let action = Action::from_wire(grant.action).ok_or(Error::InvalidToken)?;
         // The right is checked again at exchange, as for the storefront.
         let decided_at = Instant::now();
         let decision = self
@@ -680,7 +977,7 @@ impl Sessions for SessionManager {
             .authorize(proto::AuthorizeRequest {
                 actor_id: grant.actor_id.clone(),
                 action: grant.action,
-                target_id: if action == proto::Action::ImpersonateUser {
+                target_id: if action == Action::ImpersonateUser {
                     grant.target_id.clone()
                 } else {
                     String::new()
@@ -694,58 +991,29 @@ impl Sessions for SessionManager {
             return Err(Error::InvalidToken);
         }
         let profile_id = match action {
-            proto::Action::ImpersonateTeamMember => Some(grant.target_profile_id),
+            Action::ImpersonateTeamMember => Some(grant.target_profile_id),
             _ => self.first_profile(target).await?,
         };
-        let action_name = match action {
-            proto::Action::ImpersonateTeamMember => "impersonate_team_member",
-            _ => "impersonate_user",
-        };
-
-        let token = random_token();
-        let now = now_millis();
-        let session = Session {
-            id: SessionId::new_random(),
-            token_hash: hash_token(&token),
-            principal_id: target,
-            principal_kind: kind,
-            sales_channel_id: None,
-            imitating_user_id: Some(actor),
+        self.start(Start {
+            grant: &grant,
+            actor,
+            target,
+            target_kind: kind,
+            action,
+            sales_channel: None,
             profile_id,
-            grant_action: Some(action_name.to_owned()),
-            payload: "{}".to_owned(),
-            created_at: now,
-            expires_at: now.saturating_add(lifetime_ms(self.lifetimes.impersonation)),
-            ended_at: None,
-            last_seen_at: now,
             read_only: decision.read_only,
-        };
-        let record = AuditRecord {
-            id: AuditRecordId::new_random(),
-            kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
-            action: action_name.to_owned(),
-            actor_id: actor,
-            target_id: target,
-            audience: grant.audience,
-            session_id: Some(session.id),
-            reason: grant.reason,
-            client_ip: request.client_ip,
-            user_agent: request.user_agent,
-            occurred_at: now,
-            trace_id: actas_shared::telemetry::current_trace_id(),
-        };
-        // Fail closed: no audit record, no session.
-        self.store.insert_with_audit(&session, &record).await?;
-        self.remember_started(&session, decided_at);
-        tracing::info!(session = %session.id, action = action_name, "impersonated session started");
-        Ok(Issued { token, session })
+            decided_at,
+            client,
+        })
+        .await
     }
 
     async fn switch_profile(&self, token: &str, profile_id: i64) -> Result<Session, Error> {
         let mut session = self.live_session(token).await?;
         // A team impersonation was granted for one profile: it stays there,
         // or it would reach the person's other teams.
-        if session.grant_action.as_deref() == Some("impersonate_team_member")
+        if session.grant_action.as_deref() == Some(Action::ImpersonateTeamMember.as_str())
             && session.profile_id != Some(profile_id)
         {
             return Err(Error::ProfileSwitch(
@@ -793,16 +1061,6 @@ impl Sessions for SessionManager {
             }
         }
         Ok(self.store.audit_records(&filter).await?)
-    }
-
-    async fn record_token_event(&self, record: AuditRecord) -> Result<(), Error> {
-        let token_kinds = [AuditKind::TokenIssued, AuditKind::TokenRedeemFailed];
-        if !token_kinds.iter().any(|kind| kind.as_str() == record.kind) || record.session_id.is_some() {
-            return Err(Error::InvalidPayload(
-                "only token_issued and token_redeem_failed records, without a session".into(),
-            ));
-        }
-        Ok(self.store.append_audit(&record).await?)
     }
 
     #[tracing::instrument(skip_all, fields(actor = ?request.actor, target = ?request.target))]

@@ -9,7 +9,7 @@ use actas_shared::{
 };
 use async_trait::async_trait;
 
-use crate::model::{AuditFilter, AuditRecord, Session};
+use crate::model::{AuditFilter, AuditRecord, Session, SpentToken};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -22,9 +22,20 @@ pub enum Error {
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     async fn insert(&self, session: &Session) -> Result<(), Error>;
-    /// Inserts an impersonated session and its audit record in one
-    /// transaction: both exist afterwards, or neither does.
-    async fn insert_with_audit(&self, session: &Session, record: &AuditRecord) -> Result<(), Error>;
+    /// Starts an impersonated session: spends the token it was exchanged
+    /// for, inserts the session and its start record, in one transaction:
+    /// all exist afterwards, or none does. Returns false, writing nothing,
+    /// when the token was spent before (a grant handed back by a restored
+    /// token store).
+    async fn start_impersonation(
+        &self,
+        session: &Session,
+        record: &AuditRecord,
+        spent: &SpentToken,
+    ) -> Result<bool, Error>;
+    /// Forgets the spent tokens that expired before `before` (they no
+    /// longer verify); returns how many.
+    async fn forget_spent_tokens(&self, before: i64) -> Result<u64, Error>;
     async fn by_token_hash(&self, token_hash: &str) -> Result<Option<Session>, Error>;
     /// Ends a live session, with its audit record when given, atomically.
     /// Returns false when it had already ended.
@@ -91,6 +102,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "read-only",
             include_str!("../migrations/postgres/0004_read_only.sql"),
         ),
+        (
+            5,
+            "spent tokens",
+            include_str!("../migrations/postgres/0005_spent_tokens.sql"),
+        ),
     ],
     sqlite: &[
         (
@@ -108,6 +124,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             4,
             "read-only",
             include_str!("../migrations/sqlite/0004_read_only.sql"),
+        ),
+        (
+            5,
+            "spent tokens",
+            include_str!("../migrations/sqlite/0005_spent_tokens.sql"),
         ),
     ],
 };
@@ -343,18 +364,49 @@ impl SessionStore for SqlSessions {
         Ok(())
     }
 
-    async fn insert_with_audit(&self, session: &Session, record: &AuditRecord) -> Result<(), Error> {
-        with_pool!(&self.pool, |pool| {
+    async fn start_impersonation(
+        &self,
+        session: &Session,
+        record: &AuditRecord,
+        spent: &SpentToken,
+    ) -> Result<bool, Error> {
+        let started = with_pool!(&self.pool, |pool| {
             let mut tx = pool.begin().await?;
-            // The audit record first: if it cannot be written, nothing is.
-            bind_audit!(record).execute(&mut *tx).await?;
-            bind_session!(session).execute(&mut *tx).await?;
-            if self.outbox {
-                bind_outbox!(record).execute(&mut *tx).await?;
+            // The unique id decides between replays: of any number of
+            // exchanges of one token, on any replica, one inserts it.
+            let first = sqlx::query(
+                "INSERT INTO spent_token (token_id_hash, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (token_id_hash) DO NOTHING",
+            )
+            .bind(&spent.token_id_hash)
+            .bind(spent.expires_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if first {
+                bind_audit!(record).execute(&mut *tx).await?;
+                bind_session!(session).execute(&mut *tx).await?;
+                if self.outbox {
+                    bind_outbox!(record).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
             }
-            tx.commit().await?;
+            first
         });
-        Ok(())
+        Ok(started)
+    }
+
+    async fn forget_spent_tokens(&self, before: i64) -> Result<u64, Error> {
+        Ok(with_pool!(&self.pool, |pool| {
+            sqlx::query("DELETE FROM spent_token WHERE expires_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     async fn by_token_hash(&self, token_hash: &str) -> Result<Option<Session>, Error> {

@@ -3,13 +3,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use actas_shared::{
-    grpc,
-    proto::{
-        permission_service_client::PermissionServiceClient, session_service_client::SessionServiceClient,
-        token_issuer_server::TokenIssuerServer,
-    },
-};
+use actas_shared::{grpc, proto::token_issuer_server::TokenIssuerServer};
 use anyhow::Context as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
@@ -53,12 +47,6 @@ pub struct Config {
     pub token_ttl_secs: u64,
     /// `ACTAS_TOKEN_ISSUER`: the JWT `iss`.
     pub token_issuer: String,
-    /// `ACTAS_PERMISSION_URL`
-    pub permission_url: String,
-    /// `ACTAS_SESSION_URL`
-    pub session_url: String,
-    /// `ACTAS_REQUIRE_REASON`: every impersonation start must state a reason.
-    pub require_reason: bool,
     /// `ACTAS_GRPC_TLS_CERT`, `ACTAS_GRPC_TLS_KEY`, `ACTAS_GRPC_TLS_CA`:
     /// mutual TLS on the gRPC server and the channels to the other services.
     #[serde(flatten)]
@@ -77,9 +65,6 @@ impl Default for Config {
             verification_keys_pem: None,
             token_ttl_secs: 120,
             token_issuer: "actas".into(),
-            permission_url: "http://127.0.0.1:50051".into(),
-            session_url: "http://127.0.0.1:50053".into(),
-            require_reason: false,
             grpc_tls: grpc::TlsConfig::default(),
         }
     }
@@ -130,6 +115,17 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let store = token_store(config)?;
+        Self::build_with_store(config, listener, store).await
+    }
+
+    /// [`Self::build`] on a store the caller made (tests keep a handle on
+    /// an in-memory store to restore it as a snapshot would).
+    pub async fn build_with_store(
+        config: &Config,
+        listener: TcpListener,
+        store: Arc<dyn TokenStore>,
+    ) -> anyhow::Result<Self> {
         if !(1..=MAX_TTL_SECS).contains(&config.token_ttl_secs) {
             anyhow::bail!("ACTAS_TOKEN_TTL_SECS must be between 1 and {MAX_TTL_SECS}");
         }
@@ -149,21 +145,13 @@ impl Application {
             verification_kids = ?keys.jwks().into_iter().map(|jwk| jwk.kid).collect::<Vec<_>>(),
             "token keys loaded"
         );
-        let store = token_store(config)?;
         let issuer = Issuer::new(
             keys,
             config.token_issuer.clone(),
             Duration::from_secs(config.token_ttl_secs),
             config.redis_key_prefix.clone(),
             store.clone(),
-            Arc::new(SessionServiceClient::new(
-                grpc::channel(&config.session_url, tls.as_ref()).context("ACTAS_SESSION_URL")?,
-            )),
-            Arc::new(PermissionServiceClient::new(
-                grpc::channel(&config.permission_url, tls.as_ref()).context("ACTAS_PERMISSION_URL")?,
-            )),
-        )
-        .require_reason(config.require_reason);
+        );
         Ok(Self {
             listener,
             tls,
@@ -178,7 +166,9 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "token issuer listening");
-        let routes = Routes::new(TokenIssuerServer::new(TokenIssuerGrpc::new(self.issuer)));
+        let routes = Routes::new(TokenIssuerServer::new(
+            TokenIssuerGrpc::new(self.issuer).check_callers(self.tls.is_some()),
+        ));
         let store = self.store;
         let probe: grpc::Probe = Arc::new(move || {
             let store = store.clone();

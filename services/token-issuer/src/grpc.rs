@@ -1,23 +1,44 @@
-//! The gRPC adapter: parse the request, call [`TokenIssuer`], map the error.
+//! The gRPC adapter: parse the request, call [`TokenIssuer`], map the error;
+//! under mutual TLS, issuing and redeeming answer the session service only.
 
 use actas_shared::{
+    grpc::tls::require_caller,
     principal::PrincipalKind,
-    proto::{self, token_issuer_server},
+    proto::{self, Action, token_issuer_server},
 };
 use tonic::{Request, Response, Status};
 
 use crate::{
     error::Error,
-    issuer::{IssueRequest, RedeemRequest, Target, TokenIssuer},
+    issuer::{IssueRequest, RedeemRequest, Redeemed, TokenIssuer},
+    store::StoredGrant,
 };
 
 pub struct TokenIssuerGrpc<T> {
     inner: T,
+    /// Mutual TLS is on: the calling service is known from its certificate.
+    check_callers: bool,
 }
 
 impl<T: TokenIssuer> TokenIssuerGrpc<T> {
     pub fn new(inner: T) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            check_callers: false,
+        }
+    }
+
+    /// Under mutual TLS: tokens are issued and redeemed for the session
+    /// service only, which decided and records them.
+    pub fn check_callers(self, check: bool) -> Self {
+        Self {
+            check_callers: check,
+            ..self
+        }
+    }
+
+    fn require_session_service<M>(&self, request: &Request<M>) -> Result<(), Status> {
+        require_caller(request, self.check_callers, "session").map_err(Status::from)
     }
 }
 
@@ -36,93 +57,91 @@ fn optional_id<I: std::str::FromStr>(text: &str, field: &'static str) -> Result<
     }
 }
 
+fn grant_message(grant: StoredGrant, token_id_hash: String) -> proto::Grant {
+    proto::Grant {
+        actor_id: grant.actor_id,
+        target_id: grant.target_id,
+        audience: grant.audience,
+        reason: grant.reason,
+        token_id_hash,
+        issued_at_unix: grant.issued_at,
+        expires_at_unix: grant.expires_at,
+        action: Action::parse(&grant.action).unwrap_or(Action::Unspecified).into(),
+        target_kind: PrincipalKind::parse(&grant.target_kind)
+            .map_or(proto::PrincipalKind::Unspecified, PrincipalKind::to_proto)
+            .into(),
+        target_profile_id: grant.target_profile_id.unwrap_or_default(),
+    }
+}
+
 #[tonic::async_trait]
 impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
-    async fn issue_impersonation_token(
+    async fn issue_token(
         &self,
-        request: Request<proto::IssueRequest>,
-    ) -> Result<Response<proto::IssueResponse>, Status> {
+        request: Request<proto::IssueTokenRequest>,
+    ) -> Result<Response<proto::IssuedToken>, Status> {
+        self.require_session_service(&request)?;
         let request = request.into_inner();
-        if request.actor_session_token.is_empty() {
-            return Err(Error::MissingCredential.into());
-        }
-        let target = match proto::Action::try_from(request.action) {
-            Ok(proto::Action::Unspecified | proto::Action::ImitateCustomer) => Target::Customer {
-                customer: parse_id(&request.target_id, "customerId")?,
-                sales_channel: parse_id(&request.audience, "salesChannelId")?,
-            },
-            Ok(proto::Action::ImpersonateTeamMember) if request.target_profile_id > 0 => {
-                Target::Profile(request.target_profile_id)
-            }
-            Ok(proto::Action::ImpersonateTeamMember) => {
-                return Err(Error::Missing { field: "coworkerId" }.into());
-            }
-            Ok(proto::Action::ImpersonateUser) => Target::User(parse_id(&request.target_id, "userId")?),
-            Err(_) => return Err(Error::Missing { field: "action" }.into()),
-        };
+        let action = Action::from_wire(request.action).ok_or(Error::Missing { field: "action" })?;
+        let target_kind =
+            PrincipalKind::from_proto(request.target_kind).ok_or(Error::Missing { field: "targetKind" })?;
         let issued = self
             .inner
             .issue(IssueRequest {
-                actor_session_token: request.actor_session_token,
-                target,
+                actor: parse_id(&request.actor_id, "actorId")?,
+                target: parse_id(&request.target_id, "targetId")?,
+                audience: request.audience,
+                action,
+                target_kind,
+                target_profile_id: Some(request.target_profile_id).filter(|id| *id > 0),
                 reason: request.reason,
-                client_ip: request.client_ip,
-                user_agent: request.user_agent,
             })
             .await?;
-        Ok(Response::new(proto::IssueResponse {
+        Ok(Response::new(proto::IssuedToken {
             token: issued.token,
             expires_at_unix: issued.expires_at,
+            token_id_hash: issued.token_id_hash,
         }))
     }
 
-    async fn redeem_impersonation_token(
+    async fn redeem_token(
         &self,
-        request: Request<proto::RedeemRequest>,
-    ) -> Result<Response<proto::Grant>, Status> {
+        request: Request<proto::RedeemTokenRequest>,
+    ) -> Result<Response<proto::RedeemTokenResponse>, Status> {
+        self.require_session_service(&request)?;
         let request = request.into_inner();
         if request.token.is_empty() {
             return Err(Error::Missing { field: "token" }.into());
         }
-        let grant = self
+        let redeemed = self
             .inner
             .redeem(RedeemRequest {
                 expected_target: optional_id(&request.expected_target_id, "customerId")?,
                 expected_actor: optional_id(&request.expected_actor_id, "userId")?,
-                expected_audience: optional_id(&request.expected_audience, "salesChannelId")?,
+                expected_audience: Some(request.expected_audience).filter(|audience| !audience.is_empty()),
                 expected_actions: request
                     .expected_actions
                     .iter()
-                    .map(|action| proto::Action::try_from(*action).unwrap_or(proto::Action::Unspecified))
+                    .map(|action| Action::try_from(*action).unwrap_or(Action::Unspecified))
                     .collect(),
                 token: request.token,
-                client_ip: request.client_ip,
-                user_agent: request.user_agent,
             })
             .await?;
-        Ok(Response::new(proto::Grant {
-            actor_id: grant.actor_id,
-            target_id: grant.target_id,
-            audience: grant.audience,
-            reason: grant.reason,
-            token_id_hash: String::new(),
-            issued_at_unix: grant.issued_at,
-            expires_at_unix: grant.expires_at,
-            action: action_of(&grant.action).into(),
-            target_kind: PrincipalKind::parse(&grant.target_kind)
-                .map_or(proto::PrincipalKind::Unspecified, PrincipalKind::to_proto)
-                .into(),
-            target_profile_id: grant.target_profile_id.unwrap_or_default(),
-        }))
-    }
-
-    async fn get_issue_policy(
-        &self,
-        _request: Request<proto::GetIssuePolicyRequest>,
-    ) -> Result<Response<proto::IssuePolicy>, Status> {
-        Ok(Response::new(proto::IssuePolicy {
-            reason_required: self.inner.reason_required(),
-            reason_max_chars: u32::try_from(actas_shared::reason::MAX_REASON_CHARS).unwrap_or(u32::MAX),
+        let outcome = match redeemed {
+            Redeemed::Grant { grant, token_id_hash } => {
+                proto::redeem_token_response::Outcome::Grant(grant_message(grant, token_id_hash))
+            }
+            Redeemed::Refused {
+                claimed,
+                token_id_hash,
+                why,
+            } => proto::redeem_token_response::Outcome::Refused(proto::RedeemRefusal {
+                claimed: Some(grant_message(claimed, token_id_hash)),
+                why: why.to_owned(),
+            }),
+        };
+        Ok(Response::new(proto::RedeemTokenResponse {
+            outcome: Some(outcome),
         }))
     }
 
@@ -144,14 +163,5 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
             })
             .collect();
         Ok(Response::new(proto::Jwks { keys }))
-    }
-}
-
-fn action_of(name: &str) -> proto::Action {
-    match name {
-        "imitate_customer" => proto::Action::ImitateCustomer,
-        "impersonate_team_member" => proto::Action::ImpersonateTeamMember,
-        "impersonate_user" => proto::Action::ImpersonateUser,
-        _ => proto::Action::Unspecified,
     }
 }

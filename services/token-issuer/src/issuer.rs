@@ -1,18 +1,22 @@
 //! Issue and redeem one-time impersonation tokens.
 //!
 //! A token is an EdDSA-signed JWT binding target (`sub`), actor (`act.sub`,
-//! as in RFC 8693) and sales channel (`aud`). The store keeps only the hash
-//! of its `jti` with the grant; redeeming takes the grant out atomically, so
-//! a token redeems at most once whatever the concurrency or replica count.
+//! as in RFC 8693) and audience (`aud`). The store keeps only the hash of
+//! its `jti` with the grant; redeeming takes the grant out atomically, so a
+//! token redeems at most once whatever the concurrency or replica count, as
+//! long as the store never hands a grant back. Because a Redis restored from
+//! a snapshot does, the session service also records each spent token id
+//! durably: this is the fast path, not the authority.
+//!
+//! The issuer decides nothing and calls nobody: the session service asks
+//! the permission service and writes the record before it asks for a token.
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use actas_shared::{
-    ApiError,
-    grpc::calls::{PermissionCalls, SessionCalls},
-    ids::{PrincipalId, SalesChannelId},
+    ids::PrincipalId,
     principal::PrincipalKind,
-    proto::{self, GetContextRequest},
+    proto::Action,
     secret::{constant_time_eq, hash_token},
 };
 use async_trait::async_trait;
@@ -28,42 +32,35 @@ use crate::{
 /// What the token issuer does; the gRPC adapter and tests call this.
 #[async_trait]
 pub trait TokenIssuer: Send + Sync + 'static {
-    async fn issue(&self, request: IssueRequest) -> Result<Issued, Error>;
-    async fn redeem(&self, request: RedeemRequest) -> Result<StoredGrant, Error>;
-    /// Whether every impersonation start must state a reason.
-    fn reason_required(&self) -> bool;
+    /// Signs a token for a grant already decided and recorded, and stores it.
+    async fn issue(&self, grant: IssueRequest) -> Result<Issued, Error>;
+    /// Takes a token's grant out of the store and checks its bindings.
+    async fn redeem(&self, request: RedeemRequest) -> Result<Redeemed, Error>;
     /// The public keys that verify tokens, as a JWK Set's keys.
     fn jwks(&self) -> Vec<Jwk>;
 }
 
-/// Whom a token is asked for.
-#[derive(Debug, Clone, Copy)]
-pub enum Target {
-    /// An admin logs in as a customer on a sales channel.
-    Customer {
-        customer: PrincipalId,
-        sales_channel: SalesChannelId,
-    },
-    /// A team administrator signs in as a member's profile.
-    Profile(i64),
-    /// An operator signs in as any admin or customer.
-    User(PrincipalId),
-}
-
-#[derive(Debug)]
+/// A grant the session service decided: actor may act as target.
+#[derive(Debug, Clone)]
 pub struct IssueRequest {
-    pub actor_session_token: String,
-    pub target: Target,
+    pub actor: PrincipalId,
+    pub target: PrincipalId,
+    /// The sales channel id, `team:<id>` or `sys`.
+    pub audience: String,
+    pub action: Action,
+    pub target_kind: PrincipalKind,
+    /// Team impersonation: the granted profile.
+    pub target_profile_id: Option<i64>,
+    /// The decision's reason (with the actor's stated one).
     pub reason: String,
-    /// Who asked, for the audit record.
-    pub client_ip: String,
-    pub user_agent: String,
 }
 
 #[derive(Debug)]
 pub struct Issued {
     pub token: String,
     pub expires_at: i64,
+    /// Hash of the `jti`: the token's id outside the token.
+    pub token_id_hash: String,
 }
 
 /// A redemption. Each expectation left `None` lets the token's own binding
@@ -73,12 +70,25 @@ pub struct RedeemRequest {
     pub token: String,
     pub expected_target: Option<PrincipalId>,
     pub expected_actor: Option<PrincipalId>,
-    pub expected_audience: Option<SalesChannelId>,
+    pub expected_audience: Option<String>,
     /// The actions this redemption accepts; empty accepts any.
-    pub expected_actions: Vec<proto::Action>,
-    /// Who presented it, for the audit record of a failure.
-    pub client_ip: String,
-    pub user_agent: String,
+    pub expected_actions: Vec<Action>,
+}
+
+/// The outcome of redeeming a validly signed token.
+#[derive(Debug)]
+pub enum Redeemed {
+    /// Honoured: the grant, and the hash of the token's id (spent now).
+    Grant {
+        grant: StoredGrant,
+        token_id_hash: String,
+    },
+    /// Not honoured: what its signed claims name, and why (for the record).
+    Refused {
+        claimed: StoredGrant,
+        token_id_hash: String,
+        why: &'static str,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -102,8 +112,7 @@ struct Claims {
     pid: Option<i64>,
 }
 
-/// [`TokenIssuer`] asking the session service who the caller is and the
-/// permission service whether they may.
+/// [`TokenIssuer`] over a key set and a [`TokenStore`].
 pub struct Issuer {
     keys: KeySet,
     issuer: String,
@@ -111,26 +120,15 @@ pub struct Issuer {
     ttl: Duration,
     key_prefix: String,
     store: Arc<dyn TokenStore>,
-    sessions: Arc<dyn SessionCalls>,
-    permission: Arc<dyn PermissionCalls>,
-    reason_required: bool,
 }
 
 impl Issuer {
-    /// Every impersonation start must state a reason (`ACTAS_REQUIRE_REASON`).
-    pub fn require_reason(mut self, required: bool) -> Self {
-        self.reason_required = required;
-        self
-    }
-
     pub fn new(
         keys: KeySet,
         issuer: String,
         ttl: Duration,
         key_prefix: String,
         store: Arc<dyn TokenStore>,
-        sessions: Arc<dyn SessionCalls>,
-        permission: Arc<dyn PermissionCalls>,
     ) -> Self {
         Self {
             keys,
@@ -139,9 +137,6 @@ impl Issuer {
             ttl,
             key_prefix,
             store,
-            sessions,
-            permission,
-            reason_required: false,
         }
     }
 
@@ -154,30 +149,23 @@ impl Issuer {
         })
     }
 
-    /// Records a refused redemption of a validly signed token. Best effort:
-    /// the caller is refused either way, and a token that fails its
-    /// signature names nobody (it is counted in metrics only).
-    async fn record_failure(&self, claims: &Claims, why: &str, request: &RedeemRequest) {
-        let recorded = self
-            .sessions
-            .record_token_event(proto::TokenEvent {
-                kind: "token_redeem_failed".into(),
-                action: claims.scope.clone(),
-                actor_id: claims.act.sub.clone(),
-                target_id: claims.sub.clone(),
-                audience: claims.aud.clone(),
-                reason: why.to_owned(),
-                client_ip: request.client_ip.clone(),
-                user_agent: request.user_agent.clone(),
-            })
-            .await;
-        if let Err(status) = recorded {
-            tracing::error!(code = ?status.code(), "the failed redemption could not be recorded");
-        }
+    fn store_key(&self, token_id_hash: &str) -> String {
+        format!("{}grant:{token_id_hash}", self.key_prefix)
     }
+}
 
-    fn store_key(&self, jti: &str) -> String {
-        format!("{}grant:{}", self.key_prefix, hash_token(jti))
+/// What a token's signed claims name, for the record of a refusal.
+fn claimed(claims: &Claims) -> StoredGrant {
+    StoredGrant {
+        actor_id: claims.act.sub.clone(),
+        target_id: claims.sub.clone(),
+        audience: claims.aud.clone(),
+        reason: String::new(),
+        issued_at: claims.iat,
+        expires_at: claims.exp,
+        action: claims.scope.clone(),
+        target_kind: String::new(),
+        target_profile_id: claims.pid,
     }
 }
 
@@ -198,125 +186,66 @@ pub fn validation(issuer: &str) -> Validation {
 
 #[async_trait]
 impl TokenIssuer for Issuer {
-    #[tracing::instrument(skip_all, fields(target = ?request.target))]
+    #[tracing::instrument(skip_all, fields(action = request.action.as_str()))]
     async fn issue(&self, request: IssueRequest) -> Result<Issued, Error> {
-        let reason = actas_shared::reason::check(&request.reason, self.reason_required)?.to_owned();
-        let context = self
-            .sessions
-            .get_context(GetContextRequest {
-                token: request.actor_session_token,
-            })
-            .await?;
-        if context.imitated {
-            return Err(Error::Chain);
-        }
-        let actor = context.principal_id;
-        // The permission service decides, from the directory, whether this
-        // kind of actor may do this at all: the caller's word counts for nothing.
-        let authorize = match request.target {
-            Target::Customer {
-                customer,
-                sales_channel,
-            } => proto::AuthorizeRequest {
-                actor_id: actor.clone(),
-                action: proto::Action::ImitateCustomer.into(),
-                target_id: customer.to_string(),
-                audience: sales_channel.to_string(),
-                target_profile_id: 0,
-            },
-            Target::Profile(profile) => proto::AuthorizeRequest {
-                actor_id: actor.clone(),
-                action: proto::Action::ImpersonateTeamMember.into(),
-                target_id: String::new(),
-                audience: String::new(),
-                target_profile_id: profile,
-            },
-            Target::User(user) => proto::AuthorizeRequest {
-                actor_id: actor.clone(),
-                action: proto::Action::ImpersonateUser.into(),
-                target_id: user.to_string(),
-                audience: String::new(),
-                target_profile_id: 0,
-            },
-        };
-        let action = proto::Action::try_from(authorize.action).unwrap_or(proto::Action::Unspecified);
-        let decision = self.permission.authorize(authorize).await?;
-        if !decision.allowed {
-            return Err(Error::Upstream(denial(&decision)));
-        }
-        let target_kind = PrincipalKind::from_proto(decision.target_kind)
-            .ok_or_else(|| Error::Upstream(ApiError::internal()))?;
-
-        let issued_at = chrono_now();
+        let issued_at = now_secs();
         let ttl_secs = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
-        let profile = Some(decision.target_profile_id).filter(|id| *id > 0);
         let claims = Claims {
             iss: self.issuer.clone(),
-            aud: decision.audience.clone(),
-            sub: decision.target_id.clone(),
-            act: Actor { sub: actor.clone() },
+            aud: request.audience.clone(),
+            sub: request.target.to_string(),
+            act: Actor {
+                sub: request.actor.to_string(),
+            },
             iat: issued_at,
             exp: issued_at.saturating_add(ttl_secs),
             jti: uuid::Uuid::new_v4().simple().to_string(),
-            scope: action_name(action).to_owned(),
-            pid: profile,
+            scope: request.action.as_str().to_owned(),
+            pid: request.target_profile_id,
         };
         let token = self.keys.sign(&claims).map_err(Error::Signing)?;
         let grant = StoredGrant {
-            actor_id: actor,
+            actor_id: claims.act.sub.clone(),
             target_id: claims.sub.clone(),
             audience: claims.aud.clone(),
-            reason: if reason.is_empty() {
-                decision.reason
-            } else {
-                format!("{}; stated reason: {reason}", decision.reason)
-            },
+            reason: request.reason,
             issued_at,
             expires_at: claims.exp,
             action: claims.scope.clone(),
-            target_kind: target_kind.as_str().to_owned(),
-            target_profile_id: profile,
+            target_kind: request.target_kind.as_str().to_owned(),
+            target_profile_id: request.target_profile_id,
         };
-        // On the record before it exists: when the record cannot be written,
-        // no token is issued and Redis holds no grant (fail closed).
-        self.sessions
-            .record_token_event(proto::TokenEvent {
-                kind: "token_issued".into(),
-                action: grant.action.clone(),
-                actor_id: grant.actor_id.clone(),
-                target_id: grant.target_id.clone(),
-                audience: grant.audience.clone(),
-                reason: grant.reason.clone(),
-                client_ip: request.client_ip,
-                user_agent: request.user_agent,
-            })
-            .await?;
+        let token_id_hash = hash_token(&claims.jti);
         if !self
             .store
-            .put_if_absent(&self.store_key(&claims.jti), &grant, self.ttl)
+            .put_if_absent(&self.store_key(&token_id_hash), &grant, self.ttl)
             .await?
         {
             return Err(Error::Collision);
         }
-        metrics::counter!("actas_tokens_issued_total", "action" => grant.action.clone()).increment(1);
+        metrics::counter!("actas_tokens_issued_total", "action" => request.action.as_str()).increment(1);
         tracing::info!(actor = %grant.actor_id, "impersonation token issued");
         Ok(Issued {
             token,
             expires_at: claims.exp,
+            token_id_hash,
         })
     }
 
     #[tracing::instrument(skip_all)]
-    async fn redeem(&self, request: RedeemRequest) -> Result<StoredGrant, Error> {
+    async fn redeem(&self, request: RedeemRequest) -> Result<Redeemed, Error> {
         let claims = self.verify(&request.token).inspect_err(|_| rejected("invalid"))?;
+        let token_id_hash = hash_token(&claims.jti);
         // Spend the token before comparing bindings: a token presented with
         // the wrong customer or admin is treated as exposed and burns.
-        let grant = self.store.take(&self.store_key(&claims.jti)).await?;
+        let grant = self.store.take(&self.store_key(&token_id_hash)).await?;
         let Some(grant) = grant else {
             rejected("spent_or_unknown");
-            self.record_failure(&claims, "spent, expired or unknown token", &request)
-                .await;
-            return Err(Error::InvalidToken);
+            return Ok(Redeemed::Refused {
+                claimed: claimed(&claims),
+                token_id_hash,
+                why: "spent, expired or unknown token",
+            });
         };
         let expected = |expectation: Option<String>, actual: &str| {
             expectation.is_none_or(|expected| constant_time_eq(actual, &expected))
@@ -325,9 +254,9 @@ impl TokenIssuer for Issuer {
             || request
                 .expected_actions
                 .iter()
-                .any(|action| action_name(*action) == claims.scope);
+                .any(|action| action.as_str() == claims.scope);
         let matches = action_matches
-            & expected(request.expected_audience.map(|a| a.to_string()), &claims.aud)
+            & expected(request.expected_audience, &claims.aud)
             & expected(request.expected_target.map(|t| t.to_string()), &claims.sub)
             & expected(request.expected_actor.map(|a| a.to_string()), &claims.act.sub)
             & (grant.action == claims.scope)
@@ -338,36 +267,19 @@ impl TokenIssuer for Issuer {
         if !matches {
             tracing::warn!("impersonation token presented with a mismatched binding");
             rejected("mismatch");
-            self.record_failure(
-                &claims,
-                "presented with a binding that does not match; the token is spent",
-                &request,
-            )
-            .await;
-            return Err(Error::InvalidToken);
+            return Ok(Redeemed::Refused {
+                claimed: claimed(&claims),
+                token_id_hash,
+                why: "presented with a binding that does not match; the token is spent",
+            });
         }
         metrics::counter!("actas_tokens_redeemed_total", "action" => grant.action.clone()).increment(1);
         tracing::info!(actor = %grant.actor_id, "impersonation token redeemed");
-        Ok(grant)
-    }
-
-    fn reason_required(&self) -> bool {
-        self.reason_required
+        Ok(Redeemed::Grant { grant, token_id_hash })
     }
 
     fn jwks(&self) -> Vec<Jwk> {
         self.keys.jwks()
-    }
-}
-
-fn denial(decision: &proto::Decision) -> ApiError {
-    let code = actas_shared::ErrorCode::parse(&decision.code)
-        .unwrap_or(actas_shared::ErrorCode::ImpersonationNotAllowed);
-    ApiError {
-        code,
-        detail: decision.reason.clone(),
-        missing_privileges: decision.missing_privileges.clone(),
-        retry_after_secs: None,
     }
 }
 
@@ -376,16 +288,6 @@ fn rejected(reason: &'static str) {
     metrics::counter!("actas_tokens_rejected_total", "reason" => reason).increment(1);
 }
 
-/// The action's name, as the rule table, the grant and the `scope` claim spell it.
-fn action_name(action: proto::Action) -> &'static str {
-    match action {
-        proto::Action::ImitateCustomer => "imitate_customer",
-        proto::Action::ImpersonateTeamMember => "impersonate_team_member",
-        proto::Action::ImpersonateUser => "impersonate_user",
-        proto::Action::Unspecified => "",
-    }
-}
-
-fn chrono_now() -> i64 {
+fn now_secs() -> i64 {
     actas_shared::db::now_millis() / 1000
 }

@@ -1,5 +1,6 @@
-//! actas token issuer: one-time impersonation tokens (signed JWTs), issued
-//! only after the permission service allowed them, redeemed at most once.
+//! actas token issuer: one-time impersonation tokens (signed JWTs), signed
+//! for grants the session service decided and recorded, redeemed at most
+//! once. A leaf: it calls no other service.
 
 pub mod app;
 pub mod error;

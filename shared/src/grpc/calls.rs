@@ -3,6 +3,11 @@
 //! benchmark's in-process baseline, [`Direct`] calls the callee's own
 //! handler in the same process: the same logic and messages, without
 //! encoding, HTTP/2 or a socket. Measuring both tells the cost of the split.
+//!
+//! Only the session service calls other services through these (the
+//! gateway holds plain clients): the permission service and the token
+//! issuer are leaves, so the graph has no cycle and in-process wiring needs
+//! no late binding.
 
 use std::sync::Arc;
 
@@ -11,7 +16,6 @@ use tonic::{Request, Status};
 use super::Channel;
 use crate::proto::{
     self, permission_service_client::PermissionServiceClient, permission_service_server::PermissionService,
-    session_service_client::SessionServiceClient, session_service_server::SessionService,
     token_issuer_client::TokenIssuerClient, token_issuer_server::TokenIssuer,
 };
 
@@ -62,7 +66,7 @@ macro_rules! callee {
 }
 
 callee! {
-    /// What the session service and the token issuer ask of the permission service.
+    /// What the session service asks of the permission service.
     PermissionCalls: PermissionServiceClient, PermissionService {
         authenticate(proto::AuthenticateRequest) -> proto::AuthenticateResponse;
         authorize(proto::AuthorizeRequest) -> proto::Decision;
@@ -75,14 +79,7 @@ callee! {
 callee! {
     /// What the session service asks of the token issuer.
     TokenCalls: TokenIssuerClient, TokenIssuer {
-        redeem_impersonation_token(proto::RedeemRequest) -> proto::Grant;
-    }
-}
-
-callee! {
-    /// What the token issuer asks of the session service.
-    SessionCalls: SessionServiceClient, SessionService {
-        get_context(proto::GetContextRequest) -> proto::SessionContext;
-        record_token_event(proto::TokenEvent) -> proto::RecordTokenEventResponse;
+        issue_token(proto::IssueTokenRequest) -> proto::IssuedToken;
+        redeem_token(proto::RedeemTokenRequest) -> proto::RedeemTokenResponse;
     }
 }

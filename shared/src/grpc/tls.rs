@@ -232,3 +232,35 @@ pub fn require_caller<T>(request: &tonic::Request<T>, check: bool, service: &str
         format!("Only the {service} service may make this call."),
     ))
 }
+
+/// Refuses a call that none of `services` made, when `check`.
+pub fn require_caller_among<T>(
+    request: &tonic::Request<T>,
+    check: bool,
+    services: &[&str],
+) -> Result<(), ApiError> {
+    if !check || services.iter().any(|service| peer_is(request, service)) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::Unauthorized,
+        format!(
+            "Only the {} service may call this service.",
+            services.join(" or ")
+        ),
+    ))
+}
+
+/// A server interceptor that answers only `services` under mutual TLS
+/// (`check`): a service with no business here is refused before any
+/// handler runs, whatever it asks.
+pub fn only_from(
+    check: bool,
+    services: &'static [&'static str],
+) -> impl Fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + Send + Sync + 'static
+{
+    move |request| {
+        require_caller_among(&request, check, services).map_err(tonic::Status::from)?;
+        Ok(request)
+    }
+}

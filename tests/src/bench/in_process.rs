@@ -5,10 +5,7 @@
 //! no protobuf encoding, no sockets between services: what is left is the
 //! work the flow needs. Through the gateway ÷ this = the cost of the split.
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use actas_permission::{Directory, grpc::PermissionGrpc, seed, store::SqlDirectory};
 use actas_session::{
@@ -17,9 +14,9 @@ use actas_session::{
     store::{SessionStore, SqlSessions},
 };
 use actas_shared::{
-    grpc::calls::{Direct, TokenCalls},
+    grpc::calls::Direct,
     principal::PrincipalKind,
-    proto::{self, session_service_server::SessionService as _, token_issuer_server::TokenIssuer as _},
+    proto::{self, session_service_server::SessionService as _},
 };
 use actas_token_issuer::{
     grpc::TokenIssuerGrpc,
@@ -31,33 +28,13 @@ use tonic::{Request, Status};
 
 use crate::bench::gateway::Failure;
 
-/// The token issuer, known only once the session manager that it calls
-/// exists: the two call each other, so one side is bound late.
-#[derive(Default)]
-struct LateTokens(OnceLock<Arc<dyn TokenCalls>>);
-
-#[async_trait::async_trait]
-impl TokenCalls for LateTokens {
-    async fn redeem_impersonation_token(
-        &self,
-        request: proto::RedeemRequest,
-    ) -> Result<proto::Grant, Status> {
-        match self.0.get() {
-            Some(tokens) => tokens.redeem_impersonation_token(request).await,
-            None => Err(Status::unavailable(
-                "the in-process token issuer is not wired yet",
-            )),
-        }
-    }
-}
-
 type Sessions = SessionGrpc<SessionManager>;
-type Tokens = TokenIssuerGrpc<Issuer>;
 
-/// The three services in this process, on the stack's own backends.
+/// The three services in this process, on the stack's own backends. The
+/// session service calls the other two, which call nobody: built leaves
+/// first, nothing bound late.
 pub struct InProcess {
     sessions: Arc<Sessions>,
-    tokens: Arc<Tokens>,
 }
 
 impl std::fmt::Debug for InProcess {
@@ -78,26 +55,6 @@ impl InProcess {
         let directory = Directory::new(Arc::new(SqlDirectory::new(directory_pool)));
         let permission = Arc::new(PermissionGrpc::new(directory));
 
-        let session_config = actas_session::Config {
-            database_url: database_url.to_owned(),
-            ..Default::default()
-        };
-        let session_pool = actas_session::app::connect(&session_config).await?;
-        let store: Arc<dyn SessionStore> = Arc::new(SqlSessions::new(session_pool));
-        let late_tokens = Arc::new(LateTokens::default());
-        let manager = SessionManager::new(
-            store,
-            Arc::new(Direct(permission.clone())),
-            late_tokens.clone(),
-            Lifetimes {
-                admin: Duration::from_secs(session_config.admin_session_ttl_secs),
-                customer: Duration::from_secs(session_config.customer_session_ttl_secs),
-                impersonation: Duration::from_secs(session_config.impersonation_max_secs),
-                impersonation_idle: Duration::from_secs(session_config.impersonation_idle_secs),
-            },
-        );
-        let sessions = Arc::new(SessionGrpc::new(manager));
-
         let token_config = actas_token_issuer::Config::default();
         let token_store: Arc<dyn TokenStore> = Arc::new(RedisStore::new(redis_url)?);
         let issuer = Issuer::new(
@@ -107,15 +64,28 @@ impl InProcess {
             // Its own keys: nothing it stores meets the stack's grants.
             format!("{}bench-in-process:", token_config.redis_key_prefix),
             token_store,
-            Arc::new(Direct(sessions.clone())),
-            Arc::new(Direct(permission)),
         );
         let tokens = Arc::new(TokenIssuerGrpc::new(issuer));
-        let wired: Arc<dyn TokenCalls> = Arc::new(Direct(tokens.clone()));
-        if late_tokens.0.set(wired).is_err() {
-            anyhow::bail!("the in-process token issuer was wired twice");
-        }
-        Ok(InProcess { sessions, tokens })
+
+        let session_config = actas_session::Config {
+            database_url: database_url.to_owned(),
+            ..Default::default()
+        };
+        let session_pool = actas_session::app::connect(&session_config).await?;
+        let store: Arc<dyn SessionStore> = Arc::new(SqlSessions::new(session_pool));
+        let manager = SessionManager::new(
+            store,
+            Arc::new(Direct(permission)),
+            Arc::new(Direct(tokens)),
+            Lifetimes {
+                admin: Duration::from_secs(session_config.admin_session_ttl_secs),
+                customer: Duration::from_secs(session_config.customer_session_ttl_secs),
+                impersonation: Duration::from_secs(session_config.impersonation_max_secs),
+                impersonation_idle: Duration::from_secs(session_config.impersonation_idle_secs),
+            },
+        );
+        let sessions = Arc::new(SessionGrpc::new(manager));
+        Ok(InProcess { sessions })
     }
 
     /// The admin's session token and id (argon2 runs here, outside the flows).
@@ -146,8 +116,8 @@ impl InProcess {
         let alice = seed::ALICE.to_string();
         self.context(admin_token).await?;
         let issued = self
-            .tokens
-            .issue_impersonation_token(Request::new(proto::IssueRequest {
+            .sessions
+            .issue_impersonation_token(Request::new(proto::IssueImpersonationTokenRequest {
                 actor_session_token: admin_token.to_owned(),
                 target_id: alice.clone(),
                 audience: seed::STOREFRONT_EU.to_string(),

@@ -5,9 +5,9 @@ use actas_permission::seed;
 use actas_shared::{
     ApiError, ErrorCode,
     proto::{
-        Action, AuthorizeRequest, GetContextRequest, RedeemRequest, ResolveSalesChannelRequest,
-        permission_service_client::PermissionServiceClient, session_service_client::SessionServiceClient,
-        token_issuer_client::TokenIssuerClient,
+        Action, AuthorizeRequest, GetContextRequest, IssueImpersonationTokenRequest, RedeemTokenRequest,
+        ResolveSalesChannelRequest, permission_service_client::PermissionServiceClient,
+        session_service_client::SessionServiceClient, token_issuer_client::TokenIssuerClient,
     },
 };
 use tonic::{Code, transport::Channel};
@@ -113,13 +113,12 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
     assert_eq!(both.code(), Code::InvalidArgument);
 
     let garbage = tokens
-        .redeem_impersonation_token(RedeemRequest {
+        .redeem_token(RedeemTokenRequest {
             token: "garbage".into(),
             expected_target_id: seed::ALICE.to_string(),
             expected_actor_id: seed::ADMIN.to_string(),
             expected_audience: String::new(),
             expected_actions: Vec::new(),
-            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -129,10 +128,32 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
         ErrorCode::InvalidImpersonationToken,
     );
     let empty = tokens
-        .redeem_impersonation_token(RedeemRequest::default())
+        .redeem_token(RedeemTokenRequest::default())
         .await
         .unwrap_err();
     assert_status(&empty, Code::InvalidArgument, ErrorCode::MissingParameter);
+
+    let no_actor = sessions
+        .issue_impersonation_token(IssueImpersonationTokenRequest {
+            target_id: seed::ALICE.to_string(),
+            audience: seed::STOREFRONT_EU.to_string(),
+            action: Action::ImitateCustomer.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_status(&no_actor, Code::Unauthenticated, ErrorCode::Unauthorized);
+    let bad_target = sessions
+        .issue_impersonation_token(IssueImpersonationTokenRequest {
+            actor_session_token: "whoever".into(),
+            target_id: "not-a-uuid".into(),
+            audience: seed::STOREFRONT_EU.to_string(),
+            action: Action::ImitateCustomer.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_status(&bad_target, Code::InvalidArgument, ErrorCode::InvalidUuid);
 
     let unknown_session = sessions
         .get_context(GetContextRequest {

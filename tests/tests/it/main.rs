@@ -15,6 +15,7 @@ mod limits;
 mod policy;
 mod reasons;
 mod revocation;
+mod single_use;
 mod store_api;
 mod storefront;
 mod tls;

@@ -6,7 +6,7 @@ use actas_shared::{
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
     proto::{
-        Action, GetIssuePolicyRequest, GetPrincipalRequest, IssueRequest, LoginRequest,
+        Action, GetIssuePolicyRequest, GetPrincipalRequest, IssueImpersonationTokenRequest, LoginRequest,
         SearchCustomersRequest,
     },
 };
@@ -60,12 +60,12 @@ pub async fn oauth_token(State(state): State<AppState>, body: BodyObject) -> Res
 /// `GET /api/_info/me`: the signed-in admin's own record.
 pub async fn me(State(state): State<AppState>, admin: AdminSession) -> Result<Json<Value>, HttpError> {
     let mut permission = state.permission.clone();
-    let mut tokens = state.tokens.clone();
+    let mut sessions = state.sessions.clone();
     let (principal, policy) = tokio::try_join!(
         permission.get_principal(GetPrincipalRequest {
             id: admin.admin_id.to_string(),
         }),
-        tokens.get_issue_policy(GetIssuePolicyRequest {}),
+        sessions.get_issue_policy(GetIssuePolicyRequest {}),
     )?;
     let (principal, policy) = (principal.into_inner(), policy.into_inner());
     Ok(Json(json!({
@@ -97,9 +97,9 @@ pub async fn generate_imitate_customer_token(
     let sales_channel: SalesChannelId = body.id("salesChannelId")?;
     let reason = body.text_or_empty("reason")?;
     let issued = state
-        .tokens
+        .sessions
         .clone()
-        .issue_impersonation_token(IssueRequest {
+        .issue_impersonation_token(IssueImpersonationTokenRequest {
             actor_session_token: admin.token,
             target_id: customer.to_string(),
             audience: sales_channel.to_string(),

@@ -6,8 +6,8 @@ use actas_shared::{
     ApiError, ErrorCode,
     principal::PrincipalKind,
     proto::{
-        Action, ExchangeRequest, GetPrincipalRequest, GetProfileRequest, IssueRequest, ListProfilesRequest,
-        LoginRequest, SessionToken, SwitchProfileRequest,
+        Action, ExchangeRequest, GetPrincipalRequest, GetProfileRequest, IssueImpersonationTokenRequest,
+        ListProfilesRequest, LoginRequest, SessionToken, SwitchProfileRequest,
     },
 };
 use axum::{
@@ -207,9 +207,9 @@ pub async fn impersonate(
         ));
     };
     let issued = state
-        .tokens
+        .sessions
         .clone()
-        .issue_impersonation_token(IssueRequest {
+        .issue_impersonation_token(IssueImpersonationTokenRequest {
             actor_session_token: session.token,
             target_id: String::new(),
             audience: String::new(),

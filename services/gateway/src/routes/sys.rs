@@ -6,7 +6,7 @@ use actas_shared::{
     ErrorCode,
     ids::PrincipalId,
     principal::PrincipalKind,
-    proto::{Action, IssueRequest, LoginRequest},
+    proto::{Action, IssueImpersonationTokenRequest, LoginRequest},
 };
 use axum::{
     Json,
@@ -83,9 +83,9 @@ pub async fn impersonate(
         .ok_or_else(|| missing("userId"))?;
     let user: PrincipalId = parse_id(&user_id, "userId")?;
     let issued = state
-        .tokens
+        .sessions
         .clone()
-        .issue_impersonation_token(IssueRequest {
+        .issue_impersonation_token(IssueImpersonationTokenRequest {
             actor_session_token: operator.token,
             target_id: user.to_string(),
             audience: String::new(),

@@ -4,7 +4,7 @@
 //! first, and never let an audit record change or vanish.
 
 use actas_session::{
-    model::{AuditFilter, AuditKind, AuditRecord, Session},
+    model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken},
     store::SessionStore,
 };
 use actas_shared::{
@@ -25,8 +25,10 @@ macro_rules! checks {
 pub const CHECKS: &[Check] = checks![
     insert_round_trips_every_field,
     unknown_token_hash_is_none,
-    insert_with_audit_writes_both,
-    insert_with_audit_is_all_or_nothing,
+    start_impersonation_writes_all,
+    start_impersonation_is_all_or_nothing,
+    a_spent_token_starts_one_session,
+    spent_tokens_are_forgotten_only_after_they_expire,
     end_happens_once,
     latest_payload_is_the_newest_per_channel,
     update_payload_persists,
@@ -38,6 +40,23 @@ pub const CHECKS: &[Check] = checks![
     audit_records_filter_limit_and_order,
     audit_records_are_append_only,
 ];
+
+/// A token id never spent before, expiring in two minutes.
+fn spent() -> SpentToken {
+    SpentToken {
+        token_id_hash: format!("{:064x}", uuid::Uuid::new_v4().as_u128()),
+        expires_at: now_millis() + 120_000,
+    }
+}
+
+/// Rows of the spent-token table.
+async fn spent_rows(subject: &Subject) -> anyhow::Result<i64> {
+    Ok(with_pool!(&subject.pool, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM spent_token")
+            .fetch_one(pool)
+            .await?
+    }))
+}
 
 /// Any limit the store accepts that is larger than what a check inserts.
 const ALL: u32 = 100;
@@ -161,22 +180,22 @@ async fn unknown_token_hash_is_none(subject: Subject) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn insert_with_audit_writes_both(subject: Subject) -> anyhow::Result<()> {
+async fn start_impersonation_writes_all(subject: Subject) -> anyhow::Result<()> {
     let store = subject.store.as_ref();
     let (session, started) =
         impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now_millis());
-    store.insert_with_audit(&session, &started).await?;
+    store.start_impersonation(&session, &started, &spent()).await?;
     assert_eq!(store.by_token_hash(&session.token_hash).await?, Some(session));
     assert_eq!(all_records(store).await?, [started]);
     Ok(())
 }
 
-async fn insert_with_audit_is_all_or_nothing(subject: Subject) -> anyhow::Result<()> {
+async fn start_impersonation_is_all_or_nothing(subject: Subject) -> anyhow::Result<()> {
     let store = subject.store.as_ref();
     let actor = PrincipalId::new_random();
     let now = now_millis();
     let (first, first_record) = impersonation(actor, PrincipalId::new_random(), now);
-    store.insert_with_audit(&first, &first_record).await?;
+    store.start_impersonation(&first, &first_record, &spent()).await?;
 
     // The audit record cannot be written (its id exists): no session either.
     let (second, _) = impersonation(actor, PrincipalId::new_random(), now + 1);
@@ -185,7 +204,12 @@ async fn insert_with_audit_is_all_or_nothing(subject: Subject) -> anyhow::Result
         target_id: second.principal_id,
         ..first_record.clone()
     };
-    assert!(store.insert_with_audit(&second, &reused_id).await.is_err());
+    assert!(
+        store
+            .start_impersonation(&second, &reused_id, &spent())
+            .await
+            .is_err()
+    );
     assert_eq!(store.by_token_hash(&second.token_hash).await?, None);
 
     // The session cannot be written (its token hash exists): no record either.
@@ -194,7 +218,12 @@ async fn insert_with_audit_is_all_or_nothing(subject: Subject) -> anyhow::Result
         token_hash: first.token_hash.clone(),
         ..third
     };
-    assert!(store.insert_with_audit(&clashing, &third_record).await.is_err());
+    assert!(
+        store
+            .start_impersonation(&clashing, &third_record, &spent())
+            .await
+            .is_err()
+    );
     assert_eq!(all_records(store).await?, std::slice::from_ref(&first_record));
     assert_eq!(store.by_token_hash(&first.token_hash).await?, Some(first));
 
@@ -203,9 +232,68 @@ async fn insert_with_audit_is_all_or_nothing(subject: Subject) -> anyhow::Result
         id: AuditRecordId::new_random(),
         ..reused_id
     };
-    store.insert_with_audit(&second, &fixed).await?;
+    store.start_impersonation(&second, &fixed, &spent()).await?;
     assert_eq!(store.by_token_hash(&second.token_hash).await?, Some(second));
     assert_eq!(all_records(store).await?.len(), 2);
+    Ok(())
+}
+
+async fn a_spent_token_starts_one_session(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let token = spent();
+    let now = now_millis();
+    let (first, first_record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    assert!(store.start_impersonation(&first, &first_record, &token).await?);
+
+    // The same token again (its grant handed back by a restored Redis):
+    // refused, and nothing of the second start is written.
+    let (replay, replay_record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    assert!(!store.start_impersonation(&replay, &replay_record, &token).await?);
+    assert_eq!(store.by_token_hash(&replay.token_hash).await?, None);
+    assert_eq!(all_records(store).await?, [first_record]);
+    assert_eq!(spent_rows(&subject).await?, 1);
+
+    // Concurrent starts with one token: exactly one wins.
+    let contested = spent();
+    let attempts = (0..8).map(|i| {
+        let (session, record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now + i);
+        let contested = contested.clone();
+        let store = subject.store.clone();
+        tokio::spawn(async move { store.start_impersonation(&session, &record, &contested).await })
+    });
+    let mut winners = 0;
+    for attempt in futures::future::join_all(attempts).await {
+        // SQLite may refuse a contended writer as busy: a loss, not a win.
+        if let Ok(Ok(true)) = attempt {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "one token, one session");
+    Ok(())
+}
+
+async fn spent_tokens_are_forgotten_only_after_they_expire(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let expired = SpentToken {
+        expires_at: now - 1,
+        ..spent()
+    };
+    let live = SpentToken {
+        expires_at: now + 60_000,
+        ..spent()
+    };
+    for token in [&expired, &live] {
+        let (session, record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+        assert!(store.start_impersonation(&session, &record, token).await?);
+    }
+    assert_eq!(store.forget_spent_tokens(now).await?, 1);
+    assert_eq!(spent_rows(&subject).await?, 1);
+    // The one not yet expired still refuses a replay.
+    let (replay, replay_record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    assert!(!store.start_impersonation(&replay, &replay_record, &live).await?);
+    assert_eq!(store.forget_spent_tokens(now + 60_001).await?, 1);
+    assert_eq!(spent_rows(&subject).await?, 0);
     Ok(())
 }
 
@@ -214,7 +302,7 @@ async fn end_happens_once(subject: Subject) -> anyhow::Result<()> {
     let actor = PrincipalId::new_random();
     let now = now_millis();
     let (session, started) = impersonation(actor, PrincipalId::new_random(), now);
-    store.insert_with_audit(&session, &started).await?;
+    store.start_impersonation(&session, &started, &spent()).await?;
     assert!(session.is_live(now + 1));
 
     let ended_at = now + 10;
@@ -369,7 +457,7 @@ async fn audit_records_filter_limit_and_order(subject: Subject) -> anyhow::Resul
             imitating_user_id: Some(written.actor_id),
             ..customer_session(written.target_id, None, written.occurred_at)
         };
-        store.insert_with_audit(&session, written).await?;
+        store.start_impersonation(&session, written, &spent()).await?;
     }
     let list = |actor_id, target_id, limit| {
         let filter = AuditFilter {
@@ -417,7 +505,7 @@ async fn audit_records_are_append_only(subject: Subject) -> anyhow::Result<()> {
     let store = subject.store.as_ref();
     let (session, started) =
         impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now_millis());
-    store.insert_with_audit(&session, &started).await?;
+    store.start_impersonation(&session, &started, &spent()).await?;
 
     let update = with_pool!(&subject.pool, |pool| {
         sqlx::query("UPDATE audit_record SET reason = 'x'")
@@ -448,7 +536,7 @@ async fn touch_moves_last_seen_forward_on_live_sessions_only(subject: Subject) -
     let store = subject.store.as_ref();
     let now = now_millis();
     let (session, record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
-    store.insert_with_audit(&session, &record).await?;
+    store.start_impersonation(&session, &record, &spent()).await?;
     assert_eq!(
         last_seen(store, &session.token_hash).await?,
         now,
@@ -495,7 +583,7 @@ async fn due_to_end_finds_open_impersonations_past_their_maximum_or_idle(
     let live = open(now - 10_000, now + 60_000, now - 100);
     let ended = open(now - 10_000, now - 1_000, now - 2_000);
     for (session, record) in [&expired, &idle, &live, &ended] {
-        store.insert_with_audit(session, record).await?;
+        store.start_impersonation(session, record, &spent()).await?;
     }
     assert!(store.end(ended.0.id, "logout", now - 1_500, None).await?);
     // Someone's own session past its end is no impersonation: not due.
@@ -526,7 +614,7 @@ async fn read_only_marks_follow_the_policy(subject: Subject) -> anyhow::Result<(
     let store = subject.store.as_ref();
     let now = now_millis();
     let (session, record) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
-    store.insert_with_audit(&session, &record).await?;
+    store.start_impersonation(&session, &record, &spent()).await?;
     let marked = |hash: String| async move {
         anyhow::Ok(
             store
@@ -569,7 +657,7 @@ async fn token_events_stand_apart_from_session_records(subject: Subject) -> anyh
     };
     store.append_audit(&issued).await?;
     let (session, started) = impersonation(actor, target, now + 1);
-    store.insert_with_audit(&session, &started).await?;
+    store.start_impersonation(&session, &started, &spent()).await?;
 
     let everything = store
         .audit_records(&AuditFilter {
@@ -598,12 +686,12 @@ async fn outbox_events_come_with_their_records_and_wait_after_a_failure(
     // Without a webhook nothing is kept for nobody.
     let plain = subject.store.as_ref();
     let (session, started) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
-    plain.insert_with_audit(&session, &started).await?;
+    plain.start_impersonation(&session, &started, &spent()).await?;
     assert!(plain.due_events(now + 1, 10).await?.is_empty());
 
     let outbox = actas_session::store::SqlSessions::new(subject.pool.clone()).with_outbox(true);
     let (session, started) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
-    outbox.insert_with_audit(&session, &started).await?;
+    outbox.start_impersonation(&session, &started, &spent()).await?;
     let due = outbox.due_events(now, 10).await?;
     assert_eq!(due.len(), 1);
     let (id, payload, attempts) = &due[0];

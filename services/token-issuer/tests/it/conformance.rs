@@ -4,10 +4,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use actas_shared::testing::{redis_url, unique_prefix};
+use actas_shared::testing::{RedisCluster, redis_url, unique_prefix};
 use actas_token_issuer::store::{ClusterStore, MemoryStore, RedisStore, TokenStore};
 
-use crate::{cluster::RedisCluster, grant};
+use crate::grant;
 
 /// Long enough that nothing expires during a check.
 const LONG_TTL: Duration = Duration::from_secs(60);

@@ -4,11 +4,11 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use actas_shared::testing::{redis_url, unique_prefix};
+use actas_shared::testing::{RedisCluster, redis_url, unique_prefix};
 use actas_token_issuer::store::{ClusterStore, MemoryStore, RedisStore, StoredGrant, TokenStore};
 use proptest::{prelude::*, test_runner::TestRunner};
 
-use crate::{cluster::RedisCluster, grant};
+use crate::grant;
 
 #[derive(Clone, Debug)]
 enum Op {
