@@ -169,11 +169,24 @@ rm -f "$out/table.md" "$out/results.json"
 sleep 2
 declare -A idle_rss=()
 for name in "${services[@]}"; do idle_rss[$name]=$(memory "$name" VmRSS); done
+# CPU per flow of each service process, and of PostgreSQL (the postmaster
+# and every backend, found from its pid file) when this user can read it.
+cpu_args=()
+for name in "${services[@]}"; do cpu_args+=(--cpu-process "${name#actas-}=${pids[$name]}"); done
+data_directory=$(psql "$postgres_admin_url" -qAt -c 'SHOW data_directory' 2>/dev/null || true)
+postmaster=$(head -n 1 "$data_directory/postmaster.pid" 2>/dev/null || true)
+if [ -n "$postmaster" ] && [ -r "/proc/$postmaster/stat" ]; then
+    cpu_args+=(--cpu-tree "postgres=$postmaster")
+    cpu_note="CPU per flow is read from /proc (utime + stime) for each service process and for PostgreSQL's postmaster with all its backends; Redis and the load generator are not counted."
+else
+    cpu_note="CPU per flow is read from /proc for each service process; PostgreSQL's postmaster could not be found (not local, or its data directory is not readable here), so its CPU is not counted."
+fi
 # The in-process scenario runs the services' logic inside actas-bench, on
 # the same database and Redis: the cost of the split is read against it.
 "$bin/actas-bench" --base-url "$base_url" --database-url "$database_url" --redis-url "$redis_url" \
     --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" \
     --json "$out/results.json" --markdown "$out/table.md" "${baseline_args[@]}" \
+    "${cpu_args[@]}" --clock-ticks "$(getconf CLK_TCK)" \
     | tee "$out/bench.log" || status=$?
 alive || status=1
 memory_table=$(
@@ -198,6 +211,8 @@ echo "$memory_table"
     echo "$memory_table"
     echo
     echo "$baseline_note"
+    echo
+    echo "$cpu_note"
 } >"$out/results.md"
 echo "results: $out/results.md"
 exit "$status"

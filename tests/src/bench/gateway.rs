@@ -157,6 +157,24 @@ impl Gateway {
         Ok(())
     }
 
+    /// `POST /store-api/account/logout`: ends the (impersonated) session.
+    pub async fn logout(&self, context_token: &str) -> Result<(), Failure> {
+        let response = self
+            .http
+            .post(self.url("/store-api/account/logout"))
+            .header("sw-access-key", seed::STOREFRONT_EU_ACCESS_KEY)
+            .header("sw-context-token", context_token)
+            .send()
+            .await?;
+        let status = response.status();
+        // Drain the body so the connection is reused.
+        response.bytes().await?;
+        if !status.is_success() {
+            return Err(Failure(status.as_u16().to_string()));
+        }
+        Ok(())
+    }
+
     /// `GET /healthz`: an axum handler behind the gateway's whole HTTP stack
     /// (tracing, metrics, limits), with no downstream call.
     pub async fn healthz(&self) -> Result<(), Failure> {

@@ -29,6 +29,10 @@ pub struct Summary {
     pub latency_us: Latency,
     /// Failed flows (warm-up and setup included), by status and error code.
     pub errors: BTreeMap<String, u64>,
+    /// CPU milliseconds per successful flow of each watched process, over
+    /// the measured window (empty when none were watched).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cpu_ms_per_flow: BTreeMap<String, f64>,
 }
 
 impl Summary {
@@ -59,6 +63,7 @@ impl Summary {
                 mean: latencies.mean(),
             },
             errors,
+            cpu_ms_per_flow: BTreeMap::new(),
         }
     }
 
@@ -128,12 +133,57 @@ pub fn markdown(summaries: &[Summary], baseline: Option<&Baseline>) -> String {
             baseline.label, baseline.per_sec
         );
     }
+    let cpu = cpu_table(summaries);
+    if !cpu.is_empty() {
+        let _ = writeln!(table, "\n{cpu}");
+    }
     let ratios = ratios(summaries);
     if !ratios.is_empty() {
         let _ = writeln!(table);
         for line in ratios {
             let _ = writeln!(table, "- {line}");
         }
+    }
+    table
+}
+
+/// CPU milliseconds per flow of each watched process (by name), one row
+/// per run; empty when none were watched.
+pub fn cpu_table(summaries: &[Summary]) -> String {
+    let mut names: Vec<&String> = Vec::new();
+    for summary in summaries {
+        for name in summary.cpu_ms_per_flow.keys() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    if names.is_empty() {
+        return String::new();
+    }
+    let mut table = String::new();
+    let _ = writeln!(table, "CPU milliseconds per flow (user + system, from /proc, over the measured window):\n");
+    let header: String = names.iter().map(|name| format!(" {name} |")).collect();
+    let rule: String = names.iter().map(|_| "---:|").collect();
+    let _ = writeln!(table, "| scenario | concurrency |{header} total |");
+    let _ = writeln!(table, "|---|---:|{rule}---:|");
+    for summary in summaries.iter().filter(|s| !s.cpu_ms_per_flow.is_empty()) {
+        let cells: String = names
+            .iter()
+            .map(|name| {
+                summary
+                    .cpu_ms_per_flow
+                    .get(*name)
+                    .map_or(" – |".to_owned(), |ms| format!(" {ms:.3} |"))
+            })
+            .collect();
+        let total: f64 = summary.cpu_ms_per_flow.values().sum();
+        let _ = writeln!(
+            table,
+            "| {} | {} |{cells} {total:.3} |",
+            summary.scenario.name(),
+            summary.concurrency
+        );
     }
     table
 }

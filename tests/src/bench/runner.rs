@@ -18,6 +18,7 @@ use tokio::{
 };
 
 use crate::bench::{
+    cpu::{self, Watched},
     gateway::{Failure, Gateway},
     in_process::InProcess,
     report::Summary,
@@ -42,6 +43,10 @@ pub struct Plan {
     pub timeout: Duration,
     /// The services in this process, for the in-process scenario.
     pub in_process: Option<Arc<InProcess>>,
+    /// Processes whose CPU time each measured window accounts for.
+    pub cpu: Vec<Watched>,
+    /// `/proc`'s clock ticks per second (`getconf CLK_TCK`).
+    pub clock_ticks: f64,
 }
 
 /// Latencies are recorded in microseconds, up to an hour, 3 significant digits.
@@ -76,6 +81,13 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Summary> {
     let start = Instant::now();
     start_tx.send_replace(Some(start));
     let measured_from = start + plan.warmup;
+    // CPU is read when the measured window opens and once every worker is done.
+    let cpu_before = if plan.cpu.is_empty() {
+        None
+    } else {
+        tokio::time::sleep_until(measured_from).await;
+        Some(cpu::snapshot(&plan.cpu, plan.clock_ticks))
+    };
 
     let mut latencies = new_histogram()?;
     let mut errors = BTreeMap::new();
@@ -88,13 +100,18 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Summary> {
         }
         finished = finished.max(outcome.finished);
     }
-    Ok(Summary::new(
+    let mut summary = Summary::new(
         plan.scenario,
         plan.concurrency,
         finished.saturating_duration_since(measured_from),
         &latencies,
         errors,
-    ))
+    );
+    if let Some(before) = cpu_before {
+        let after = cpu::snapshot(&plan.cpu, plan.clock_ticks);
+        summary.cpu_ms_per_flow = cpu::per_flow(&before, &after, summary.flows);
+    }
+    Ok(summary)
 }
 
 async fn work(

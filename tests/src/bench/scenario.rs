@@ -17,6 +17,10 @@ pub enum Scenario {
     LoginAsCustomer,
     /// An impersonated session reads its context: the hot path of every storefront request.
     ContextRead,
+    /// The whole impersonation cycle: the admin generates a token, the
+    /// storefront exchanges it, the context is read once showing the mark,
+    /// and the impersonated session logs out.
+    ImpersonationCycle,
     /// A team administrator gets a coworker token and exchanges it.
     Team,
     /// `GET /healthz`: the gateway's HTTP stack with no downstream call,
@@ -29,8 +33,9 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::LoginAsCustomer,
+        Scenario::ImpersonationCycle,
         Scenario::ContextRead,
         Scenario::Team,
         Scenario::BareHandler,
@@ -40,6 +45,7 @@ impl Scenario {
         match self {
             Scenario::LoginAsCustomer => "login-as-customer",
             Scenario::ContextRead => "context-read",
+            Scenario::ImpersonationCycle => "impersonation-cycle",
             Scenario::Team => "team",
             Scenario::BareHandler => "bare-handler",
             Scenario::InProcessLoginAsCustomer => "in-process-login-as-customer",
@@ -57,6 +63,11 @@ pub enum Worker {
     ContextRead {
         gateway: Gateway,
         context_token: String,
+    },
+    ImpersonationCycle {
+        gateway: Gateway,
+        admin_bearer: String,
+        admin_id: String,
     },
     Team {
         gateway: Gateway,
@@ -84,6 +95,15 @@ impl Worker {
                 let admin_bearer = gateway.admin_login().await?;
                 let admin_id = gateway.admin_id(&admin_bearer).await?;
                 Ok(Worker::LoginAsCustomer {
+                    gateway,
+                    admin_bearer,
+                    admin_id,
+                })
+            }
+            Scenario::ImpersonationCycle => {
+                let admin_bearer = gateway.admin_login().await?;
+                let admin_id = gateway.admin_id(&admin_bearer).await?;
+                Ok(Worker::ImpersonationCycle {
                     gateway,
                     admin_bearer,
                     admin_id,
@@ -131,6 +151,16 @@ impl Worker {
                 let token = gateway.customer_token(admin_bearer).await?;
                 let context_token = gateway.imitate_customer(&token, admin_id).await?;
                 gateway.context(&context_token).await
+            }
+            Worker::ImpersonationCycle {
+                gateway,
+                admin_bearer,
+                admin_id,
+            } => {
+                let token = gateway.customer_token(admin_bearer).await?;
+                let context_token = gateway.imitate_customer(&token, admin_id).await?;
+                gateway.context(&context_token).await?;
+                gateway.logout(&context_token).await
             }
             Worker::ContextRead {
                 gateway,

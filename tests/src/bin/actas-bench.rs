@@ -13,6 +13,7 @@ use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use bench::{
+    cpu::Watched,
     gateway::Gateway,
     in_process::InProcess,
     report::{self, Baseline, Summary},
@@ -67,6 +68,16 @@ struct Args {
     /// The stack's Redis, for the in-process scenario.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
+    /// A process whose CPU time per flow is reported, as NAME=PID (repeat).
+    #[arg(long, value_parser = |text: &str| Watched::parse(text, false))]
+    cpu_process: Vec<Watched>,
+    /// A process counted with all its descendants, as NAME=PID (repeat):
+    /// PostgreSQL's postmaster and its backends.
+    #[arg(long, value_parser = |text: &str| Watched::parse(text, true))]
+    cpu_tree: Vec<Watched>,
+    /// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`).
+    #[arg(long, default_value_t = 100.0)]
+    clock_ticks: f64,
 }
 
 #[tokio::main]
@@ -109,6 +120,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (None, true) => anyhow::bail!("the in-process scenario needs --database-url"),
         (_, false) => None,
     };
+    let cpu: Vec<Watched> = args.cpu_process.iter().chain(&args.cpu_tree).cloned().collect();
     let stop = match args.count {
         Some(count) => Stop::Flows(count),
         None => Stop::After(args.duration),
@@ -125,9 +137,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 stop,
                 timeout: args.timeout,
                 in_process: in_process.clone(),
+                cpu: cpu.clone(),
+                clock_ticks: args.clock_ticks,
             };
             let summary = runner::run(&plan).await?;
             println!("{}", summary.line());
+            if !summary.cpu_ms_per_flow.is_empty() {
+                let parts: Vec<String> = summary
+                    .cpu_ms_per_flow
+                    .iter()
+                    .map(|(name, ms)| format!("{name} {ms:.3}"))
+                    .collect();
+                let total: f64 = summary.cpu_ms_per_flow.values().sum();
+                println!("    cpu ms per flow: {} = {total:.3}", parts.join(", "));
+            }
             summaries.push(summary);
         }
     }
