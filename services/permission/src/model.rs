@@ -87,13 +87,15 @@ pub enum Action {
 }
 
 impl Action {
-    /// The text the rule table (and the audit trail) keys on.
+    /// The text the rule table (and the audit trail) keys on: the words of
+    /// `actas_shared::action`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::ImitateCustomer => "imitate_customer",
-            Action::ImpersonateTeamMember => "impersonate_team_member",
-            Action::ImpersonateUser => "impersonate_user",
-        }
+        let wire = match self {
+            Action::ImitateCustomer => actas_shared::proto::Action::ImitateCustomer,
+            Action::ImpersonateTeamMember => actas_shared::proto::Action::ImpersonateTeamMember,
+            Action::ImpersonateUser => actas_shared::proto::Action::ImpersonateUser,
+        };
+        wire.as_str()
     }
 }
 

@@ -68,7 +68,7 @@ pub trait Sessions: Send + Sync + 'static {
     async fn revoke_impersonations(&self, request: Revoke) -> Result<i64, Error>;
 }
 
-/// Whom an impersonation token is asked for.
+/// Whom an impersonation is for.
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
     /// An admin logs in as a customer on a sales channel.
@@ -80,6 +80,17 @@ pub enum Target {
     Profile(i64),
     /// An operator signs in as any admin or customer.
     User(PrincipalId),
+}
+
+impl Target {
+    /// The action that reaches this kind of target.
+    pub fn action(self) -> Action {
+        match self {
+            Target::Customer { .. } => Action::ImitateCustomer,
+            Target::Profile(_) => Action::ImpersonateTeamMember,
+            Target::User(_) => Action::ImpersonateUser,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -226,6 +237,29 @@ impl SessionManager {
             rechecked: Arc::new(Mutex::new(HashMap::new())),
             cache: Arc::new(TtlCache::new("session", RECHECK_INTERVAL, SESSION_CACHE_CAPACITY)),
         }
+    }
+
+    /// Whether `actor` may act as `target`, as the permission service
+    /// decides it from the directory.
+    async fn decide(&self, actor: PrincipalId, target: Target) -> Result<proto::Decision, Error> {
+        let (target_id, audience, target_profile_id) = match target {
+            Target::Customer {
+                customer,
+                sales_channel,
+            } => (customer.to_string(), sales_channel.to_string(), 0),
+            Target::Profile(profile) => (String::new(), String::new(), profile),
+            Target::User(user) => (user.to_string(), String::new(), 0),
+        };
+        Ok(self
+            .permission
+            .authorize(proto::AuthorizeRequest {
+                actor_id: actor.to_string(),
+                action: target.action().into(),
+                target_id,
+                audience,
+                target_profile_id,
+            })
+            .await?)
     }
 
     /// Every impersonation start must state a reason (`ACTAS_REQUIRE_REASON`).
@@ -389,41 +423,17 @@ impl SessionManager {
             return Ok(true);
         }
         let action = session.grant_action.as_deref().and_then(Action::parse);
-        let (action, target_id, audience, target_profile_id) = match action {
-            Some(Action::ImitateCustomer) => (
-                proto::Action::ImitateCustomer,
-                session.principal_id.to_string(),
-                session
-                    .sales_channel_id
-                    .map(|c| c.to_string())
-                    .unwrap_or_default(),
-                0,
-            ),
-            Some(Action::ImpersonateTeamMember) => (
-                proto::Action::ImpersonateTeamMember,
-                String::new(),
-                String::new(),
-                session.profile_id.unwrap_or_default(),
-            ),
-            Some(Action::ImpersonateUser) => (
-                proto::Action::ImpersonateUser,
-                session.principal_id.to_string(),
-                String::new(),
-                0,
-            ),
+        let target = match (action, session.sales_channel_id, session.profile_id) {
+            (Some(Action::ImitateCustomer), Some(sales_channel), _) => Target::Customer {
+                customer: session.principal_id,
+                sales_channel,
+            },
+            (Some(Action::ImpersonateTeamMember), _, Some(profile)) => Target::Profile(profile),
+            (Some(Action::ImpersonateUser), _, _) => Target::User(session.principal_id),
             // An impersonation of unknown origin is not trusted.
-            Some(Action::Unspecified) | None => return Ok(false),
+            _ => return Ok(false),
         };
-        let decision = self
-            .permission
-            .authorize(proto::AuthorizeRequest {
-                actor_id: actor.to_string(),
-                action: action.into(),
-                target_id,
-                audience,
-                target_profile_id,
-            })
-            .await?;
+        let decision = self.decide(actor, target).await?;
         let allowed = decision.allowed && decision.target_id == session.principal_id.to_string();
         if allowed && decision.read_only != session.read_only {
             // Rare (a policy change): one write, seen by every replica.
@@ -751,34 +761,8 @@ impl Sessions for SessionManager {
         let actor = actor_session.principal_id;
         // The permission service decides, from the directory, whether this
         // actor may do this at all: the caller's word counts for nothing.
-        let (action, target_id, audience, target_profile_id) = match request.target {
-            Target::Customer {
-                customer,
-                sales_channel,
-            } => (
-                Action::ImitateCustomer,
-                customer.to_string(),
-                sales_channel.to_string(),
-                0,
-            ),
-            Target::Profile(profile) => (
-                Action::ImpersonateTeamMember,
-                String::new(),
-                String::new(),
-                profile,
-            ),
-            Target::User(user) => (Action::ImpersonateUser, user.to_string(), String::new(), 0),
-        };
-        let decision = self
-            .permission
-            .authorize(proto::AuthorizeRequest {
-                actor_id: actor.to_string(),
-                action: action.into(),
-                target_id,
-                audience,
-                target_profile_id,
-            })
-            .await?;
+        let action = request.target.action();
+        let decision = self.decide(actor, request.target).await?;
         if !decision.allowed {
             return Err(Error::Denied(denial(&decision)));
         }
@@ -875,16 +859,11 @@ impl Sessions for SessionManager {
         // The right is checked again at exchange: revoking the admin's
         // privilege between issue and exchange stops the impersonation.
         let decided_at = Instant::now();
-        let decision = self
-            .permission
-            .authorize(proto::AuthorizeRequest {
-                actor_id: request.user.to_string(),
-                action: Action::ImitateCustomer.into(),
-                target_id: request.customer.to_string(),
-                audience: sales_channel.to_string(),
-                target_profile_id: 0,
-            })
-            .await?;
+        let asked = Target::Customer {
+            customer: request.customer,
+            sales_channel,
+        };
+        let decision = self.decide(request.user, asked).await?;
         if !decision.allowed {
             tracing::warn!(reason = %decision.reason, "impersonation refused at exchange");
             return Err(Error::InvalidToken);
@@ -972,20 +951,11 @@ impl Sessions for SessionManager {
         let action = Action::from_wire(grant.action).ok_or(Error::InvalidToken)?;
         // The right is checked again at exchange, as for the storefront.
         let decided_at = Instant::now();
-        let decision = self
-            .permission
-            .authorize(proto::AuthorizeRequest {
-                actor_id: grant.actor_id.clone(),
-                action: grant.action,
-                target_id: if action == Action::ImpersonateUser {
-                    grant.target_id.clone()
-                } else {
-                    String::new()
-                },
-                audience: String::new(),
-                target_profile_id: grant.target_profile_id,
-            })
-            .await?;
+        let asked = match action {
+            Action::ImpersonateTeamMember => Target::Profile(grant.target_profile_id),
+            _ => Target::User(target),
+        };
+        let decision = self.decide(actor, asked).await?;
         if !decision.allowed || decision.target_id != grant.target_id {
             tracing::warn!(reason = %decision.reason, "impersonation refused at exchange");
             return Err(Error::InvalidToken);

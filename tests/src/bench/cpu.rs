@@ -58,7 +58,11 @@ fn parents() -> BTreeMap<u32, u32> {
         return parents;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
             continue;
         };
         if let Some((parent, _, _)) = stat(pid) {
@@ -83,7 +87,10 @@ pub fn snapshot(watched: &[Watched], clock_ticks: f64) -> Snapshot {
                 ticks += own + reaped;
             }
             if process.tree {
-                for (&pid, _) in parents.iter().filter(|&(_, &parent)| descends(parent, process.pid, &parents)) {
+                for (&pid, _) in parents
+                    .iter()
+                    .filter(|&(_, &parent)| descends(parent, process.pid, &parents))
+                {
                     if let Some((_, own, reaped)) = stat(pid) {
                         ticks += own + reaped;
                     }

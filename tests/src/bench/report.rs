@@ -162,7 +162,10 @@ pub fn cpu_table(summaries: &[Summary]) -> String {
         return String::new();
     }
     let mut table = String::new();
-    let _ = writeln!(table, "CPU milliseconds per flow (user + system, from /proc, over the measured window):\n");
+    let _ = writeln!(
+        table,
+        "CPU milliseconds per flow (user + system, from /proc, over the measured window):\n"
+    );
     let header: String = names.iter().map(|name| format!(" {name} |")).collect();
     let rule: String = names.iter().map(|_| "---:|").collect();
     let _ = writeln!(table, "| scenario | concurrency |{header} total |");
