@@ -201,6 +201,13 @@ pub async fn session_context(state: &AppState, token: &str) -> Result<SessionCon
     Ok(context)
 }
 
+/// Keeps the context of a session the session service just started and
+/// answered with (an exchange), so its first request asks nothing: it is
+/// as fresh as any context this gateway read.
+pub fn remember_context(state: &AppState, token: &str, context: &SessionContext) {
+    state.contexts.put(hash_token(token), context.clone());
+}
+
 /// Drops what this gateway knows of `token`'s session: call it after any
 /// change made to that session through this gateway, so the next request
 /// sees the change.

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, CoworkerSession, StatedReason, forget_context},
+    extract::{BodyObject, Client, CoworkerSession, StatedReason, forget_context, remember_context},
     routes::store::simple_id,
 };
 
@@ -114,6 +114,9 @@ pub async fn exchange(
             _ => HttpError::from(status),
         })?
         .into_inner();
+    if let Some(context) = &issued.context {
+        remember_context(&state, &issued.token, context);
+    }
     Ok(Json(session_json(&state, issued).await?))
 }
 

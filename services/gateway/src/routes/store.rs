@@ -22,7 +22,7 @@ use crate::{
     error::HttpError,
     extract::{
         BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, customer_context,
-        forget_context,
+        forget_context, remember_context,
     },
     guard::Intent,
 };
@@ -111,7 +111,7 @@ pub async fn exchange(
     let token = body.string("token")?;
     let customer: PrincipalId = body.id("customerId")?;
     let user: PrincipalId = body.id("userId")?;
-    Ok(state
+    let issued = state
         .sessions
         .clone()
         .imitate_customer(ImitateCustomerRequest {
@@ -123,7 +123,11 @@ pub async fn exchange(
             user_agent: client.user_agent,
         })
         .await?
-        .into_inner())
+        .into_inner();
+    if let Some(context) = &issued.context {
+        remember_context(state, &issued.token, context);
+    }
+    Ok(issued)
 }
 
 /// `POST /store-api/account/login/imitate-customer` {token, customerId, userId}
