@@ -244,7 +244,30 @@ impl Permission for Directory {
         target: Target,
         audience: Option<SalesChannelId>,
     ) -> Result<Decision, Error> {
-        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
+        // A team impersonation names a profile: it says who the person is
+        // and whose team's policy applies (the one read before the others).
+        let profile = match target {
+            Target::Profile(id) => self.store.profile(id).await?,
+            Target::Principal(_) => None,
+        };
+        let target_id = match target {
+            Target::Principal(id) => Some(id),
+            Target::Profile(_) => profile.as_ref().map(|p| p.person_id),
+        };
+        let scope = match (action, audience, &profile) {
+            (Action::ImitateCustomer, Some(audience), _) => Some(format!("sales_channel:{audience}")),
+            (Action::ImitateCustomer, None, _) => None,
+            (_, _, Some(profile)) => Some(format!("team:{}", profile.team_id)),
+            (_, _, None) => None,
+        };
+        // Actor, target and policy in one round trip. What the answer
+        // tells still follows the order below: an actor without the
+        // privilege learns nothing about the target.
+        let reads = self
+            .store
+            .decision_reads(actor_id, target_id.unwrap_or(actor_id), scope.as_deref())
+            .await?;
+        let Some(actor) = reads.actor.filter(|a| a.active) else {
             return Ok(Decision::deny(ApiError::unauthorized()));
         };
         let rules = self.rules(action, actor.kind).await?;
@@ -289,13 +312,7 @@ impl Permission for Directory {
             _ => None,
         };
 
-        let (target, profile) = match target {
-            Target::Principal(id) => (self.store.principal(id).await?, None),
-            Target::Profile(id) => match self.store.profile(id).await? {
-                Some(profile) => (self.store.principal(profile.person_id).await?, Some(profile)),
-                None => (None, None),
-            },
-        };
+        let target = target_id.and(reads.target);
         let rule = target
             .as_ref()
             .and_then(|t| usable.iter().find(|rule| rule.target_kind == t.kind));
@@ -348,15 +365,7 @@ impl Permission for Directory {
         }
         // Policy as data, last: it says where impersonation happens at all,
         // and whether this person let their team administrators in.
-        let scope = match (&channel, &profile) {
-            (Some(channel), _) => Some(format!("sales_channel:{}", channel.id)),
-            (None, Some(profile)) => Some(format!("team:{}", profile.team_id)),
-            (None, None) => None,
-        };
-        let policy = match &scope {
-            Some(scope) => self.store.impersonation_policy(scope).await?,
-            None => Policy::default(),
-        };
+        let policy = reads.policy;
         if !policy.enabled {
             return Ok(Decision::deny(ApiError::new(
                 ErrorCode::ImpersonationDisabled,

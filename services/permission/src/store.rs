@@ -39,6 +39,15 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// The credential of the principal of `kind` with this (normalized) email.
     async fn credential(&self, kind: PrincipalKind, email: &str) -> Result<Option<Credential>, Error>;
     async fn principal(&self, id: PrincipalId) -> Result<Option<Principal>, Error>;
+    /// What a decision reads, in one round trip: the actor and the target
+    /// (with privileges and sales channels; the same principal when both
+    /// ids are one) and the policy of `policy_scope` (the default without one).
+    async fn decision_reads(
+        &self,
+        actor: PrincipalId,
+        target: PrincipalId,
+        policy_scope: Option<&str>,
+    ) -> Result<DecisionReads, Error>;
     async fn sales_channel(&self, id: SalesChannelId) -> Result<Option<SalesChannel>, Error>;
     async fn sales_channel_by_access_key(&self, access_key: &str) -> Result<Option<SalesChannel>, Error>;
     /// The sales channel with a storefront domain on this host (`host[:port]`, lowercase).
@@ -77,6 +86,14 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn insert_role(&self, name: &str, label: &str, privileges: &[&str]) -> Result<(), Error>;
     /// Inserts the principal with its roles and sales channels, all or nothing.
     async fn insert_principal(&self, principal: &NewPrincipal) -> Result<(), Error>;
+}
+
+/// See [`DirectoryStore::decision_reads`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionReads {
+    pub actor: Option<Principal>,
+    pub target: Option<Principal>,
+    pub policy: Policy,
 }
 
 pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migrations {
@@ -167,6 +184,73 @@ fn profile_from_row((id, person, team_id, team_name, role, full_name): ProfileRo
     })
 }
 
+/// A row of [`DirectoryStore::decision_reads`]: a principal's columns with
+/// one privilege or channel, or (`part` = `policy`) a policy's flags in
+/// `active` (enabled) and `guest` (read-only).
+#[derive(Clone)]
+struct ReadRow {
+    id: String,
+    kind: String,
+    email: String,
+    display_name: String,
+    active: bool,
+    guest: bool,
+    part: Option<String>,
+    value: Option<String>,
+}
+
+/// [`ReadRow`] as the drivers decode it (no derive: sqlx's macros are off).
+type ReadTuple = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    bool,
+    Option<String>,
+    Option<String>,
+);
+
+impl From<ReadTuple> for ReadRow {
+    fn from((id, kind, email, display_name, active, guest, part, value): ReadTuple) -> Self {
+        Self {
+            id,
+            kind,
+            email,
+            display_name,
+            active,
+            guest,
+            part,
+            value,
+        }
+    }
+}
+
+fn principal_from(
+    row: ReadRow,
+    mut privileges: Vec<String>,
+    channels: &[String],
+) -> Result<Principal, Error> {
+    // Sorted here, not by SQL: database collations differ.
+    privileges.sort_unstable();
+    privileges.dedup();
+    let mut sales_channel_ids = channels
+        .iter()
+        .map(|c| parse_id(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    sales_channel_ids.sort_unstable();
+    Ok(Principal {
+        id: parse_id(&row.id)?,
+        kind: PrincipalKind::parse(&row.kind).ok_or(Error::Corrupt("unknown principal kind"))?,
+        email: row.email,
+        display_name: row.display_name,
+        active: row.active,
+        guest: row.guest,
+        privileges,
+        sales_channel_ids,
+    })
+}
+
 #[async_trait]
 impl DirectoryStore for SqlDirectory {
     async fn credential(&self, kind: PrincipalKind, email: &str) -> Result<Option<Credential>, Error> {
@@ -191,70 +275,72 @@ impl DirectoryStore for SqlDirectory {
     }
 
     async fn principal(&self, id: PrincipalId) -> Result<Option<Principal>, Error> {
-        let id_text = id.to_string();
-        // One round trip: the principal row joined with its privileges and
-        // sales channels (one row per privilege or channel, or one row of
-        // NULLs). The decision loads actor and target on every call.
-        let rows = with_pool!(&self.pool, |pool| {
-            let rows = sqlx::query(
-                "SELECT p.kind, p.email, p.display_name, p.active, p.guest, x.part, x.value \
+        Ok(self.decision_reads(id, id, None).await?.actor)
+    }
+
+    async fn decision_reads(
+        &self,
+        actor: PrincipalId,
+        target: PrincipalId,
+        policy_scope: Option<&str>,
+    ) -> Result<DecisionReads, Error> {
+        // One round trip: both principal rows joined with their privileges
+        // and sales channels (one row per privilege or channel, or one row
+        // of NULLs), and the scope's policy row tagged `policy`.
+        let rows: Vec<ReadTuple> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(
+                "SELECT p.id, p.kind, p.email, p.display_name, p.active, p.guest, x.part, x.value \
                  FROM principal p LEFT JOIN ( \
                      SELECT pr.principal_id AS owner, 'privilege' AS part, rp.privilege AS value \
                      FROM principal_role pr JOIN role_privilege rp ON rp.role = pr.role \
                      UNION ALL \
                      SELECT customer_id, 'sales_channel', sales_channel_id FROM customer_sales_channel \
                  ) x ON x.owner = p.id \
-                 WHERE p.id = $1",
+                 WHERE p.id IN ($1, $2) \
+                 UNION ALL \
+                 SELECT '', '', '', '', enabled, read_only, 'policy', '' FROM impersonation_policy \
+                 WHERE scope = $3",
             )
-            .bind(&id_text)
+            .bind(actor.to_string())
+            .bind(target.to_string())
+            .bind(policy_scope)
             .fetch_all(pool)
-            .await?;
-            let mut loaded = None;
-            let mut privileges = Vec::new();
-            let mut channels = Vec::new();
-            for row in &rows {
-                if loaded.is_none() {
-                    loaded = Some((
-                        row.try_get::<String, _>(0)?,
-                        row.try_get::<String, _>(1)?,
-                        row.try_get::<String, _>(2)?,
-                        row.try_get::<bool, _>(3)?,
-                        row.try_get::<bool, _>(4)?,
-                    ));
-                }
-                let part: Option<String> = row.try_get(5)?;
-                let value: Option<String> = row.try_get(6)?;
-                match (part.as_deref(), value) {
-                    (Some("privilege"), Some(value)) => privileges.push(value),
-                    (Some("sales_channel"), Some(value)) => channels.push(value),
-                    _ => {}
-                }
-            }
-            loaded.map(|row| (row, privileges, channels))
+            .await?
         });
-        let Some(((kind, email, display_name, active, guest), mut privileges, channels)) = rows else {
-            return Ok(None);
-        };
-        // Sorted here, not by SQL: database collations differ.
-        privileges.sort_unstable();
-        privileges.dedup();
-        Ok(Some(Principal {
-            id,
-            kind: PrincipalKind::parse(&kind).ok_or(Error::Corrupt("unknown principal kind"))?,
-            email,
-            display_name,
-            active,
-            guest,
-            privileges,
-            sales_channel_ids: {
-                let mut ids = channels
-                    .iter()
-                    .map(|c| parse_id(c))
-                    .collect::<Result<Vec<_>, _>>()?;
-                ids.sort_unstable();
-                ids
-            },
-        }))
+        let mut policy = Policy::default();
+        let mut principals: Vec<(ReadRow, Vec<String>, Vec<String>)> = Vec::new();
+        for row in rows.into_iter().map(ReadRow::from) {
+            if row.part.as_deref() == Some("policy") {
+                policy = Policy {
+                    enabled: row.active,
+                    read_only: row.guest,
+                };
+                continue;
+            }
+            let index = match principals.iter().position(|(loaded, _, _)| loaded.id == row.id) {
+                Some(index) => index,
+                None => {
+                    principals.push((row.clone(), Vec::new(), Vec::new()));
+                    principals.len() - 1
+                }
+            };
+            let (_, privileges, channels) = &mut principals[index];
+            match (row.part.as_deref(), row.value) {
+                (Some("privilege"), Some(value)) => privileges.push(value),
+                (Some("sales_channel"), Some(value)) => channels.push(value),
+                _ => {}
+            }
+        }
+        let loaded = principals
+            .into_iter()
+            .map(|(row, privileges, channels)| principal_from(row, privileges, &channels))
+            .collect::<Result<Vec<_>, _>>()?;
+        let find = |id: PrincipalId| loaded.iter().find(|p| p.id == id).cloned();
+        Ok(DecisionReads {
+            actor: find(actor),
+            target: find(target),
+            policy,
+        })
     }
 
     async fn sales_channel(&self, id: SalesChannelId) -> Result<Option<SalesChannel>, Error> {

@@ -9,7 +9,7 @@ use actas_permission::{
         Action, LOGIN_AS_CUSTOMER, NewPrincipal, Policy, Principal, Relation, Rule, SalesChannel,
         StorefrontChannel,
     },
-    store::{DirectoryStore, Error},
+    store::{DecisionReads, DirectoryStore, Error},
 };
 use actas_shared::{
     ids::{PrincipalId, SalesChannelId},
@@ -31,6 +31,7 @@ pub const CHECKS: &[Check] = checks![
     duplicate_role_conflicts,
     principal_has_sorted_distinct_privileges_and_channels,
     principal_without_roles_has_no_privileges,
+    decision_reads_bring_actor_target_and_policy_together,
     credential_matches_kind_and_email,
     duplicate_credential_conflicts_and_leaves_nothing,
     failed_principal_insert_leaves_no_partial_rows,
@@ -128,6 +129,74 @@ async fn duplicate_role_conflicts(store: Arc<dyn DirectoryStore>) -> anyhow::Res
     store.insert_principal(&holder).await?;
     let loaded = store.principal(holder.id).await?.expect("holder exists");
     assert_eq!(loaded.privileges, ["a"]);
+    Ok(())
+}
+
+async fn decision_reads_bring_actor_target_and_policy_together(
+    store: Arc<dyn DirectoryStore>,
+) -> anyhow::Result<()> {
+    let eu = channel("EU");
+    store.insert_sales_channel(&eu, "K1").await?;
+    store
+        .insert_role("support", "Support", &[LOGIN_AS_CUSTOMER, "customer:read"])
+        .await?;
+    let admin = NewPrincipal {
+        roles: vec!["support".to_owned()],
+        ..new_principal(PrincipalKind::Admin, "ada@example.com")
+    };
+    let customer = NewPrincipal {
+        sales_channel_ids: vec![eu.id],
+        ..new_principal(PrincipalKind::Customer, "alice@example.com")
+    };
+    store.insert_principal(&admin).await?;
+    store.insert_principal(&customer).await?;
+    let scope = format!("sales_channel:{}", eu.id);
+
+    // No policy row: on and read-write; each principal as `principal` loads it.
+    let reads = store.decision_reads(admin.id, customer.id, Some(&scope)).await?;
+    assert_eq!(
+        reads,
+        DecisionReads {
+            actor: store.principal(admin.id).await?,
+            target: store.principal(customer.id).await?,
+            policy: Policy::default(),
+        }
+    );
+    let actor = reads.actor.expect("the admin");
+    assert_eq!(actor.privileges, [LOGIN_AS_CUSTOMER, "customer:read"]);
+    assert_eq!(reads.target.expect("the customer").sales_channel_ids, [eu.id]);
+
+    // The scope's policy row, and only that scope's.
+    let read_only = Policy {
+        enabled: true,
+        read_only: true,
+    };
+    store.set_impersonation_policy(&scope, read_only).await?;
+    store
+        .set_impersonation_policy(
+            "team:7",
+            Policy {
+                enabled: false,
+                read_only: false,
+            },
+        )
+        .await?;
+    let reads = store.decision_reads(admin.id, customer.id, Some(&scope)).await?;
+    assert_eq!(reads.policy, read_only);
+    assert_eq!(
+        store.decision_reads(admin.id, customer.id, None).await?.policy,
+        Policy::default()
+    );
+
+    // One principal as both; an unknown one is none.
+    let same = store.decision_reads(admin.id, admin.id, None).await?;
+    assert_eq!(same.actor, same.target);
+    assert!(same.actor.is_some());
+    let unknown = store
+        .decision_reads(admin.id, PrincipalId::new_random(), Some(&scope))
+        .await?;
+    assert!(unknown.actor.is_some() && unknown.target.is_none());
+    assert_eq!(unknown.policy, read_only);
     Ok(())
 }
 
