@@ -15,8 +15,9 @@
 # afterwards, and reports each process's resident memory. Redis is never
 # flushed (tokens expire by themselves). Uses ACTAS_TEST_POSTGRES_URL and
 # ACTAS_TEST_REDIS_URL like scripts/test.sh.
-# BENCH_CONCURRENCY (e.g. 1,16,64), BENCH_DURATION (e.g. 10s) and RUST_LOG
-# (default warn for the stack) override the defaults.
+# BENCH_CONCURRENCY (e.g. 1,16,64), BENCH_DURATION (e.g. 10s),
+# BENCH_DATABASE_SSLMODE (default disable) and RUST_LOG (default warn for
+# the stack) override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +31,7 @@ case "${1:-}" in
     "") ;;
     --smoke) mode=smoke ;;
     -h | --help)
-        sed -n '2,19p' "$0"
+        sed -n '2,20p' "$0"
         exit 0
         ;;
     *) fail "unknown argument $1 (try --smoke or --help)" ;;
@@ -68,7 +69,9 @@ fi
 # --- scratch databases and the stack, removed on exit whatever happens
 database="actas_bench_$$_$(date +%s)"
 baseline_database="${database}_pgbench"
-database_url="${postgres_admin_url%/*}/$database"
+# Plaintext to the database, as in docker-compose.yml (its PostgreSQL
+# serves no TLS); BENCH_DATABASE_SSLMODE=prefer measures with TLS.
+database_url="${postgres_admin_url%/*}/$database?sslmode=${BENCH_DATABASE_SSLMODE:-disable}"
 services=(actas-permission actas-session actas-token-issuer actas-gateway)
 declare -A pids=()
 workdir=$(mktemp -d)
@@ -202,6 +205,7 @@ echo "$memory_table"
     echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
     echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); load generator on the same machine"
     echo "- stack: the four services, one process each ($build build), $(psql "$postgres_admin_url" -qAt -c 'SHOW server_version' 2>/dev/null | sed 's/^/PostgreSQL /'), Redis $(redis-cli -u "$redis_url" INFO server 2>/dev/null | sed -n 's/^redis_version:\([^[:space:]]*\).*/\1/p')"
+    echo "- database connections: sslmode=${BENCH_DATABASE_SSLMODE:-disable}"
     echo "- each cell: $warmup warm-up, then $duration measured; one HTTP client (keep-alive) per worker; latency of one whole flow"
     echo
     [ -f "$out/table.md" ] && cat "$out/table.md"
