@@ -28,7 +28,8 @@ pub struct Migrations {
 }
 
 impl Pool {
-    /// Connects to `postgres://…` or `sqlite://…` (the file is created when missing).
+    /// Connects to `postgres://…` (up to `max_connections`) or `sqlite://…`
+    /// (one connection; the file is created when missing).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Pool, sqlx::Error> {
         // Fail fast when the database is unreachable: callers turn it into 503.
         let acquire_timeout = Duration::from_secs(3);
@@ -39,8 +40,13 @@ impl Pool {
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
                 .disable_statement_logging();
+            // One connection: SQLite runs one writer at a time, and a second
+            // connection's write waits in SQLite's busy handler, sleeping
+            // and retrying (up to 100 ms a try) while others pass it. On one
+            // connection the pool queues statements in order instead; reads
+            // are in-memory page reads, and hot reads are cached above.
             let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections)
+                .max_connections(1)
                 .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await?;
