@@ -3,6 +3,7 @@
 //! plumbing, and telemetry.
 
 pub mod action;
+pub mod audit;
 pub mod cache;
 pub mod config;
 pub mod db;

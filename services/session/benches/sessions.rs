@@ -20,6 +20,7 @@ use actas_shared::{
     grpc,
     ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
+    proto::Action,
     proto::{permission_service_client::PermissionServiceClient, token_issuer_client::TokenIssuerClient},
     secret::{hash_token, random_token},
     testing::TestBackend,
@@ -49,8 +50,8 @@ fn session(token: &str, now: i64) -> Session {
 fn start_record(session: &Session) -> AuditRecord {
     AuditRecord {
         id: AuditRecordId::new_random(),
-        kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
-        action: "imitate_customer".to_owned(),
+        kind: AuditKind::ImpersonationStarted,
+        action: Action::ImitateCustomer,
         actor_id: session.imitating_user_id.unwrap_or_else(PrincipalId::new_random),
         target_id: session.principal_id,
         audience: session

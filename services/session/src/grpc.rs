@@ -268,8 +268,8 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                 .into_iter()
                 .map(|record| proto::AuditRecord {
                     id: record.id.to_string(),
-                    kind: record.kind,
-                    action: record.action,
+                    kind: record.kind.into(),
+                    action: record.action.into(),
                     actor_id: record.actor_id.to_string(),
                     target_id: record.target_id.to_string(),
                     audience: record.audience,

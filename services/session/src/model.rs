@@ -3,6 +3,7 @@
 use actas_shared::{
     ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
+    proto::Action,
 };
 
 /// The server-side record behind a token a client holds.
@@ -37,47 +38,16 @@ impl Session {
     }
 }
 
-/// What happened, in the words the audit trail uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuditKind {
-    /// An admin's impersonated session of a customer began.
-    ImpersonationStarted,
-    /// It ended: logout, or replaced by the customer's own login.
-    ImpersonationEnded,
-    /// Someone with `impersonation:revoke` ended it.
-    ImpersonationRevoked,
-    /// It reached its hard maximum lifetime.
-    ImpersonationExpired,
-    /// A one-time token was granted (recorded before it exists).
-    TokenIssued,
-    /// The granted token could not be stored, so it never existed: closes
-    /// its `token_issued` record (the caller got no token).
-    TokenIssueFailed,
-    /// A validly signed token was presented but not honoured: spent,
-    /// unknown, or with a binding that did not match.
-    TokenRedeemFailed,
-}
-
-impl AuditKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditKind::ImpersonationStarted => "impersonation_started",
-            AuditKind::ImpersonationEnded => "impersonation_ended",
-            AuditKind::ImpersonationRevoked => "impersonation_revoked",
-            AuditKind::ImpersonationExpired => "impersonation_expired",
-            AuditKind::TokenIssued => "token_issued",
-            AuditKind::TokenIssueFailed => "token_issue_failed",
-            AuditKind::TokenRedeemFailed => "token_redeem_failed",
-        }
-    }
-}
+/// What happened, in the words the audit trail uses (one type for proto,
+/// Rust and SQL: `actas_shared::audit`).
+pub use actas_shared::proto::AuditKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRecord {
     pub id: AuditRecordId,
-    pub kind: String,
-    /// The action of the grant: `imitate_customer`, `impersonate_team_member`, `impersonate_user`.
-    pub action: String,
+    pub kind: AuditKind,
+    /// The action of the grant.
+    pub action: Action,
     pub actor_id: PrincipalId,
     pub target_id: PrincipalId,
     pub audience: String,

@@ -308,11 +308,8 @@ impl SessionManager {
         };
         let record = AuditRecord {
             id: AuditRecordId::new_random(),
-            kind: AuditKind::TokenRedeemFailed.as_str().to_owned(),
-            action: Action::try_from(claimed.action)
-                .unwrap_or(Action::Unspecified)
-                .as_str()
-                .to_owned(),
+            kind: AuditKind::TokenRedeemFailed,
+            action: Action::try_from(claimed.action).unwrap_or(Action::Unspecified),
             actor_id,
             target_id,
             audience: claimed.audience.clone(),
@@ -371,8 +368,8 @@ impl SessionManager {
         };
         let record = AuditRecord {
             id: AuditRecordId::new_random(),
-            kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
-            action: action.as_str().to_owned(),
+            kind: AuditKind::ImpersonationStarted,
+            action,
             actor_id: actor,
             target_id: target,
             audience: grant.audience.clone(),
@@ -627,8 +624,12 @@ impl SessionManager {
     ) -> Result<bool, Error> {
         let record = session.imitating_user_id.map(|actor| AuditRecord {
             id: AuditRecordId::new_random(),
-            kind: kind.as_str().to_owned(),
-            action: session.grant_action.clone().unwrap_or_default(),
+            kind,
+            action: session
+                .grant_action
+                .as_deref()
+                .and_then(Action::parse)
+                .unwrap_or(Action::Unspecified),
             actor_id: actor,
             target_id: session.principal_id,
             audience: session
@@ -779,8 +780,8 @@ impl Sessions for SessionManager {
         };
         let issued_record = AuditRecord {
             id: AuditRecordId::new_random(),
-            kind: AuditKind::TokenIssued.as_str().to_owned(),
-            action: action.as_str().to_owned(),
+            kind: AuditKind::TokenIssued,
+            action,
             actor_id: actor,
             target_id: target,
             audience: decision.audience.clone(),
@@ -816,7 +817,7 @@ impl Sessions for SessionManager {
                 // before answering, so the trail names no phantom token.
                 let failed = AuditRecord {
                     id: AuditRecordId::new_random(),
-                    kind: AuditKind::TokenIssueFailed.as_str().to_owned(),
+                    kind: AuditKind::TokenIssueFailed,
                     reason: format!(
                         "the grant of record {} could not be stored: no token was handed out",
                         issued_record.id

@@ -5,11 +5,12 @@ use actas_shared::{
     db::{Migrations, Pool},
     ids::{PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
+    proto::Action,
     with_pool,
 };
 use async_trait::async_trait;
 
-use crate::model::{AuditFilter, AuditRecord, Session, SpentToken};
+use crate::model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -262,8 +263,9 @@ fn audit_from_row(row: AuditRow) -> Result<AuditRecord, Error> {
     ) = row;
     Ok(AuditRecord {
         id: parse(&id)?,
-        kind,
-        action,
+        kind: AuditKind::parse(&kind).ok_or(Error::Corrupt("unknown audit record kind"))?,
+        // Empty (unspecified) is kept as it was written, not refused.
+        action: Action::parse(&action).unwrap_or(Action::Unspecified),
         actor_id: parse(&actor)?,
         target_id: parse(&target)?,
         audience,
@@ -347,8 +349,8 @@ macro_rules! bind_start {
             .bind(&$spent.token_id_hash)
             .bind($spent.expires_at)
             .bind($record.id.to_string())
-            .bind(&$record.kind)
-            .bind(&$record.action)
+            .bind($record.kind.as_str())
+            .bind($record.action.as_str())
             .bind($record.actor_id.to_string())
             .bind($record.target_id.to_string())
             .bind(&$record.audience)
@@ -382,11 +384,11 @@ macro_rules! bind_start {
 pub fn outbox_payload(record: &AuditRecord) -> String {
     serde_json::json!({
         "id": record.id.to_string(),
-        "type": record.kind.replacen("impersonation_", "impersonation.", 1),
+        "type": record.kind.as_str().replacen("impersonation_", "impersonation.", 1),
         "occurredAt": record.occurred_at,
         "actorId": record.actor_id.to_string(),
         "targetId": record.target_id.to_string(),
-        "action": record.action,
+        "action": record.action.as_str(),
         "audience": record.audience,
         "sessionId": record.session_id.map(|s| s.to_string()),
         "reason": record.reason,
@@ -412,8 +414,8 @@ macro_rules! bind_audit {
     ($record:expr) => {
         sqlx::query(INSERT_AUDIT)
             .bind($record.id.to_string())
-            .bind(&$record.kind)
-            .bind(&$record.action)
+            .bind($record.kind.as_str())
+            .bind($record.action.as_str())
             .bind($record.actor_id.to_string())
             .bind($record.target_id.to_string())
             .bind(&$record.audience)
@@ -526,8 +528,8 @@ impl SessionStore for SqlSessions {
                         .bind(reason)
                         .bind(id.to_string())
                         .bind(record.id.to_string())
-                        .bind(&record.kind)
-                        .bind(&record.action)
+                        .bind(record.kind.as_str())
+                        .bind(record.action.as_str())
                         .bind(record.actor_id.to_string())
                         .bind(record.target_id.to_string())
                         .bind(&record.audience)

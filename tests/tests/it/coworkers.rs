@@ -160,14 +160,14 @@ async fn a_team_admin_signs_in_as_a_member_once() {
 
     // The audit trail says who acted, as whom, why.
     let records = system.audit_trail(seed::MAX).await;
-    let kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+    let kinds: Vec<&str> = records.iter().map(|r| r.kind().as_str()).collect();
     // Newest first: the second exchange of the token failed, on the record.
     assert_eq!(
         kinds,
         ["token_redeem_failed", "impersonation_started", "token_issued"]
     );
     let started = &records[1];
-    assert_eq!(started.action, "impersonate_team_member");
+    assert_eq!(started.action().as_str(), "impersonate_team_member");
     assert_eq!(started.actor_id, seed::TINA.to_string());
     assert_eq!(started.audience, format!("team:{}", seed::TEAM_ACME));
     assert!(started.reason.contains("Acme"), "{}", started.reason);

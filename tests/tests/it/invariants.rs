@@ -121,7 +121,7 @@ async fn every_impersonation_leaves_its_audit_record() {
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
 
     let records = system.audit_trail(seed::ALICE).await;
-    let kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
+    let kinds: Vec<&str> = records.iter().map(|r| r.kind().as_str()).collect();
     assert_eq!(
         kinds,
         ["impersonation_ended", "impersonation_started", "token_issued"]
@@ -418,7 +418,7 @@ async fn revoking_the_actors_right_ends_the_impersonated_session() {
     assert_error(again, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
     assert_eq!(system.context_json(&own).await["imitated"], false);
     let records = system.audit_trail(seed::ALICE).await;
-    assert_eq!(records[0].kind, "impersonation_ended");
+    assert_eq!(records[0].kind().as_str(), "impersonation_ended");
     assert!(records[0].reason.contains("revoked"), "{}", records[0].reason);
     system.stop().await;
 }
@@ -451,7 +451,7 @@ async fn an_impersonated_session_left_unused_ends() {
         "the customer's own session has no idle limit here"
     );
     let records = system.audit_trail(seed::ALICE).await;
-    assert_eq!(records[0].kind, "impersonation_ended");
+    assert_eq!(records[0].kind().as_str(), "impersonation_ended");
     assert!(
         records[0].reason.contains("unused for longer than 2 s"),
         "{}",
@@ -474,7 +474,7 @@ async fn an_impersonation_at_its_maximum_ends_on_the_record_even_unread() {
             .audit_trail(seed::ALICE)
             .await
             .into_iter()
-            .find(|record| record.kind == "impersonation_expired");
+            .find(|record| record.kind().as_str() == "impersonation_expired");
         if expired.is_some() {
             break;
         }
@@ -501,7 +501,7 @@ async fn an_impersonation_at_its_maximum_ends_on_the_record_even_unread() {
     assert_eq!(
         records
             .iter()
-            .filter(|r| r.kind.starts_with("impersonation_e"))
+            .filter(|r| r.kind().as_str().starts_with("impersonation_e"))
             .count(),
         1,
         "one end, one record, whoever got there first"

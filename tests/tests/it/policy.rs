@@ -240,7 +240,7 @@ async fn read_only_impersonations_look_and_end_but_change_nothing() {
         .audit_trail(seed::ALICE)
         .await
         .into_iter()
-        .find(|record| record.kind == "impersonation_started")
+        .find(|record| record.kind().as_str() == "impersonation_started")
         .expect("a start record");
     assert!(started.reason.contains("read-only"), "{}", started.reason);
 

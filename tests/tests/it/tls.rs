@@ -102,7 +102,7 @@ async fn the_admin_logs_in_as_a_customer_with_mutual_tls_everywhere() {
         .audit_trail(seed::ALICE)
         .await
         .into_iter()
-        .map(|record| record.kind)
+        .map(|record| record.kind().as_str().to_owned())
         .collect();
     assert_eq!(kinds, ["impersonation_started", "token_issued"]);
     system.stop().await;

@@ -24,8 +24,8 @@ use crate::{
 fn record_json(record: &AuditRecord) -> Value {
     json!({
         "id": simple_id(&record.id),
-        "kind": record.kind,
-        "action": record.action,
+        "kind": record.kind().as_str(),
+        "action": record.action().as_str(),
         "actorId": simple_id(&record.actor_id),
         "targetId": simple_id(&record.target_id),
         "audience": record.audience,

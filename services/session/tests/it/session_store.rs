@@ -11,6 +11,7 @@ use actas_shared::{
     db::now_millis,
     ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
+    proto::Action,
     with_pool,
 };
 
@@ -83,8 +84,8 @@ fn customer_session(principal: PrincipalId, channel: Option<SalesChannelId>, cre
 fn record(actor: PrincipalId, target: PrincipalId, occurred_at: i64) -> AuditRecord {
     AuditRecord {
         id: AuditRecordId::new_random(),
-        kind: AuditKind::ImpersonationStarted.as_str().to_owned(),
-        action: "impersonate_team_member".to_owned(),
+        kind: AuditKind::ImpersonationStarted,
+        action: Action::ImpersonateTeamMember,
         actor_id: actor,
         target_id: target,
         audience: SalesChannelId::new_random().to_string(),
@@ -308,7 +309,7 @@ async fn end_happens_once(subject: Subject) -> anyhow::Result<()> {
     let ended_at = now + 10;
     let ended = AuditRecord {
         id: AuditRecordId::new_random(),
-        kind: AuditKind::ImpersonationEnded.as_str().to_owned(),
+        kind: AuditKind::ImpersonationEnded,
         occurred_at: ended_at,
         reason: "logout".to_owned(),
         ..started.clone()
@@ -651,7 +652,7 @@ async fn token_events_stand_apart_from_session_records(subject: Subject) -> anyh
     let (actor, target) = (PrincipalId::new_random(), PrincipalId::new_random());
     let now = now_millis();
     let issued = AuditRecord {
-        kind: AuditKind::TokenIssued.as_str().to_owned(),
+        kind: AuditKind::TokenIssued,
         session_id: None,
         ..record(actor, target, now)
     };
@@ -714,7 +715,7 @@ async fn outbox_events_come_with_their_records_and_wait_after_a_failure(
     // The end of the session is an event too, written with its record.
     let ended = AuditRecord {
         id: AuditRecordId::new_random(),
-        kind: AuditKind::ImpersonationEnded.as_str().to_owned(),
+        kind: AuditKind::ImpersonationEnded,
         ..started.clone()
     };
     assert!(outbox.end(session.id, "logout", now + 1, Some(&ended)).await?);

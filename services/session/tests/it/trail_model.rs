@@ -11,6 +11,7 @@ use actas_session::{
 };
 use actas_shared::{
     ids::{AuditRecordId, PrincipalId, SessionId},
+    proto::Action,
     testing::TestBackend,
 };
 use proptest::{prelude::*, test_runner::TestRunner};
@@ -82,10 +83,8 @@ async fn check(store: &dyn SessionStore, records: &[Drawn], query: &Query) -> an
                 AuditKind::ImpersonationStarted
             } else {
                 AuditKind::TokenIssued
-            }
-            .as_str()
-            .to_owned(),
-            action: "imitate_customer".to_owned(),
+            },
+            action: Action::ImitateCustomer,
             actor_id: actors[drawn.actor],
             target_id: targets[drawn.target],
             audience: String::new(),
