@@ -75,13 +75,26 @@ impl<S: Send + Sync> FromRequest<S> for BodyObject {
     }
 }
 
+/// A body string, refused when it holds NUL: no text anyone means holds
+/// one, and PostgreSQL cannot store it (it would answer an error that is
+/// no client's business).
+fn without_nul(field: &str, text: &str) -> Result<String, HttpError> {
+    if text.contains('\0') {
+        return Err(HttpError::new(
+            ErrorCode::InvalidRequestBody,
+            format!("{field} must not contain NUL characters."),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 impl BodyObject {
     /// A required, non-blank string field.
     pub fn string(&self, field: &str) -> Result<String, HttpError> {
         match self.0.get(field) {
             None | Some(Value::Null) => Err(missing(field)),
             Some(Value::String(text)) if text.trim().is_empty() => Err(missing(field)),
-            Some(Value::String(text)) => Ok(text.clone()),
+            Some(Value::String(text)) => without_nul(field, text),
             Some(_) => Err(HttpError::new(
                 ErrorCode::InvalidRequestBody,
                 format!("{field} must be a string."),
@@ -101,7 +114,7 @@ impl BodyObject {
     pub fn text_or_empty(&self, field: &str) -> Result<String, HttpError> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(String::new()),
-            Some(Value::String(text)) => Ok(text.clone()),
+            Some(Value::String(text)) => without_nul(field, text),
             Some(_) => Err(HttpError::new(
                 ErrorCode::InvalidRequestBody,
                 format!("{field} must be a string."),

@@ -179,3 +179,44 @@ fn no_body_gets_a_server_error_from_the_running_system() {
     runtime.block_on(system.stop());
     result.expect("every body gets a clear answer");
 }
+
+/// NUL in a body string is the client's mistake, not an outage: PostgreSQL
+/// cannot store it, so the gateway refuses it first (400, a stable code).
+#[tokio::test]
+async fn nul_in_a_body_string_is_a_client_error() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let cases = [
+        (
+            "/api/oauth/token",
+            None,
+            json!({ "grant_type": "password", "username": "a\u{0}b", "password": "x" }),
+        ),
+        (
+            "/api/public/auth/login",
+            None,
+            json!({ "email": "a\u{0}b", "password": "x" }),
+        ),
+        (
+            "/api/search/customer",
+            Some(admin.as_str()),
+            json!({ "term": "\u{0}" }),
+        ),
+    ];
+    for (path, bearer, body) in cases {
+        let mut request = system.http.post(system.url(path)).json(&body);
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST, "{path}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(
+            answer["errors"][0]["code"], "FRAMEWORK__INVALID_REQUEST_BODY",
+            "{path}: {answer}"
+        );
+    }
+    let login = system.customer_login(EU_KEY, "alice\u{0}@example.com", "x").await;
+    assert_eq!(login.status(), reqwest::StatusCode::BAD_REQUEST);
+    system.stop().await;
+}
