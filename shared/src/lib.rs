@@ -3,6 +3,7 @@
 //! plumbing, and telemetry.
 
 pub mod action;
+pub mod audience;
 pub mod audit;
 pub mod cache;
 pub mod config;

@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use actas_shared::{
     ApiError, ErrorCode,
+    audience::Audience,
     cache::TtlCache,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
@@ -389,16 +390,16 @@ impl Permission for Directory {
                     "; target active and bound to sales channel {:?}",
                     channel.name
                 ));
-                channel.id.to_string()
+                Audience::SalesChannel(channel.id)
             }
             (None, Some(profile)) => {
                 reason.push_str(&format!(
                     "; actor administers team {:?}, target profile {} is a member",
                     profile.team_name, profile.id
                 ));
-                format!("team:{}", profile.team_id)
+                Audience::Team(profile.team_id)
             }
-            (None, None) => "sys".to_owned(),
+            (None, None) => Audience::System,
         };
         if policy.read_only {
             reason.push_str("; read-only by policy");

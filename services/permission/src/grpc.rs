@@ -3,6 +3,7 @@
 //! asks (search, policy, consent) are the gateway's only.
 
 use actas_shared::{
+    audience::Audience,
     grpc::tls::require_caller,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
@@ -136,9 +137,9 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
             }
             _ => Target::Principal(parse_id::<PrincipalId>(&request.target_id, "targetId")?),
         };
-        let audience = match request.audience.as_str() {
+        let audience = match request.sales_channel_id.as_str() {
             "" => None,
-            text => Some(parse_id::<SalesChannelId>(text, "audience")?),
+            text => Some(parse_id::<SalesChannelId>(text, "salesChannelId")?),
         };
         let decision = self
             .inner
@@ -169,7 +170,7 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
                 .map_or(proto::PrincipalKind::Unspecified, |t| t.kind.to_proto())
                 .into(),
             target_profile_id: target.as_ref().and_then(|t| t.profile_id).unwrap_or_default(),
-            audience: decision.audience,
+            audience: decision.audience.map(Audience::to_proto),
             read_only: decision.read_only,
         }))
     }

@@ -4,6 +4,7 @@ use std::fmt;
 
 use actas_shared::{
     ApiError,
+    audience::Audience,
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
 };
@@ -243,18 +244,18 @@ pub struct Decision {
     pub denial: Option<ApiError>,
     /// When allowed: whom, and the audience the grant is for.
     pub target: Option<ResolvedTarget>,
-    pub audience: String,
+    pub audience: Option<Audience>,
     /// When allowed: the impersonated session may only look.
     pub read_only: bool,
 }
 
 impl Decision {
-    pub fn allow(reason: impl Into<String>, target: ResolvedTarget, audience: String) -> Self {
+    pub fn allow(reason: impl Into<String>, target: ResolvedTarget, audience: Audience) -> Self {
         Self {
             reason: reason.into(),
             denial: None,
             target: Some(target),
-            audience,
+            audience: Some(audience),
             read_only: false,
         }
     }
@@ -264,7 +265,7 @@ impl Decision {
             reason: error.detail.clone(),
             denial: Some(error),
             target: None,
-            audience: String::new(),
+            audience: None,
             read_only: false,
         }
     }

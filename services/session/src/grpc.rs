@@ -182,7 +182,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         let target = match Action::try_from(request.action) {
             Ok(Action::Unspecified | Action::ImitateCustomer) => Target::Customer {
                 customer: parse_id(&request.target_id, "customerId")?,
-                sales_channel: parse_id(&request.audience, "salesChannelId")?,
+                sales_channel: parse_id(&request.sales_channel_id, "salesChannelId")?,
             },
             Ok(Action::ImpersonateTeamMember) if request.target_profile_id > 0 => {
                 Target::Profile(request.target_profile_id)

@@ -11,6 +11,7 @@ use std::{
 
 use actas_shared::{
     ApiError, ErrorCode,
+    audience::Audience,
     cache::TtlCache,
     db::now_millis,
     grpc::calls::{PermissionCalls, TokenCalls},
@@ -242,7 +243,7 @@ impl SessionManager {
     /// Whether `actor` may act as `target`, as the permission service
     /// decides it from the directory.
     async fn decide(&self, actor: PrincipalId, target: Target) -> Result<proto::Decision, Error> {
-        let (target_id, audience, target_profile_id) = match target {
+        let (target_id, sales_channel_id, target_profile_id) = match target {
             Target::Customer {
                 customer,
                 sales_channel,
@@ -256,7 +257,7 @@ impl SessionManager {
                 actor_id: actor.to_string(),
                 action: target.action().into(),
                 target_id,
-                audience,
+                sales_channel_id,
                 target_profile_id,
             })
             .await?)
@@ -312,7 +313,7 @@ impl SessionManager {
             action: Action::try_from(claimed.action).unwrap_or(Action::Unspecified),
             actor_id,
             target_id,
-            audience: claimed.audience.clone(),
+            audience: audience_text(claimed.audience.as_ref()),
             session_id: None,
             reason: why.to_owned(),
             client_ip: client_ip.to_owned(),
@@ -372,7 +373,7 @@ impl SessionManager {
             action,
             actor_id: actor,
             target_id: target,
-            audience: grant.audience.clone(),
+            audience: audience_text(grant.audience.as_ref()),
             session_id: Some(session.id),
             reason: grant.reason.clone(),
             client_ip: client_ip.to_owned(),
@@ -665,6 +666,13 @@ struct Start<'a> {
     client: (&'a str, &'a str),
 }
 
+/// An audience message in the text form records keep; empty when absent.
+fn audience_text(audience: Option<&proto::Audience>) -> String {
+    Audience::from_proto(audience)
+        .map(|audience| audience.to_string())
+        .unwrap_or_default()
+}
+
 /// The permission service's refusal, as the caller sees it.
 fn denial(decision: &proto::Decision) -> ApiError {
     let code = ErrorCode::parse(&decision.code).unwrap_or(ErrorCode::ImpersonationNotAllowed);
@@ -773,6 +781,8 @@ impl Sessions for SessionManager {
             .target_id
             .parse()
             .map_err(|_| Error::Upstream(ApiError::internal()))?;
+        let audience = Audience::from_proto(decision.audience.as_ref())
+            .ok_or_else(|| Error::Upstream(ApiError::internal()))?;
         let reason = if stated.is_empty() {
             decision.reason
         } else {
@@ -784,7 +794,7 @@ impl Sessions for SessionManager {
             action,
             actor_id: actor,
             target_id: target,
-            audience: decision.audience.clone(),
+            audience: audience.to_string(),
             session_id: None,
             reason: reason.clone(),
             client_ip: request.client_ip,
@@ -800,7 +810,7 @@ impl Sessions for SessionManager {
             .issue_token(proto::IssueTokenRequest {
                 actor_id: actor.to_string(),
                 target_id: decision.target_id,
-                audience: decision.audience,
+                audience: Some(audience.to_proto()),
                 action: action.into(),
                 target_kind: target_kind.to_proto().into(),
                 target_profile_id: decision.target_profile_id,
@@ -849,14 +859,19 @@ impl Sessions for SessionManager {
                     token: request.token.clone(),
                     expected_target_id: request.customer.to_string(),
                     expected_actor_id: request.user.to_string(),
-                    expected_audience: request.sales_channel.map(|c| c.to_string()).unwrap_or_default(),
+                    expected_sales_channel_id: request
+                        .sales_channel
+                        .map(|c| c.to_string())
+                        .unwrap_or_default(),
                     // A team or operator token is no storefront token: it burns here.
                     expected_actions: vec![Action::ImitateCustomer.into()],
                 },
                 client,
             )
             .await?;
-        let sales_channel: SalesChannelId = grant.audience.parse().map_err(|_| Error::InvalidToken)?;
+        let sales_channel = Audience::from_proto(grant.audience.as_ref())
+            .and_then(Audience::sales_channel)
+            .ok_or(Error::InvalidToken)?;
         // The right is checked again at exchange: revoking the admin's
         // privilege between issue and exchange stops the impersonation.
         let decided_at = Instant::now();

@@ -2,6 +2,7 @@
 //! under mutual TLS, issuing and redeeming answer the session service only.
 
 use actas_shared::{
+    audience::Audience,
     grpc::tls::require_caller,
     principal::PrincipalKind,
     proto::{self, Action, token_issuer_server},
@@ -61,7 +62,9 @@ fn grant_message(grant: StoredGrant, token_id_hash: String) -> proto::Grant {
     proto::Grant {
         actor_id: grant.actor_id,
         target_id: grant.target_id,
-        audience: grant.audience,
+        // A stored audience that does not parse names nothing: the caller
+        // refuses a grant without one.
+        audience: grant.audience.parse::<Audience>().ok().map(Audience::to_proto),
         reason: grant.reason,
         token_id_hash,
         issued_at_unix: grant.issued_at,
@@ -90,7 +93,8 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
             .issue(IssueRequest {
                 actor: parse_id(&request.actor_id, "actorId")?,
                 target: parse_id(&request.target_id, "targetId")?,
-                audience: request.audience,
+                audience: Audience::from_proto(request.audience.as_ref())
+                    .ok_or(Error::Missing { field: "audience" })?,
                 action,
                 target_kind,
                 target_profile_id: Some(request.target_profile_id).filter(|id| *id > 0),
@@ -118,7 +122,7 @@ impl<T: TokenIssuer> token_issuer_server::TokenIssuer for TokenIssuerGrpc<T> {
             .redeem(RedeemRequest {
                 expected_target: optional_id(&request.expected_target_id, "customerId")?,
                 expected_actor: optional_id(&request.expected_actor_id, "userId")?,
-                expected_audience: Some(request.expected_audience).filter(|audience| !audience.is_empty()),
+                expected_sales_channel: optional_id(&request.expected_sales_channel_id, "salesChannelId")?,
                 expected_actions: request
                     .expected_actions
                     .iter()

@@ -14,7 +14,8 @@
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use actas_shared::{
-    ids::PrincipalId,
+    audience::Audience,
+    ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
     proto::Action,
     secret::{constant_time_eq, hash_token},
@@ -45,8 +46,7 @@ pub trait TokenIssuer: Send + Sync + 'static {
 pub struct IssueRequest {
     pub actor: PrincipalId,
     pub target: PrincipalId,
-    /// The sales channel id, `team:<id>` or `sys`.
-    pub audience: String,
+    pub audience: Audience,
     pub action: Action,
     pub target_kind: PrincipalKind,
     /// Team impersonation: the granted profile.
@@ -70,7 +70,8 @@ pub struct RedeemRequest {
     pub token: String,
     pub expected_target: Option<PrincipalId>,
     pub expected_actor: Option<PrincipalId>,
-    pub expected_audience: Option<String>,
+    /// The sales channel the token must be for.
+    pub expected_sales_channel: Option<SalesChannelId>,
     /// The actions this redemption accepts; empty accepts any.
     pub expected_actions: Vec<Action>,
 }
@@ -192,7 +193,7 @@ impl TokenIssuer for Issuer {
         let ttl_secs = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX);
         let claims = Claims {
             iss: self.issuer.clone(),
-            aud: request.audience.clone(),
+            aud: request.audience.to_string(),
             sub: request.target.to_string(),
             act: Actor {
                 sub: request.actor.to_string(),
@@ -256,7 +257,7 @@ impl TokenIssuer for Issuer {
                 .iter()
                 .any(|action| action.as_str() == claims.scope);
         let matches = action_matches
-            & expected(request.expected_audience, &claims.aud)
+            & expected(request.expected_sales_channel.map(|c| c.to_string()), &claims.aud)
             & expected(request.expected_target.map(|t| t.to_string()), &claims.sub)
             & expected(request.expected_actor.map(|a| a.to_string()), &claims.act.sub)
             & (grant.action == claims.scope)

@@ -120,7 +120,7 @@ impl InProcess {
             .issue_impersonation_token(Request::new(proto::IssueImpersonationTokenRequest {
                 actor_session_token: admin_token.to_owned(),
                 target_id: alice.clone(),
-                audience: seed::STOREFRONT_EU.to_string(),
+                sales_channel_id: seed::STOREFRONT_EU.to_string(),
                 action: proto::Action::ImitateCustomer.into(),
                 client_ip: "127.0.0.1".into(),
                 user_agent: "actas-bench".into(),

@@ -41,7 +41,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             actor_id: seed::ADMIN.to_string(),
             action: Action::ImitateCustomer.into(),
             target_id: seed::ALICE.to_string(),
-            audience: seed::STOREFRONT_EU.to_string(),
+            sales_channel_id: seed::STOREFRONT_EU.to_string(),
             target_profile_id: 0,
         })
         .await
@@ -55,7 +55,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             actor_id: seed::VIEWER.to_string(),
             action: Action::ImitateCustomer.into(),
             target_id: seed::ALICE.to_string(),
-            audience: seed::STOREFRONT_EU.to_string(),
+            sales_channel_id: seed::STOREFRONT_EU.to_string(),
             target_profile_id: 0,
         })
         .await
@@ -70,7 +70,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             actor_id: "nobody".into(),
             action: Action::ImitateCustomer.into(),
             target_id: seed::ALICE.to_string(),
-            audience: seed::STOREFRONT_EU.to_string(),
+            sales_channel_id: seed::STOREFRONT_EU.to_string(),
             target_profile_id: 0,
         })
         .await
@@ -81,7 +81,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             actor_id: seed::ADMIN.to_string(),
             action: 0,
             target_id: seed::ALICE.to_string(),
-            audience: seed::STOREFRONT_EU.to_string(),
+            sales_channel_id: seed::STOREFRONT_EU.to_string(),
             target_profile_id: 0,
         })
         .await
@@ -117,7 +117,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
             token: "garbage".into(),
             expected_target_id: seed::ALICE.to_string(),
             expected_actor_id: seed::ADMIN.to_string(),
-            expected_audience: String::new(),
+            expected_sales_channel_id: String::new(),
             expected_actions: Vec::new(),
         })
         .await
@@ -136,7 +136,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
     let no_actor = sessions
         .issue_impersonation_token(IssueImpersonationTokenRequest {
             target_id: seed::ALICE.to_string(),
-            audience: seed::STOREFRONT_EU.to_string(),
+            sales_channel_id: seed::STOREFRONT_EU.to_string(),
             action: Action::ImitateCustomer.into(),
             ..Default::default()
         })
@@ -147,7 +147,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
         .issue_impersonation_token(IssueImpersonationTokenRequest {
             actor_session_token: "whoever".into(),
             target_id: "not-a-uuid".into(),
-            audience: seed::STOREFRONT_EU.to_string(),
+            sales_channel_id: seed::STOREFRONT_EU.to_string(),
             action: Action::ImitateCustomer.into(),
             ..Default::default()
         })

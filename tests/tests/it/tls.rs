@@ -10,7 +10,9 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use actas_e2e::pki::TestPki;
 use actas_permission::seed;
 use actas_shared::{
+    audience::Audience,
     grpc::TlsConfig,
+    ids::SalesChannelId,
     principal::PrincipalKind,
     proto::{
         Action, AuthorizeRequest, GetContextRequest, GetIssuePolicyRequest, GetJwksRequest,
@@ -208,7 +210,7 @@ async fn calls_meant_for_one_service_are_refused_to_the_others() {
     let grant = IssueTokenRequest {
         actor_id: seed::ADMIN.to_string(),
         target_id: seed::ALICE.to_string(),
-        audience: seed::STOREFRONT_EU.to_string(),
+        audience: Some(Audience::SalesChannel(SalesChannelId::from_uuid(seed::STOREFRONT_EU)).to_proto()),
         action: Action::ImitateCustomer.into(),
         target_kind: PrincipalKind::Customer.to_proto().into(),
         target_profile_id: 0,
@@ -237,7 +239,7 @@ async fn calls_meant_for_one_service_are_refused_to_the_others() {
         actor_id: seed::ADMIN.to_string(),
         action: Action::ImitateCustomer.into(),
         target_id: seed::ALICE.to_string(),
-        audience: seed::STOREFRONT_EU.to_string(),
+        sales_channel_id: seed::STOREFRONT_EU.to_string(),
         target_profile_id: 0,
     };
     for service in ["gateway", "token-issuer"] {

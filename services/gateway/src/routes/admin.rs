@@ -102,7 +102,7 @@ pub async fn generate_imitate_customer_token(
         .issue_impersonation_token(IssueImpersonationTokenRequest {
             actor_session_token: admin.token,
             target_id: customer.to_string(),
-            audience: sales_channel.to_string(),
+            sales_channel_id: sales_channel.to_string(),
             reason,
             action: Action::ImitateCustomer.into(),
             target_profile_id: 0,

@@ -215,7 +215,7 @@ pub async fn impersonate(
         .issue_impersonation_token(IssueImpersonationTokenRequest {
             actor_session_token: session.token,
             target_id: String::new(),
-            audience: String::new(),
+            sales_channel_id: String::new(),
             reason,
             action: Action::ImpersonateTeamMember.into(),
             target_profile_id: profile_id,

@@ -88,7 +88,7 @@ pub async fn impersonate(
         .issue_impersonation_token(IssueImpersonationTokenRequest {
             actor_session_token: operator.token,
             target_id: user.to_string(),
-            audience: String::new(),
+            sales_channel_id: String::new(),
             reason,
             action: Action::ImpersonateUser.into(),
             target_profile_id: 0,
