@@ -237,7 +237,7 @@ fn principal_of(context: &SessionContext) -> Result<PrincipalId, HttpError> {
 
 /// A verified admin session (`Authorization: Bearer …`). It may be an
 /// operator's impersonation of the admin: what it may then do is decided
-/// downstream (no chains, at the token issuer).
+/// downstream (no chains, at the session service).
 pub struct AdminSession {
     pub token: String,
     pub admin_id: PrincipalId,
