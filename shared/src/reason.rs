@@ -12,12 +12,29 @@ pub enum ReasonError {
     Invalid,
 }
 
-/// The reason, trimmed; refused when it is too long or holds control
-/// characters (they could forge lines in logs and exports of the audit
-/// trail), or when it is `required` and blank.
+/// Whether `c` could forge a line or reorder text where the trail is shown
+/// or exported: control characters (Cc), the Unicode line and paragraph
+/// separators (Zl, Zp), and the bidirectional marks, embeddings, overrides
+/// and isolates of Cf (a U+202E makes "gro.live" read "evil.org").
+pub fn forges_lines(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}'
+                | '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// The reason, trimmed; refused when it is too long or holds characters
+/// that forge lines or reorder text ([`forges_lines`]), or when it is
+/// `required` and blank.
 pub fn check(reason: &str, required: bool) -> Result<&str, ReasonError> {
     let reason = reason.trim();
-    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
+    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(forges_lines) {
         return Err(ReasonError::Invalid);
     }
     if required && reason.is_empty() {
@@ -36,7 +53,7 @@ impl From<ReasonError> for crate::ApiError {
             ReasonError::Invalid => crate::ApiError::new(
                 crate::ErrorCode::InvalidReason,
                 format!(
-                    "A reason is at most {MAX_REASON_CHARS} characters of text, without control characters."
+                    "A reason is at most {MAX_REASON_CHARS} characters of text, without control characters, line or paragraph separators, or bidirectional controls."
                 ),
             ),
         }
@@ -56,5 +73,31 @@ mod tests {
         assert_eq!(check("a\u{7f}", false), Err(ReasonError::Invalid));
         assert_eq!(check(&"ü".repeat(500), true).map(str::len), Ok(1000));
         assert_eq!(check(&"x".repeat(501), false), Err(ReasonError::Invalid));
+    }
+
+    #[test]
+    fn separators_and_bidi_controls_are_refused_other_text_is_kept() {
+        for forged in [
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "a\u{202E}b",
+            "a\u{202A}b",
+            "a\u{2066}b",
+            "a\u{2069}b",
+            "a\u{200F}b",
+            "a\u{061C}b",
+            "a\tb",
+        ] {
+            assert_eq!(check(forged, false), Err(ReasonError::Invalid), "{forged:?}");
+        }
+        for kept in [
+            "Ticket ü-42",
+            "طلب الدعم",
+            "支持请求 #7",
+            "zero\u{200B}width",
+            "🎫 INC-9",
+        ] {
+            assert_eq!(check(kept, true), Ok(kept));
+        }
     }
 }

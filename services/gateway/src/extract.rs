@@ -502,7 +502,21 @@ where
             .map(|info| client_ip(info.0.ip(), &parts.headers, &trusted).to_string())
             .unwrap_or_default();
         let user_agent = header(&parts.headers, http::header::USER_AGENT.as_str())
-            .map(|agent| agent.chars().take(512).collect())
+            // Kept in the trail: nothing in it may forge a line (a tab is
+            // the one control character a header value can hold).
+            .map(|agent| {
+                agent
+                    .chars()
+                    .map(|c| {
+                        if actas_shared::reason::forges_lines(c) {
+                            ' '
+                        } else {
+                            c
+                        }
+                    })
+                    .take(512)
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(Client { ip, user_agent })
     }

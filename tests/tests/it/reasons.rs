@@ -182,5 +182,31 @@ async fn without_the_policy_a_reason_is_optional_but_still_checked() {
         .generate(&admin, alice_on_eu(Some("ok\r\nevent=impersonation_ended")))
         .await;
     assert_error(forged, StatusCode::BAD_REQUEST, INVALID).await;
+    // Lines forged without a control character, and text that reads
+    // backwards where the trail is shown: refused the same way.
+    for forged in [
+        "ok\u{2028}event=ended",
+        "ok\u{2029}x",
+        "ticket \u{202E}gro.live",
+        "a\u{2067}b",
+    ] {
+        let refused = system.generate(&admin, alice_on_eu(Some(forged))).await;
+        assert_error(refused, StatusCode::BAD_REQUEST, INVALID).await;
+    }
+    let kept = system
+        .generate(&admin, alice_on_eu(Some("Ticket ü-42 支持")))
+        .await;
+    assert_eq!(kept.status(), StatusCode::OK);
+    let trail = system.audit_trail(seed::ALICE).await;
+    assert!(
+        trail
+            .iter()
+            .all(|record| !record.reason.chars().any(actas_shared::reason::forges_lines)),
+        "{trail:?}"
+    );
+    assert!(
+        trail[0].reason.ends_with("stated reason: Ticket ü-42 支持"),
+        "{trail:?}"
+    );
     system.stop().await;
 }
