@@ -1006,12 +1006,22 @@ impl Sessions for SessionManager {
                 "An impersonated team session stays on the profile it was granted for.",
             ));
         }
-        let profile = self
+        // Nobody's profile and someone else's get one answer: the switch
+        // must not tell which profile ids exist.
+        const NOT_YOURS: &str = "Only your own profiles can be switched to.";
+        let profile = match self
             .permission
             .get_profile(proto::GetProfileRequest { id: profile_id })
-            .await?;
+            .await
+        {
+            Ok(profile) => profile,
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                return Err(Error::ProfileSwitch(NOT_YOURS));
+            }
+            Err(status) => return Err(status.into()),
+        };
         if profile.person_id != session.principal_id.to_string() {
-            return Err(Error::ProfileSwitch("Only your own profiles can be switched to."));
+            return Err(Error::ProfileSwitch(NOT_YOURS));
         }
         self.store.update_profile(session.id, profile_id).await?;
         self.cache.forget(&session.token_hash);

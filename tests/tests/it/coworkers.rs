@@ -282,18 +282,20 @@ async fn a_person_lists_and_switches_their_own_profiles_without_impersonation() 
     assert_eq!(listed["Profiles"][1]["IsCurrent"], true);
     assert_eq!(listed["Profiles"][0]["IsCurrent"], false);
 
-    // Only one's own profiles; ids that name nobody; malformed bodies.
+    // Only one's own profiles, and the answer does not tell someone else's
+    // id from one that names nobody; malformed bodies.
     let someone_elses = system
         .switch_profile(&max, json!({ "id": seed::PROFILE_MIA_ACME }))
         .await;
-    assert_error(
+    let someone_elses = assert_error(
         someone_elses,
         StatusCode::FORBIDDEN,
         "ACTAS__PROFILE_SWITCH_FORBIDDEN",
     )
     .await;
     let nobody = system.switch_profile(&max, json!({ "id": 999_999 })).await;
-    assert_error(nobody, StatusCode::NOT_FOUND, "CHECKOUT__CUSTOMER_NOT_FOUND").await;
+    let nobody = assert_error(nobody, StatusCode::FORBIDDEN, "ACTAS__PROFILE_SWITCH_FORBIDDEN").await;
+    assert_eq!(nobody, someone_elses, "one answer for both");
     for (body, code) in [
         (json!({}), "FRAMEWORK__MISSING_REQUEST_PARAMETER"),
         (json!({ "id": "abc" }), "FRAMEWORK__INVALID_REQUEST_BODY"),
