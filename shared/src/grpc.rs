@@ -19,7 +19,10 @@ use tonic::{
     transport::{Endpoint, Server, server::TcpIncoming},
 };
 use tonic_health::ServingStatus;
-use tower_http::trace::TraceLayer;
+use tower_http::{
+    classify::{GrpcCode, GrpcErrorsAsFailures, SharedClassifier},
+    trace::TraceLayer,
+};
 
 use crate::proto::FILE_DESCRIPTOR_SET;
 
@@ -130,16 +133,35 @@ pub async fn serve(
         }
         tracing::info!("grpc server draining");
     };
-    let traced = TraceLayer::new_for_grpc().make_span_with(move |request: &http::Request<_>| {
-        let span = tracing::info_span!(
-            "grpc",
-            service,
-            rpc = %request.uri().path(),
-            trace_id = tracing::field::Empty
-        );
-        crate::telemetry::set_parent(&span, request.headers());
-        span
-    });
+    // A status the caller caused (a bad argument, an unknown session, a
+    // denial) is an answer, logged at debug with every response; only the
+    // server's own faults (internal, unavailable, deadline) are failures
+    // logged at ERROR, so outsiders cannot fill the error log at will.
+    let classifier = [
+        GrpcCode::Cancelled,
+        GrpcCode::InvalidArgument,
+        GrpcCode::NotFound,
+        GrpcCode::AlreadyExists,
+        GrpcCode::PermissionDenied,
+        GrpcCode::ResourceExhausted,
+        GrpcCode::FailedPrecondition,
+        GrpcCode::OutOfRange,
+        GrpcCode::Unauthenticated,
+    ]
+    .into_iter()
+    .fold(GrpcErrorsAsFailures::new(), GrpcErrorsAsFailures::with_success);
+    let traced = TraceLayer::new(SharedClassifier::new(classifier)).make_span_with(
+        move |request: &http::Request<_>| {
+            let span = tracing::info_span!(
+                "grpc",
+                service,
+                rpc = %request.uri().path(),
+                trace_id = tracing::field::Empty
+            );
+            crate::telemetry::set_parent(&span, request.headers());
+            span
+        },
+    );
     let mut server = Server::builder();
     if let Some(tls) = tls {
         server = server.tls_config(tls.server()).map_err(Error::Tls)?;

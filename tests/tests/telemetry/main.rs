@@ -267,3 +267,60 @@ async fn a_full_flow_at_debug_level_logs_no_secret() {
         }
     }
 }
+
+/// Client mistakes are not server faults: a bad bearer, a wrong password,
+/// a garbage token and an unknown customer leave no ERROR line in any of
+/// the four services (they answer 4xx; ERROR means the server is at fault).
+#[tokio::test]
+async fn client_mistakes_log_no_error() {
+    let (sandbox, _database, http) = start().await;
+    let base = sandbox.gateway_url();
+    let admin = admin_bearer(&http, &base).await;
+    let mut statuses = Vec::new();
+    let me = http
+        .get(format!("{base}/api/_info/me"))
+        .bearer_auth("not-a-session")
+        .send()
+        .await
+        .unwrap();
+    statuses.push(me.status());
+    let wrong_password = http
+        .post(format!("{base}/api/oauth/token"))
+        .json(&json!({ "grant_type": "password", "username": "admin@example.com", "password": "wrong" }))
+        .send()
+        .await
+        .unwrap();
+    statuses.push(wrong_password.status());
+    let garbage = http
+        .post(format!("{base}/store-api/account/login/imitate-customer"))
+        .header("sw-access-key", seed::STOREFRONT_EU_ACCESS_KEY)
+        .json(&json!({
+            "token": "not.a.token",
+            "customerId": seed::ALICE.simple().to_string(),
+            "userId": seed::ADMIN.simple().to_string(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    statuses.push(garbage.status());
+    let unknown_customer = http
+        .post(format!("{base}/api/_proxy/generate-imitate-customer-token"))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "customerId": uuid::Uuid::new_v4().simple().to_string(),
+            "salesChannelId": seed::STOREFRONT_EU.simple().to_string(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    statuses.push(unknown_customer.status());
+    sandbox.stop().await.unwrap();
+    assert!(
+        statuses.iter().all(|status| status.is_client_error()),
+        "{statuses:?}"
+    );
+
+    let logs = String::from_utf8(telemetry().logs.0.lock().unwrap().clone()).unwrap();
+    let errors: Vec<&str> = logs.lines().filter(|line| line.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "ERROR lines for client mistakes: {errors:#?}");
+}
