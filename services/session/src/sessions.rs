@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use crate::{
     error::Error,
     model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken},
-    store::SessionStore,
+    store::{Revocation, SessionStore},
 };
 
 /// The context keys a client may set; each holds a UUID (Shopware's names).
@@ -1086,26 +1086,23 @@ impl Sessions for SessionManager {
             "" => format!("revoked by {}", revoker.principal_id),
             stated => format!("revoked by {}: {stated}", revoker.principal_id),
         };
-        let mut revoked = 0;
-        for session in self
+        let ended = self
             .store
-            .live_impersonations(request.actor, request.target, now_millis())
-            .await?
-        {
-            // Each ends with its own record, atomically; one that ended
-            // meanwhile (logout, expiry) is not counted twice.
-            if self
-                .end_as(
-                    &session,
-                    AuditKind::ImpersonationRevoked,
-                    &reason,
-                    (&request.client_ip, &request.user_agent),
-                )
-                .await?
-            {
-                revoked += 1;
-            }
+            .revoke_impersonations(&Revocation {
+                actor: request.actor,
+                target: request.target,
+                reason,
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
+                trace_id: actas_shared::telemetry::current_trace_id(),
+                at: now_millis(),
+            })
+            .await?;
+        // This replica forgets them at once; the others within the second.
+        for token_hash in &ended {
+            self.cache.forget(token_hash);
         }
+        let revoked = i64::try_from(ended.len()).unwrap_or(i64::MAX);
         tracing::info!(revoked, "impersonations revoked");
         Ok(revoked)
     }

@@ -63,13 +63,13 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn event_failed(&self, id: &str, next_attempt_at: i64, error: &str) -> Result<(), Error>;
     /// Appends an audit record that belongs to no session.
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), Error>;
-    /// The live impersonated sessions of `actor` and/or of `target` at `now`.
-    async fn live_impersonations(
-        &self,
-        actor: Option<PrincipalId>,
-        target: Option<PrincipalId>,
-        now: i64,
-    ) -> Result<Vec<Session>, Error>;
+    /// Ends every live impersonated session of `actor` and/or of `target`
+    /// at `revocation.at`, each with its `impersonation_revoked` record (and
+    /// outbox event), set-based in transactions of [`REVOKE_BATCH`]
+    /// sessions: however many there are, each batch is all or nothing, and a
+    /// session that ended meanwhile is neither ended again nor recorded.
+    /// Returns the token hashes of the sessions it ended.
+    async fn revoke_impersonations(&self, revocation: &Revocation) -> Result<Vec<String>, Error>;
     /// Impersonated sessions not yet ended that are past their maximum at
     /// `now`, or unused since before `unused_since`; soonest due first.
     async fn due_to_end(&self, now: i64, unused_since: i64, limit: i64) -> Result<Vec<Session>, Error>;
@@ -133,6 +133,49 @@ pub const MIGRATIONS: Migrations = Migrations {
         ),
     ],
 };
+
+/// Sessions one revocation transaction ends: its writes bind 12 values per
+/// record, well inside both drivers' parameter limits.
+pub const REVOKE_BATCH: i64 = 1000;
+
+/// A revocation: whose live impersonations end, why, and who asked.
+#[derive(Clone, Debug)]
+pub struct Revocation {
+    pub actor: Option<PrincipalId>,
+    pub target: Option<PrincipalId>,
+    pub reason: String,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub trace_id: String,
+    pub at: i64,
+}
+
+impl Revocation {
+    /// The `impersonation_revoked` record of one session it ends.
+    pub fn record_of(&self, session: &Session) -> AuditRecord {
+        AuditRecord {
+            id: actas_shared::ids::AuditRecordId::new_random(),
+            kind: AuditKind::ImpersonationRevoked,
+            action: session
+                .grant_action
+                .as_deref()
+                .and_then(Action::parse)
+                .unwrap_or(Action::Unspecified),
+            actor_id: session.imitating_user_id.unwrap_or(session.principal_id),
+            target_id: session.principal_id,
+            audience: session
+                .sales_channel_id
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            session_id: Some(session.id),
+            reason: self.reason.clone(),
+            client_ip: self.client_ip.clone(),
+            user_agent: self.user_agent.clone(),
+            occurred_at: self.at,
+            trace_id: self.trace_id.clone(),
+        }
+    }
+}
 
 /// Audit records per page when the caller does not say.
 pub const DEFAULT_AUDIT_PAGE: u32 = 100;
@@ -648,26 +691,126 @@ impl SessionStore for SqlSessions {
         Ok(())
     }
 
-    async fn live_impersonations(
-        &self,
-        actor: Option<PrincipalId>,
-        target: Option<PrincipalId>,
-        now: i64,
-    ) -> Result<Vec<Session>, Error> {
-        let rows: Vec<SessionRow> = with_pool!(&self.pool, |pool| {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {SESSION_COLUMNS} FROM session WHERE imitating_user_id IS NOT NULL \
+    async fn revoke_impersonations(&self, revocation: &Revocation) -> Result<Vec<String>, Error> {
+        // Which sessions, once (an index scan); then each batch ends its
+        // own by primary key, so the work grows with the count, not its
+        // square as re-selecting the rest after every batch would.
+        let ids: Vec<String> = with_pool!(&self.pool, |pool| {
+            sqlx::query_scalar(
+                "SELECT id FROM session WHERE imitating_user_id IS NOT NULL \
                  AND ended_at IS NULL AND expires_at > $1 \
-                 AND ($2 IS NULL OR imitating_user_id = $2) AND ($3 IS NULL OR principal_id = $3) \
-                 ORDER BY created_at, id"
-            )))
-            .bind(now)
-            .bind(actor.map(|a| a.to_string()))
-            .bind(target.map(|t| t.to_string()))
+                 AND ($2 IS NULL OR imitating_user_id = $2) AND ($3 IS NULL OR principal_id = $3)",
+            )
+            .bind(revocation.at)
+            .bind(revocation.actor.map(|a| a.to_string()))
+            .bind(revocation.target.map(|t| t.to_string()))
             .fetch_all(pool)
             .await?
         });
-        rows.into_iter().map(session_from_row).collect()
+        let mut revoked = Vec::with_capacity(ids.len());
+        let batches = ids.chunks(usize::try_from(REVOKE_BATCH).unwrap_or(1000));
+        if let Pool::Postgres(pool) = &self.pool {
+            // One statement a batch, the records made in SQL: the ids travel
+            // as one array, whatever their number.
+            for batch in batches {
+                let hashes: Vec<String> = sqlx::query_scalar(
+                    "WITH ended AS ( \
+                         UPDATE session SET ended_at = $1, end_reason = $2 \
+                         FROM unnest($3::text[]) AS batch (id) \
+                         WHERE session.id = batch.id AND session.ended_at IS NULL RETURNING session.*), \
+                     recorded AS ( \
+                         INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
+                         session_id, reason, client_ip, user_agent, occurred_at, trace_id) \
+                         SELECT gen_random_uuid()::text, 'impersonation_revoked', COALESCE(grant_action, ''), \
+                         imitating_user_id, principal_id, COALESCE(sales_channel_id, ''), id, $2, $4, $5, $1, $6 \
+                         FROM ended RETURNING id, action, actor_id, target_id, audience, session_id), \
+                     events AS ( \
+                         INSERT INTO outbox_event (id, payload, created_at, attempts, next_attempt_at) \
+                         SELECT id, json_build_object('id', id, 'type', 'impersonation.revoked', \
+                         'occurredAt', $1::bigint, 'actorId', actor_id, 'targetId', target_id, 'action', action, \
+                         'audience', audience, 'sessionId', session_id, 'reason', $2::text)::text, $1, 0, $1 \
+                         FROM recorded WHERE $7) \
+                     SELECT token_hash FROM ended",
+                )
+                .bind(revocation.at)
+                .bind(&revocation.reason)
+                .bind(batch)
+                .bind(&revocation.client_ip)
+                .bind(&revocation.user_agent)
+                .bind(&revocation.trace_id)
+                .bind(self.outbox)
+                // Planned for each batch's ids: a cached generic plan does
+                // not know the batch is small and scans the whole table.
+                .persistent(false)
+                .fetch_all(pool)
+                .await?;
+                revoked.extend(hashes);
+            }
+            return Ok(revoked);
+        }
+        for batch in batches {
+            let ended = with_pool!(&self.pool, |pool| {
+                let mut tx = pool.begin().await?;
+                // Only those still live: one ended meanwhile is left alone.
+                let mut end = sqlx::QueryBuilder::new("UPDATE session SET ended_at = ");
+                end.push_bind(revocation.at)
+                    .push(", end_reason = ")
+                    .push_bind(&revocation.reason)
+                    .push(" WHERE ended_at IS NULL AND id IN (");
+                let mut bound = end.separated(", ");
+                for id in batch {
+                    bound.push_bind(id);
+                }
+                end.push(format!(") RETURNING {SESSION_COLUMNS}"));
+                let rows: Vec<SessionRow> = end.build_query_as().fetch_all(&mut *tx).await?;
+                let sessions = rows
+                    .into_iter()
+                    .map(session_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !sessions.is_empty() {
+                    let records: Vec<AuditRecord> = sessions
+                        .iter()
+                        .map(|session| revocation.record_of(session))
+                        .collect();
+                    let mut insert = sqlx::QueryBuilder::new(
+                        "INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
+                         session_id, reason, client_ip, user_agent, occurred_at, trace_id) ",
+                    );
+                    insert.push_values(&records, |mut row, record| {
+                        row.push_bind(record.id.to_string())
+                            .push_bind(record.kind.as_str())
+                            .push_bind(record.action.as_str())
+                            .push_bind(record.actor_id.to_string())
+                            .push_bind(record.target_id.to_string())
+                            .push_bind(&record.audience)
+                            .push_bind(record.session_id.map(|s| s.to_string()))
+                            .push_bind(&record.reason)
+                            .push_bind(&record.client_ip)
+                            .push_bind(&record.user_agent)
+                            .push_bind(record.occurred_at)
+                            .push_bind(&record.trace_id);
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                    if self.outbox {
+                        let mut events = sqlx::QueryBuilder::new(
+                            "INSERT INTO outbox_event (id, payload, created_at, attempts, next_attempt_at) ",
+                        );
+                        events.push_values(&records, |mut row, record| {
+                            row.push_bind(record.id.to_string())
+                                .push_bind(outbox_payload(record))
+                                .push_bind(record.occurred_at)
+                                .push_bind(0_i64)
+                                .push_bind(record.occurred_at);
+                        });
+                        events.build().execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                sessions
+            });
+            revoked.extend(ended.into_iter().map(|session| session.token_hash));
+        }
+        Ok(revoked)
     }
 
     async fn due_to_end(&self, now: i64, unused_since: i64, limit: i64) -> Result<Vec<Session>, Error> {

@@ -274,3 +274,64 @@ async fn a_revocation_through_one_gateway_holds_at_every_other_within_a_second()
     assert_eq!(read_at_other().await, StatusCode::UNAUTHORIZED);
     system.stop().await;
 }
+
+/// Revoking is set-based: tens of thousands of live impersonations of one
+/// customer all end, each with its record, and the answer carries the count
+/// within the gateway's deadline; the session in use ends with them.
+#[tokio::test]
+async fn a_revocation_ends_tens_of_thousands_of_impersonations_within_the_deadline() {
+    const LEFT_OPEN: i64 = 25_000;
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let watched = system.exchange_alice(&system.alice_token(&admin).await).await;
+    // What a support tool run wild leaves behind, written straight into the
+    // session table (the flow would take minutes to make as many).
+    let mut database = <sqlx::PgConnection as sqlx::Connection>::connect(&system.database.url)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    sqlx::query(
+        "INSERT INTO session (id, token_hash, principal_id, principal_kind, sales_channel_id, \
+         imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, ended_at, \
+         last_seen_at, read_only) \
+         SELECT gen_random_uuid()::text, md5(g::text || random()::text), $1, 'customer', $2, $3, NULL, \
+         'imitate_customer', '{}', $4 - g, $4 + 3600000, NULL, $4, FALSE FROM generate_series(1, $5) g",
+    )
+    .bind(seed::ALICE.to_string())
+    .bind(seed::STOREFRONT_EU.to_string())
+    .bind(seed::ADMIN.to_string())
+    .bind(now)
+    .bind(LEFT_OPEN)
+    .execute(&mut database)
+    .await
+    .unwrap();
+
+    let revoked = system
+        .revoke(ADMIN_ROUTE, &admin, json!({ "targetId": simple(seed::ALICE) }))
+        .await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(
+        revoked.json::<Value>().await.unwrap(),
+        json!({ "revoked": LEFT_OPEN + 1 })
+    );
+    let (open, records): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM session WHERE principal_id = $1 AND imitating_user_id IS NOT NULL \
+         AND ended_at IS NULL), \
+         (SELECT COUNT(*) FROM audit_record WHERE target_id = $1 AND kind = 'impersonation_revoked')",
+    )
+    .bind(seed::ALICE.to_string())
+    .fetch_one(&mut database)
+    .await
+    .unwrap();
+    assert_eq!(
+        (open, records),
+        (0, LEFT_OPEN + 1),
+        "every one ended, each on the record"
+    );
+    assert_eq!(
+        system.context(EU_KEY, &watched).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session in use ended too"
+    );
+    system.stop().await;
+}

@@ -5,7 +5,7 @@
 
 use actas_session::{
     model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken},
-    store::SessionStore,
+    store::{REVOKE_BATCH, Revocation, SessionStore},
 };
 use actas_shared::{
     db::now_millis,
@@ -31,6 +31,7 @@ pub const CHECKS: &[Check] = checks![
     a_spent_token_starts_one_session,
     spent_tokens_are_forgotten_only_after_they_expire,
     end_happens_once,
+    revocation_ends_every_match_in_batches_each_on_the_record,
     latest_payload_is_the_newest_per_channel,
     update_payload_persists,
     touch_moves_last_seen_forward_on_live_sessions_only,
@@ -295,6 +296,84 @@ async fn spent_tokens_are_forgotten_only_after_they_expire(subject: Subject) -> 
     assert!(!store.start_impersonation(&replay, &replay_record, &live).await?);
     assert_eq!(store.forget_spent_tokens(now + 60_001).await?, 1);
     assert_eq!(spent_rows(&subject).await?, 0);
+    Ok(())
+}
+
+async fn revocation_ends_every_match_in_batches_each_on_the_record(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let (actor, target, other) = (
+        PrincipalId::new_random(),
+        PrincipalId::new_random(),
+        PrincipalId::new_random(),
+    );
+    // More than two batches of the target's, one already ended, and others'.
+    let many = usize::try_from(2 * REVOKE_BATCH + 7)?;
+    for i in 0..many {
+        let (session, started) = impersonation(actor, target, now - i64::try_from(i)?);
+        store.start_impersonation(&session, &started, &spent()).await?;
+    }
+    let (ended_before, its_start) = impersonation(actor, target, now);
+    store
+        .start_impersonation(&ended_before, &its_start, &spent())
+        .await?;
+    store.end(ended_before.id, "logout", now, None).await?;
+    let (others, others_start) = impersonation(actor, other, now);
+    store
+        .start_impersonation(&others, &others_start, &spent())
+        .await?;
+
+    let revocation = Revocation {
+        actor: None,
+        target: Some(target),
+        reason: "revoked by someone: INC-9".to_owned(),
+        client_ip: "203.0.113.9".to_owned(),
+        user_agent: "console/1".to_owned(),
+        trace_id: String::new(),
+        at: now + 1,
+    };
+    let revoked = store.revoke_impersonations(&revocation).await?;
+    assert_eq!(revoked.len(), many, "every live one of the target's");
+    assert!(!revoked.contains(&ended_before.token_hash));
+    assert!(!revoked.contains(&others.token_hash));
+    for token_hash in &revoked {
+        let stored = store.by_token_hash(token_hash).await?.expect("kept");
+        assert_eq!((stored.principal_id, stored.ended_at), (target, Some(now + 1)));
+    }
+    assert!(
+        store
+            .by_token_hash(&others.token_hash)
+            .await?
+            .expect("kept")
+            .is_live(now + 2)
+    );
+    let records = store
+        .audit_records(&AuditFilter {
+            target_id: Some(target),
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    let revoked_records: Vec<&AuditRecord> = records
+        .iter()
+        .filter(|record| record.kind == AuditKind::ImpersonationRevoked)
+        .collect();
+    assert!(!revoked_records.is_empty());
+    for record in &revoked_records {
+        assert_eq!(record.reason, revocation.reason);
+        assert_eq!(record.client_ip, revocation.client_ip);
+        assert_eq!(record.actor_id, actor);
+        assert_eq!(record.action, Action::ImitateCustomer);
+        assert!(record.session_id.is_some());
+    }
+    let counted: i64 = with_pool!(&subject.pool, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_record WHERE kind = 'impersonation_revoked'")
+            .fetch_one(pool)
+            .await?
+    });
+    assert_eq!(counted, i64::try_from(many)?, "one record per session ended");
+    // Nothing left: a second revocation ends none.
+    assert!(store.revoke_impersonations(&revocation).await?.is_empty());
     Ok(())
 }
 
