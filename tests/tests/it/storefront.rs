@@ -329,3 +329,34 @@ async fn pages_carry_their_security_headers_and_language() {
     crate::helpers::assert_error(unknown, StatusCode::NOT_FOUND, "FRAMEWORK__ROUTE_NOT_FOUND").await;
     system.stop().await;
 }
+
+/// The storefront's forms answer a browser with pages: a post without a
+/// form body, or with one that is not a form, goes back to the login page
+/// with its error, never to a JSON 400.
+#[tokio::test]
+async fn storefront_forms_without_a_form_body_redirect_to_the_login_page() {
+    let system = TestSystem::start().await;
+    for (path, location) in [
+        ("/account/login", "/account/login?credentialsError=true"),
+        (
+            "/account/login/imitate-customer",
+            "/account/login?loginError=true",
+        ),
+    ] {
+        for (content_type, body) in [
+            (None, ""),
+            (Some("application/json"), "[1, 2]"),
+            (Some("application/x-www-form-urlencoded"), "%zz=%"),
+        ] {
+            let mut request = system.http.post(system.url(path)).body(body);
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path} {body:?}");
+            assert_eq!(response.headers()["location"], location, "{path} {body:?}");
+            assert!(response.headers().get("set-cookie").is_none());
+        }
+    }
+    system.stop().await;
+}

@@ -40,7 +40,16 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `POST /account/login/imitate-customer` (form: token, customerId, userId)
-pub async fn imitate_customer(State(state): State<AppState>, client: Client, body: BodyObject) -> Response {
+pub async fn imitate_customer(
+    State(state): State<AppState>,
+    client: Client,
+    body: Result<BodyObject, HttpError>,
+) -> Response {
+    // A browser gets a page, not JSON: a missing or unreadable form is a
+    // failed sign-in like a bad token.
+    let Ok(body) = body else {
+        return Redirect::to("/account/login?loginError=true").into_response();
+    };
     match exchange(&state, &body, None, client).await {
         Ok(issued) => signed_in(&state, issued),
         // An outage is not the user's mistake: say so rather than "login failed".
@@ -146,9 +155,14 @@ pub async fn login(
     State(state): State<AppState>,
     StorefrontHost(channel): StorefrontHost,
     headers: HeaderMap,
-    body: BodyObject,
+    body: Result<BodyObject, HttpError>,
 ) -> Response {
-    let (Ok(email), Ok(password)) = (body.string("email"), body.string("password")) else {
+    // No form, a malformed one or missing fields: the login page says the
+    // credentials did not work, as a browser expects.
+    let Some((email, password)) = body
+        .ok()
+        .and_then(|body| Some((body.string("email").ok()?, body.string("password").ok()?)))
+    else {
         return Redirect::to("/account/login?credentialsError=true").into_response();
     };
     let previous = cookie_token(&headers).unwrap_or_default();
