@@ -70,6 +70,49 @@ pub struct SpentToken {
     pub expires_at: i64,
 }
 
+/// How an impersonated session ended, for its record.
+#[derive(Clone, Copy, Debug)]
+pub struct Ending<'a> {
+    /// Ended, revoked or expired.
+    pub kind: AuditKind,
+    pub reason: &'a str,
+    /// The client that ended it (empty for the sweeper).
+    pub client_ip: &'a str,
+    pub user_agent: &'a str,
+    pub at: i64,
+    pub trace_id: &'a str,
+}
+
+impl AuditRecord {
+    /// The record of an impersonated session's end: its actor, target,
+    /// grant and channel, with how it ended; `None` for a session that is
+    /// no impersonation (its end is not on the trail).
+    pub fn of_ending(session: &Session, ending: Ending<'_>) -> Option<AuditRecord> {
+        let actor = session.imitating_user_id?;
+        Some(AuditRecord {
+            id: AuditRecordId::new_random(),
+            kind: ending.kind,
+            action: session
+                .grant_action
+                .as_deref()
+                .and_then(Action::parse)
+                .unwrap_or(Action::Unspecified),
+            actor_id: actor,
+            target_id: session.principal_id,
+            audience: session
+                .sales_channel_id
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            session_id: Some(session.id),
+            reason: ending.reason.to_owned(),
+            client_ip: ending.client_ip.to_owned(),
+            user_agent: ending.user_agent.to_owned(),
+            occurred_at: ending.at,
+            trace_id: ending.trace_id.to_owned(),
+        })
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
     pub actor_id: Option<PrincipalId>,

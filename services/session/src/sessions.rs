@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     error::Error,
-    model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken},
+    model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken},
     store::{Revocation, SessionStore},
 };
 
@@ -623,27 +623,18 @@ impl SessionManager {
         (client_ip, user_agent): (&str, &str),
         now: i64,
     ) -> Result<bool, Error> {
-        let record = session.imitating_user_id.map(|actor| AuditRecord {
-            id: AuditRecordId::new_random(),
-            kind,
-            action: session
-                .grant_action
-                .as_deref()
-                .and_then(Action::parse)
-                .unwrap_or(Action::Unspecified),
-            actor_id: actor,
-            target_id: session.principal_id,
-            audience: session
-                .sales_channel_id
-                .map(|c| c.to_string())
-                .unwrap_or_default(),
-            session_id: Some(session.id),
-            reason: reason.to_owned(),
-            client_ip: client_ip.to_owned(),
-            user_agent: user_agent.to_owned(),
-            occurred_at: now,
-            trace_id: actas_shared::telemetry::current_trace_id(),
-        });
+        let trace_id = actas_shared::telemetry::current_trace_id();
+        let record = AuditRecord::of_ending(
+            session,
+            Ending {
+                kind,
+                reason,
+                client_ip,
+                user_agent,
+                at: now,
+                trace_id: &trace_id,
+            },
+        );
         let ended = self.store.end(session.id, reason, now, record.as_ref()).await?;
         self.cache.forget(&session.token_hash);
         Ok(ended)

@@ -10,7 +10,7 @@ use actas_shared::{
 };
 use async_trait::async_trait;
 
-use crate::model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken};
+use crate::model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -151,29 +151,20 @@ pub struct Revocation {
 }
 
 impl Revocation {
-    /// The `impersonation_revoked` record of one session it ends.
-    pub fn record_of(&self, session: &Session) -> AuditRecord {
-        AuditRecord {
-            id: actas_shared::ids::AuditRecordId::new_random(),
-            kind: AuditKind::ImpersonationRevoked,
-            action: session
-                .grant_action
-                .as_deref()
-                .and_then(Action::parse)
-                .unwrap_or(Action::Unspecified),
-            actor_id: session.imitating_user_id.unwrap_or(session.principal_id),
-            target_id: session.principal_id,
-            audience: session
-                .sales_channel_id
-                .map(|c| c.to_string())
-                .unwrap_or_default(),
-            session_id: Some(session.id),
-            reason: self.reason.clone(),
-            client_ip: self.client_ip.clone(),
-            user_agent: self.user_agent.clone(),
-            occurred_at: self.at,
-            trace_id: self.trace_id.clone(),
-        }
+    /// The `impersonation_revoked` record of one session it ends (every
+    /// one is an impersonation: only those are selected).
+    pub fn record_of(&self, session: &Session) -> Option<AuditRecord> {
+        AuditRecord::of_ending(
+            session,
+            Ending {
+                kind: AuditKind::ImpersonationRevoked,
+                reason: &self.reason,
+                client_ip: &self.client_ip,
+                user_agent: &self.user_agent,
+                at: self.at,
+                trace_id: &self.trace_id,
+            },
+        )
     }
 }
 
@@ -330,10 +321,10 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_record (id, kind, action, actor_id
      session_id, reason, client_ip, user_agent, occurred_at, trace_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
-/// Binds a session's columns in `INSERT_SESSION` order.
+/// Binds a session's columns, in `INSERT_SESSION` order, to `$query`.
 macro_rules! bind_session {
-    ($session:expr) => {
-        sqlx::query(INSERT_SESSION)
+    ($query:expr, $session:expr) => {
+        $query
             .bind($session.id.to_string())
             .bind(&$session.token_hash)
             .bind($session.principal_id.to_string())
@@ -388,37 +379,17 @@ const END_WITH_RECORD_PG: &str = "WITH ended AS ( \
 /// Binds [`START_IMPERSONATION_PG`]: spent token, record, session, outbox.
 macro_rules! bind_start {
     ($session:expr, $record:expr, $spent:expr, $outbox:expr) => {
-        sqlx::query_scalar(START_IMPERSONATION_PG)
-            .bind(&$spent.token_id_hash)
-            .bind($spent.expires_at)
-            .bind($record.id.to_string())
-            .bind($record.kind.as_str())
-            .bind($record.action.as_str())
-            .bind($record.actor_id.to_string())
-            .bind($record.target_id.to_string())
-            .bind(&$record.audience)
-            .bind($record.session_id.map(|s| s.to_string()))
-            .bind(&$record.reason)
-            .bind(&$record.client_ip)
-            .bind(&$record.user_agent)
-            .bind($record.occurred_at)
-            .bind(&$record.trace_id)
-            .bind($session.id.to_string())
-            .bind(&$session.token_hash)
-            .bind($session.principal_id.to_string())
-            .bind($session.principal_kind.as_str())
-            .bind($session.sales_channel_id.map(|c| c.to_string()))
-            .bind($session.imitating_user_id.map(|u| u.to_string()))
-            .bind($session.profile_id)
-            .bind(&$session.grant_action)
-            .bind(&$session.payload)
-            .bind($session.created_at)
-            .bind($session.expires_at)
-            .bind($session.ended_at)
-            .bind($session.last_seen_at)
-            .bind($session.read_only)
-            .bind(outbox_payload($record))
-            .bind($outbox)
+        bind_session!(
+            bind_audit!(
+                sqlx::query_scalar(START_IMPERSONATION_PG)
+                    .bind(&$spent.token_id_hash)
+                    .bind($spent.expires_at),
+                $record
+            ),
+            $session
+        )
+        .bind(outbox_payload($record))
+        .bind($outbox)
     };
 }
 
@@ -452,10 +423,10 @@ macro_rules! bind_outbox {
     };
 }
 
-/// Binds an audit record's columns in `INSERT_AUDIT` order.
+/// Binds an audit record's columns, in `INSERT_AUDIT` order, to `$query`.
 macro_rules! bind_audit {
-    ($record:expr) => {
-        sqlx::query(INSERT_AUDIT)
+    ($query:expr, $record:expr) => {
+        $query
             .bind($record.id.to_string())
             .bind($record.kind.as_str())
             .bind($record.action.as_str())
@@ -475,7 +446,9 @@ macro_rules! bind_audit {
 impl SessionStore for SqlSessions {
     async fn insert(&self, session: &Session) -> Result<(), Error> {
         with_pool!(&self.pool, |pool| {
-            bind_session!(session).execute(pool).await?;
+            bind_session!(sqlx::query(INSERT_SESSION), session)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }
@@ -509,8 +482,12 @@ impl SessionStore for SqlSessions {
             .rows_affected()
                 == 1;
             if first {
-                bind_audit!(record).execute(&mut *tx).await?;
-                bind_session!(session).execute(&mut *tx).await?;
+                bind_audit!(sqlx::query(INSERT_AUDIT), record)
+                    .execute(&mut *tx)
+                    .await?;
+                bind_session!(sqlx::query(INSERT_SESSION), session)
+                    .execute(&mut *tx)
+                    .await?;
                 if self.outbox {
                     bind_outbox!(record).execute(&mut *tx).await?;
                 }
@@ -566,26 +543,17 @@ impl SessionStore for SqlSessions {
                 .await?
                 .rows_affected(),
                 Some(record) => {
-                    let ended: i64 = sqlx::query_scalar(END_WITH_RECORD_PG)
-                        .bind(at)
-                        .bind(reason)
-                        .bind(id.to_string())
-                        .bind(record.id.to_string())
-                        .bind(record.kind.as_str())
-                        .bind(record.action.as_str())
-                        .bind(record.actor_id.to_string())
-                        .bind(record.target_id.to_string())
-                        .bind(&record.audience)
-                        .bind(record.session_id.map(|s| s.to_string()))
-                        .bind(&record.reason)
-                        .bind(&record.client_ip)
-                        .bind(&record.user_agent)
-                        .bind(record.occurred_at)
-                        .bind(&record.trace_id)
-                        .bind(outbox_payload(record))
-                        .bind(self.outbox)
-                        .fetch_one(pool)
-                        .await?;
+                    let ended: i64 = bind_audit!(
+                        sqlx::query_scalar(END_WITH_RECORD_PG)
+                            .bind(at)
+                            .bind(reason)
+                            .bind(id.to_string()),
+                        record
+                    )
+                    .bind(outbox_payload(record))
+                    .bind(self.outbox)
+                    .fetch_one(pool)
+                    .await?;
                     u64::try_from(ended).unwrap_or_default()
                 }
             };
@@ -603,7 +571,9 @@ impl SessionStore for SqlSessions {
             .await?;
             let ended = result.rows_affected() == 1;
             if ended && let Some(record) = record {
-                bind_audit!(record).execute(&mut *tx).await?;
+                bind_audit!(sqlx::query(INSERT_AUDIT), record)
+                    .execute(&mut *tx)
+                    .await?;
                 if self.outbox {
                     bind_outbox!(record).execute(&mut *tx).await?;
                 }
@@ -686,7 +656,9 @@ impl SessionStore for SqlSessions {
 
     async fn append_audit(&self, record: &AuditRecord) -> Result<(), Error> {
         with_pool!(&self.pool, |pool| {
-            bind_audit!(record).execute(pool).await?;
+            bind_audit!(sqlx::query(INSERT_AUDIT), record)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }
@@ -770,7 +742,7 @@ impl SessionStore for SqlSessions {
                 if !sessions.is_empty() {
                     let records: Vec<AuditRecord> = sessions
                         .iter()
-                        .map(|session| revocation.record_of(session))
+                        .filter_map(|session| revocation.record_of(session))
                         .collect();
                     let mut insert = sqlx::QueryBuilder::new(
                         "INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
