@@ -89,16 +89,24 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 /// How often expired spent-token ids are forgotten (every this many sweeps).
 const SPENT_TOKEN_SWEEPS: u32 = 15;
 
-/// Ends due impersonations, a batch at a time, and forgets expired spent
-/// tokens, until stopped.
+/// Ends due impersonations and those whose actor lost the right, a batch at
+/// a time, and forgets expired spent tokens, until stopped.
 async fn sweep(manager: SessionManager) {
     let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+    let mut recheck_cursor = None;
     for round in 0u32.. {
         ticks.tick().await;
         match manager.end_due(100).await {
             Ok(0) => {}
             Ok(ended) => tracing::info!(ended, "due impersonations ended"),
             Err(error) => tracing::warn!(%error, "ending due impersonations failed"),
+        }
+        // Actors who lost the right: their impersonations end on the
+        // record even when nobody reads them again (100 a sweep).
+        match manager.recheck_open(&mut recheck_cursor, 100).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "impersonations of actors who lost the right ended"),
+            Err(error) => tracing::warn!(%error, "re-checking open impersonations failed"),
         }
         if round % SPENT_TOKEN_SWEEPS == 0 {
             match manager.forget_spent_tokens().await {

@@ -582,6 +582,32 @@ impl SessionManager {
         Ok(ended)
     }
 
+    /// Re-checks the actors of up to `limit` open impersonations after
+    /// `cursor` (then moves it; back to the start after the last), and ends
+    /// those whose actor lost the right, on the record: the trail says when
+    /// an impersonation really ended even when nobody reads it again. A
+    /// session re-checked within the interval costs nothing. Returns how
+    /// many ended.
+    pub async fn recheck_open(&self, cursor: &mut Option<SessionId>, limit: i64) -> Result<usize, Error> {
+        let batch = self
+            .store
+            .open_impersonations_after(*cursor, now_millis(), limit)
+            .await?;
+        *cursor = match batch.last() {
+            Some(last) if i64::try_from(batch.len()).unwrap_or(i64::MAX) >= limit => Some(last.id),
+            _ => None,
+        };
+        let mut ended = 0;
+        for mut session in batch {
+            if !self.actor_still_allowed(&mut session).await? {
+                self.end(&session, "the impersonating actor's right was revoked")
+                    .await?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
     /// Ends an impersonated session that reached its hard maximum.
     async fn expire(&self, session: &Session) -> Result<bool, Error> {
         let max = self.lifetimes.impersonation.as_secs();

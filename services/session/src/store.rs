@@ -70,6 +70,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// session that ended meanwhile is neither ended again nor recorded.
     /// Returns the token hashes of the sessions it ended.
     async fn revoke_impersonations(&self, revocation: &Revocation) -> Result<Vec<String>, Error>;
+    /// Live impersonated sessions at `now` with an id after `after` (all
+    /// when `None`), by id, at most `limit`: a cursor through every open
+    /// impersonation, for the sweeper's re-check of their actors.
+    async fn open_impersonations_after(
+        &self,
+        after: Option<SessionId>,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Session>, Error>;
     /// Impersonated sessions not yet ended that are past their maximum at
     /// `now`, or unused since before `unused_since`; soonest due first.
     async fn due_to_end(&self, now: i64, unused_since: i64, limit: i64) -> Result<Vec<Session>, Error>;
@@ -783,6 +792,27 @@ impl SessionStore for SqlSessions {
             revoked.extend(ended.into_iter().map(|session| session.token_hash));
         }
         Ok(revoked)
+    }
+
+    async fn open_impersonations_after(
+        &self,
+        after: Option<SessionId>,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Session>, Error> {
+        let rows: Vec<SessionRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SESSION_COLUMNS} FROM session WHERE imitating_user_id IS NOT NULL \
+                 AND ended_at IS NULL AND expires_at > $1 AND ($2 IS NULL OR id > $2) \
+                 ORDER BY id LIMIT $3"
+            )))
+            .bind(now)
+            .bind(after.map(|id| id.to_string()))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(session_from_row).collect()
     }
 
     async fn due_to_end(&self, now: i64, unused_since: i64, limit: i64) -> Result<Vec<Session>, Error> {

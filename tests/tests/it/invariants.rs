@@ -423,6 +423,43 @@ async fn revoking_the_actors_right_ends_the_impersonated_session() {
     system.stop().await;
 }
 
+/// The trail says when an impersonation really ended: the actor loses the
+/// right and nobody reads the session again, and the sweeper ends it on the
+/// record all the same.
+#[tokio::test]
+async fn an_impersonation_whose_actor_lost_the_right_ends_on_the_record_unread() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    system.exchange_alice(&system.alice_token(&admin).await).await;
+    let mut database = sqlx::PgConnection::connect(&system.database.url).await.unwrap();
+    sqlx::query("DELETE FROM principal_role WHERE principal_id = $1")
+        .bind(seed::ADMIN.to_string())
+        .execute(&mut database)
+        .await
+        .unwrap();
+    // The sweeper runs every 2 s; bounded poll of the session row, no read.
+    let mut ended_at: Option<i64> = None;
+    for _ in 0..80 {
+        ended_at = sqlx::query_scalar(
+            "SELECT ended_at FROM session WHERE principal_id = $1 AND imitating_user_id = $2",
+        )
+        .bind(seed::ALICE.to_string())
+        .bind(seed::ADMIN.to_string())
+        .fetch_one(&mut database)
+        .await
+        .unwrap();
+        if ended_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ended_at.is_some(), "the impersonation ended without a read");
+    let records = system.audit_trail(seed::ALICE).await;
+    assert_eq!(records[0].kind().as_str(), "impersonation_ended", "{records:?}");
+    assert!(records[0].reason.contains("revoked"), "{}", records[0].reason);
+    system.stop().await;
+}
+
 #[tokio::test]
 async fn an_impersonated_session_left_unused_ends() {
     // Idle 2 s: reads write last-seen at most every 0.5 s.

@@ -32,6 +32,7 @@ pub const CHECKS: &[Check] = checks![
     spent_tokens_are_forgotten_only_after_they_expire,
     end_happens_once,
     revocation_ends_every_match_in_batches_each_on_the_record,
+    open_impersonations_come_by_id_after_a_cursor,
     latest_payload_is_the_newest_per_channel,
     update_payload_persists,
     touch_moves_last_seen_forward_on_live_sessions_only,
@@ -374,6 +375,39 @@ async fn revocation_ends_every_match_in_batches_each_on_the_record(subject: Subj
     assert_eq!(counted, i64::try_from(many)?, "one record per session ended");
     // Nothing left: a second revocation ends none.
     assert!(store.revoke_impersonations(&revocation).await?.is_empty());
+    Ok(())
+}
+
+async fn open_impersonations_come_by_id_after_a_cursor(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let mut open = Vec::new();
+    for i in 0..3 {
+        let (session, started) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now + i);
+        store.start_impersonation(&session, &started, &spent()).await?;
+        open.push(session.id);
+    }
+    let (ended, its_start) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    store.start_impersonation(&ended, &its_start, &spent()).await?;
+    store.end(ended.id, "logout", now, None).await?;
+    store
+        .insert(&customer_session(PrincipalId::new_random(), None, now))
+        .await?;
+    open.sort_by_key(|id| id.to_string());
+
+    let first = store.open_impersonations_after(None, now + 10, 2).await?;
+    let ids = |sessions: &[Session]| sessions.iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(ids(&first), open[..2]);
+    let rest = store
+        .open_impersonations_after(Some(open[1]), now + 10, 2)
+        .await?;
+    assert_eq!(ids(&rest), open[2..]);
+    assert!(
+        store
+            .open_impersonations_after(Some(open[2]), now + 10, 2)
+            .await?
+            .is_empty()
+    );
     Ok(())
 }
 
