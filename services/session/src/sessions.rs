@@ -599,13 +599,23 @@ impl SessionManager {
         };
         let mut ended = 0;
         for mut session in batch {
-            if !self.actor_still_allowed(&mut session).await? {
-                self.end(&session, "the impersonating actor's right was revoked")
-                    .await?;
+            if self.ended_for_lost_right(&mut session).await? {
                 ended += 1;
             }
         }
         Ok(ended)
+    }
+
+    /// Ends the session, on the record, when it is an impersonation whose
+    /// actor may no longer act as its target; true when it ended. The live
+    /// read and the sweeper both decide this way.
+    async fn ended_for_lost_right(&self, session: &mut Session) -> Result<bool, Error> {
+        if self.actor_still_allowed(session).await? {
+            return Ok(false);
+        }
+        self.end(session, "the impersonating actor's right was revoked")
+            .await?;
+        Ok(true)
     }
 
     /// Ends an impersonated session that reached its hard maximum.
@@ -873,7 +883,7 @@ impl Sessions for SessionManager {
         let grant = self
             .redeem(
                 proto::RedeemTokenRequest {
-                    token: request.token.clone(),
+                    token: request.token,
                     expected_target_id: request.customer.to_string(),
                     expected_actor_id: request.user.to_string(),
                     expected_sales_channel_id: request
@@ -920,9 +930,7 @@ impl Sessions for SessionManager {
         let mut session = self.live_session(token).await?;
         // The actor's right is checked while the session lives, not only at
         // its start: revoke the privilege or disable the actor and it ends.
-        if !self.actor_still_allowed(&mut session).await? {
-            self.end(&session, "the impersonating actor's right was revoked")
-                .await?;
+        if self.ended_for_lost_right(&mut session).await? {
             return Err(Error::Unauthorized);
         }
         Ok(session)
@@ -968,7 +976,7 @@ impl Sessions for SessionManager {
         let grant = self
             .redeem(
                 proto::RedeemTokenRequest {
-                    token: request.token.clone(),
+                    token: request.token,
                     expected_actions: vec![
                         Action::ImpersonateTeamMember.into(),
                         Action::ImpersonateUser.into(),

@@ -385,6 +385,28 @@ const END_WITH_RECORD_PG: &str = "WITH ended AS ( \
          SELECT $4, $16, $14, 0, $14 FROM ended WHERE $17 RETURNING id) \
      SELECT COUNT(*) FROM ended";
 
+/// PostgreSQL's end of one batch of a revocation, in one statement: the
+/// sessions of the id array `$3` still live end, each with its
+/// `impersonation_revoked` record (and outbox event when `$7`) made here;
+/// answers the ended sessions' token hashes.
+const REVOKE_BATCH_PG: &str = "WITH ended AS ( \
+         UPDATE session SET ended_at = $1, end_reason = $2 \
+         FROM unnest($3::text[]) AS batch (id) \
+         WHERE session.id = batch.id AND session.ended_at IS NULL RETURNING session.*), \
+     recorded AS ( \
+         INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
+         session_id, reason, client_ip, user_agent, occurred_at, trace_id) \
+         SELECT gen_random_uuid()::text, 'impersonation_revoked', COALESCE(grant_action, ''), \
+         imitating_user_id, principal_id, COALESCE(sales_channel_id, ''), id, $2, $4, $5, $1, $6 \
+         FROM ended RETURNING id, action, actor_id, target_id, audience, session_id), \
+     events AS ( \
+         INSERT INTO outbox_event (id, payload, created_at, attempts, next_attempt_at) \
+         SELECT id, json_build_object('id', id, 'type', 'impersonation.revoked', \
+         'occurredAt', $1::bigint, 'actorId', actor_id, 'targetId', target_id, 'action', action, \
+         'audience', audience, 'sessionId', session_id, 'reason', $2::text)::text, $1, 0, $1 \
+         FROM recorded WHERE $7) \
+     SELECT token_hash FROM ended";
+
 /// Binds [`START_IMPERSONATION_PG`]: spent token, record, session, outbox.
 macro_rules! bind_start {
     ($session:expr, $record:expr, $spent:expr, $outbox:expr) => {
@@ -468,15 +490,18 @@ impl SessionStore for SqlSessions {
         record: &AuditRecord,
         spent: &SpentToken,
     ) -> Result<bool, Error> {
-        if let Pool::Postgres(pool) = &self.pool {
-            // One statement, so one round trip and one implicit transaction
-            // where BEGIN, three INSERTs and COMMIT took five.
-            let started: i64 = bind_start!(session, record, spent, self.outbox)
-                .fetch_one(pool)
-                .await?;
-            return Ok(started == 1);
-        }
-        let started = with_pool!(&self.pool, |pool| {
+        let pool = match &self.pool {
+            Pool::Postgres(pool) => {
+                // One statement, so one round trip and one implicit
+                // transaction where BEGIN, three INSERTs and COMMIT took five.
+                let started: i64 = bind_start!(session, record, spent, self.outbox)
+                    .fetch_one(pool)
+                    .await?;
+                return Ok(started == 1);
+            }
+            Pool::Sqlite(pool) => pool,
+        };
+        let started = {
             let mut tx = pool.begin().await?;
             // The unique id decides between replays: of any number of
             // exchanges of one token, on any replica, one inserts it.
@@ -505,7 +530,7 @@ impl SessionStore for SqlSessions {
                 tx.rollback().await?;
             }
             first
-        });
+        };
         Ok(started)
     }
 
@@ -538,37 +563,41 @@ impl SessionStore for SqlSessions {
         at: i64,
         record: Option<&AuditRecord>,
     ) -> Result<bool, Error> {
-        if let Pool::Postgres(pool) = &self.pool {
-            // One statement each: the end alone, or the end with its record
-            // (and outbox event) only when it ended here.
-            let ended = match record {
-                None => sqlx::query(
-                    "UPDATE session SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
-                )
-                .bind(at)
-                .bind(reason)
-                .bind(id.to_string())
-                .execute(pool)
-                .await?
-                .rows_affected(),
-                Some(record) => {
-                    let ended: i64 = bind_audit!(
-                        sqlx::query_scalar(END_WITH_RECORD_PG)
-                            .bind(at)
-                            .bind(reason)
-                            .bind(id.to_string()),
-                        record
+        let pool = match &self.pool {
+            Pool::Postgres(pool) => {
+                // One statement each: the end alone, or the end with its
+                // record (and outbox event) only when it ended here.
+                let ended = match record {
+                    None => sqlx::query(
+                        "UPDATE session SET ended_at = $1, end_reason = $2 \
+                         WHERE id = $3 AND ended_at IS NULL",
                     )
-                    .bind(outbox_payload(record))
-                    .bind(self.outbox)
-                    .fetch_one(pool)
-                    .await?;
-                    u64::try_from(ended).unwrap_or_default()
-                }
-            };
-            return Ok(ended == 1);
-        }
-        let ended = with_pool!(&self.pool, |pool| {
+                    .bind(at)
+                    .bind(reason)
+                    .bind(id.to_string())
+                    .execute(pool)
+                    .await?
+                    .rows_affected(),
+                    Some(record) => {
+                        let ended: i64 = bind_audit!(
+                            sqlx::query_scalar(END_WITH_RECORD_PG)
+                                .bind(at)
+                                .bind(reason)
+                                .bind(id.to_string()),
+                            record
+                        )
+                        .bind(outbox_payload(record))
+                        .bind(self.outbox)
+                        .fetch_one(pool)
+                        .await?;
+                        u64::try_from(ended).unwrap_or_default()
+                    }
+                };
+                return Ok(ended == 1);
+            }
+            Pool::Sqlite(pool) => pool,
+        };
+        let ended = {
             let mut tx = pool.begin().await?;
             let result = sqlx::query(
                 "UPDATE session SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
@@ -589,7 +618,7 @@ impl SessionStore for SqlSessions {
             }
             tx.commit().await?;
             ended
-        });
+        };
         Ok(ended)
     }
 
@@ -690,47 +719,29 @@ impl SessionStore for SqlSessions {
         });
         let mut revoked = Vec::with_capacity(ids.len());
         let batches = ids.chunks(usize::try_from(REVOKE_BATCH).unwrap_or(1000));
-        if let Pool::Postgres(pool) = &self.pool {
-            // One statement a batch, the records made in SQL: the ids travel
-            // as one array, whatever their number.
-            for batch in batches {
-                let hashes: Vec<String> = sqlx::query_scalar(
-                    "WITH ended AS ( \
-                         UPDATE session SET ended_at = $1, end_reason = $2 \
-                         FROM unnest($3::text[]) AS batch (id) \
-                         WHERE session.id = batch.id AND session.ended_at IS NULL RETURNING session.*), \
-                     recorded AS ( \
-                         INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
-                         session_id, reason, client_ip, user_agent, occurred_at, trace_id) \
-                         SELECT gen_random_uuid()::text, 'impersonation_revoked', COALESCE(grant_action, ''), \
-                         imitating_user_id, principal_id, COALESCE(sales_channel_id, ''), id, $2, $4, $5, $1, $6 \
-                         FROM ended RETURNING id, action, actor_id, target_id, audience, session_id), \
-                     events AS ( \
-                         INSERT INTO outbox_event (id, payload, created_at, attempts, next_attempt_at) \
-                         SELECT id, json_build_object('id', id, 'type', 'impersonation.revoked', \
-                         'occurredAt', $1::bigint, 'actorId', actor_id, 'targetId', target_id, 'action', action, \
-                         'audience', audience, 'sessionId', session_id, 'reason', $2::text)::text, $1, 0, $1 \
-                         FROM recorded WHERE $7) \
-                     SELECT token_hash FROM ended",
-                )
-                .bind(revocation.at)
-                .bind(&revocation.reason)
-                .bind(batch)
-                .bind(&revocation.client_ip)
-                .bind(&revocation.user_agent)
-                .bind(&revocation.trace_id)
-                .bind(self.outbox)
-                // Planned for each batch's ids: a cached generic plan does
-                // not know the batch is small and scans the whole table.
-                .persistent(false)
-                .fetch_all(pool)
-                .await?;
-                revoked.extend(hashes);
+        let pool = match &self.pool {
+            Pool::Postgres(pool) => {
+                // One statement a batch, the records made in SQL: the ids travel
+                // as one array, whatever their number.
+                for batch in batches {
+                    let hashes: Vec<String> = sqlx::query_scalar(REVOKE_BATCH_PG)
+                        .bind(revocation.at)
+                        .bind(&revocation.reason)
+                        .bind(batch)
+                        .bind(&revocation.client_ip)
+                        .bind(&revocation.user_agent)
+                        .bind(&revocation.trace_id)
+                        .bind(self.outbox)
+                        .fetch_all(pool)
+                        .await?;
+                    revoked.extend(hashes);
+                }
+                return Ok(revoked);
             }
-            return Ok(revoked);
-        }
+            Pool::Sqlite(pool) => pool,
+        };
         for batch in batches {
-            let ended = with_pool!(&self.pool, |pool| {
+            let ended = {
                 let mut tx = pool.begin().await?;
                 // Only those still live: one ended meanwhile is left alone.
                 let mut end = sqlx::QueryBuilder::new("UPDATE session SET ended_at = ");
@@ -788,7 +799,7 @@ impl SessionStore for SqlSessions {
                 }
                 tx.commit().await?;
                 sessions
-            });
+            };
             revoked.extend(ended.into_iter().map(|session| session.token_hash));
         }
         Ok(revoked)
