@@ -142,3 +142,15 @@ macro_rules! with_pool {
         }
     };
 }
+
+/// Whether PostgreSQL refused a value for its characters (SQLSTATE 22021,
+/// `character_not_in_repertoire`: a NUL in text; 22P05,
+/// `untranslatable_character`): the client's text, not the database's
+/// health. The gateway refuses such text first; this keeps any path it
+/// missed a client error too.
+pub fn is_unstorable_text(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .is_some_and(|code| code == "22021" || code == "22P05")
+}

@@ -73,6 +73,8 @@ error_codes! {
     InvalidUuid => ("FRAMEWORK__INVALID_UUID", InvalidArgument),
     MissingParameter => ("FRAMEWORK__MISSING_REQUEST_PARAMETER", InvalidArgument),
     InvalidRequestBody => ("FRAMEWORK__INVALID_REQUEST_BODY", InvalidArgument),
+    InvalidRequestParameter => ("FRAMEWORK__INVALID_REQUEST_PARAMETER", InvalidArgument),
+    RequestTimeout => ("FRAMEWORK__REQUEST_TIMEOUT", DeadlineExceeded),
     InvalidPage => ("FRAMEWORK__INVALID_PAGE_QUERY", InvalidArgument),
     InvalidLimit => ("FRAMEWORK__INVALID_LIMIT_QUERY", InvalidArgument),
     ReasonRequired => ("ACTAS__REASON_REQUIRED", InvalidArgument),

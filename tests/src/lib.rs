@@ -52,6 +52,10 @@ pub struct Options {
     /// Mutual TLS between the services, with a PKI made for this sandbox
     /// ([`Sandbox::pki`]): `ACTAS_GRPC_TLS_*` set for each, `https://` URLs.
     pub mutual_tls: bool,
+    /// The gateway's connection limits (`ACTAS_HTTP_HEADER_READ_TIMEOUT_SECS` and friends).
+    pub http_connections: actas_gateway::serve::ConnectionLimits,
+    /// `ACTAS_HTTP_BODY_READ_TIMEOUT_SECS` of the gateway.
+    pub http_body_read_timeout_secs: u64,
 }
 
 impl Options {
@@ -78,6 +82,8 @@ impl Options {
             trusted_proxies: String::new(),
             webhook: None,
             mutual_tls: false,
+            http_connections: actas_gateway::serve::ConnectionLimits::default(),
+            http_body_read_timeout_secs: actas_gateway::Config::default().http_body_read_timeout_secs,
         }
     }
 }
@@ -200,6 +206,10 @@ impl Sandbox {
                 redeem_limit_per_minute: options.redeem_limit_per_minute,
                 trusted_proxies: options.trusted_proxies.clone(),
                 grpc_tls: tls_of("gateway"),
+                http_header_read_timeout_secs: options.http_connections.header_read_timeout.as_secs(),
+                http_idle_timeout_secs: options.http_connections.idle_timeout.as_secs(),
+                http_max_connections: options.http_connections.max_connections,
+                http_body_read_timeout_secs: options.http_body_read_timeout_secs,
                 ..actas_gateway::Config::default()
             },
             gateway_listener,

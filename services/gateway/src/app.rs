@@ -30,7 +30,6 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse as _, Response},
     routing::{get, post, put},
-    serve::ListenerExt as _,
 };
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -42,6 +41,7 @@ use crate::{
     error::HttpError,
     limits::Limits,
     routes::{admin, audit, coworkers, store, storefront, sys},
+    serve::ConnectionLimits,
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -66,6 +66,18 @@ pub struct Config {
     pub issue_limit_per_minute: u32,
     /// `ACTAS_REDEEM_LIMIT_PER_MINUTE`: token redemptions per client address (0: off).
     pub redeem_limit_per_minute: u32,
+    /// `ACTAS_HTTP_HEADER_READ_TIMEOUT_SECS`: a request's headers must be
+    /// complete this long after its first byte (a new connection's, after the accept).
+    pub http_header_read_timeout_secs: u64,
+    /// `ACTAS_HTTP_BODY_READ_TIMEOUT_SECS`: a request body must have arrived
+    /// this long after the handler started reading it (then 408).
+    pub http_body_read_timeout_secs: u64,
+    /// `ACTAS_HTTP_IDLE_TIMEOUT_SECS`: a kept-alive connection with no
+    /// request in flight is closed after this.
+    pub http_idle_timeout_secs: u64,
+    /// `ACTAS_HTTP_MAX_CONNECTIONS`: connections served at once; more wait
+    /// in the listen backlog.
+    pub http_max_connections: usize,
     /// `ACTAS_GRPC_TLS_CERT`, `ACTAS_GRPC_TLS_KEY`, `ACTAS_GRPC_TLS_CA`:
     /// mutual TLS on the channels to the services.
     #[serde(flatten)]
@@ -74,6 +86,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
+        let defaults = ConnectionLimits::default();
         Self {
             http_addr: "127.0.0.1:8080".into(),
             admin_addr: "127.0.0.1:9104".into(),
@@ -84,8 +97,42 @@ impl Default for Config {
             trusted_proxies: String::new(),
             issue_limit_per_minute: 30,
             redeem_limit_per_minute: 30,
+            http_header_read_timeout_secs: defaults.header_read_timeout.as_secs(),
+            http_body_read_timeout_secs: DEFAULT_BODY_READ_TIMEOUT.as_secs(),
+            http_idle_timeout_secs: defaults.idle_timeout.as_secs(),
+            http_max_connections: defaults.max_connections,
             grpc_tls: grpc::TlsConfig::default(),
         }
+    }
+}
+
+/// Bodies here are at most 64 KiB: 10 s is slower than any real client.
+const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Config {
+    /// The connection limits, each of them checked: a zero would close every
+    /// connection at once, or accept none.
+    pub fn connection_limits(&self) -> anyhow::Result<ConnectionLimits> {
+        let seconds = |value: u64, variable: &str| {
+            anyhow::ensure!(value > 0, "{variable} must be at least 1");
+            Ok(Duration::from_secs(value))
+        };
+        anyhow::ensure!(
+            self.http_max_connections > 0,
+            "ACTAS_HTTP_MAX_CONNECTIONS must be at least 1"
+        );
+        seconds(
+            self.http_body_read_timeout_secs,
+            "ACTAS_HTTP_BODY_READ_TIMEOUT_SECS",
+        )?;
+        Ok(ConnectionLimits {
+            header_read_timeout: seconds(
+                self.http_header_read_timeout_secs,
+                "ACTAS_HTTP_HEADER_READ_TIMEOUT_SECS",
+            )?,
+            idle_timeout: seconds(self.http_idle_timeout_secs, "ACTAS_HTTP_IDLE_TIMEOUT_SECS")?,
+            max_connections: self.http_max_connections,
+        })
     }
 }
 
@@ -106,6 +153,8 @@ pub struct AppState {
     /// (a storefront page is several calls), and each would otherwise be a
     /// gRPC call. Changes made through this gateway drop their entry at once.
     pub contexts: Arc<TtlCache<String, SessionContext>>,
+    /// `ACTAS_HTTP_BODY_READ_TIMEOUT_SECS`
+    pub body_read_timeout: Duration,
     ready: Arc<AtomicBool>,
 }
 
@@ -124,6 +173,7 @@ const CONTEXT_CAPACITY: usize = 50_000;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
 }
 
 /// Request bodies here are a few fields; anything larger is a mistake or an attack.
@@ -304,9 +354,15 @@ impl Application {
             // Only keys that resolved are kept, so guessing fills nothing.
             access_keys: Arc::new(TtlCache::new("access_key", ACCESS_KEY_TTL, 10_000)),
             contexts: Arc::new(TtlCache::new("context", CONTEXT_TTL, CONTEXT_CAPACITY)),
+            body_read_timeout: Duration::from_secs(config.http_body_read_timeout_secs),
             ready: Arc::new(AtomicBool::new(true)),
         };
-        Ok(Self { listener, state })
+        let limits = config.connection_limits()?;
+        Ok(Self {
+            listener,
+            state,
+            limits,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -325,22 +381,13 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "gateway listening");
         let ready = self.state.ready.clone();
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        // Responses leave at once: without TCP_NODELAY, Nagle's algorithm
-        // and the client's delayed ACK can hold a response back ~40 ms.
-        let listener = self.listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "TCP_NODELAY not set");
-            }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // Readiness off first, so load balancers stop sending.
-                ready.store(false, Ordering::Relaxed);
-                tracing::info!("gateway draining");
-            })
-            .await?;
+        let app = router(self.state);
+        crate::serve::serve(self.listener, app, self.limits, async move {
+            shutdown.await;
+            // Readiness off first, so load balancers stop sending.
+            ready.store(false, Ordering::Relaxed);
+        })
+        .await?;
         Ok(())
     }
 }

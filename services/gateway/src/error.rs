@@ -47,12 +47,14 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidUuid
         | ErrorCode::MissingParameter
         | ErrorCode::InvalidRequestBody
+        | ErrorCode::InvalidRequestParameter
         | ErrorCode::InvalidPage
         | ErrorCode::InvalidLimit
         | ErrorCode::ReasonRequired
         | ErrorCode::InvalidReason
         | ErrorCode::InvalidPolicyScope => StatusCode::BAD_REQUEST,
         ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

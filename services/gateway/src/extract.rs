@@ -43,18 +43,32 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// fields are read with [`BodyObject::string`] and friends.
 pub struct BodyObject(pub Map<String, Value>);
 
-impl<S: Send + Sync> FromRequest<S> for BodyObject {
+impl<S: Send + Sync> FromRequest<S> for BodyObject
+where
+    AppState: FromRef<S>,
+{
     type Rejection = HttpError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, HttpError> {
         let is_form = header(request.headers(), http::header::CONTENT_TYPE.as_str())
             .is_some_and(|kind| kind.starts_with("application/x-www-form-urlencoded"));
-        let bytes = Bytes::from_request(request, state).await.map_err(|_| {
-            HttpError::new(
-                ErrorCode::InvalidRequestBody,
-                "The request body could not be read.",
-            )
-        })?;
+        let timeout = AppState::from_ref(state).body_read_timeout;
+        // A body trickling in would hold its connection and its handler
+        // until the request deadline; it gets a bounded time, then 408.
+        let bytes = match tokio::time::timeout(timeout, Bytes::from_request(request, state)).await {
+            Err(_) => {
+                return Err(HttpError::new(
+                    ErrorCode::RequestTimeout,
+                    "The request body did not arrive in time.",
+                ));
+            }
+            Ok(read) => read.map_err(|_| {
+                HttpError::new(
+                    ErrorCode::InvalidRequestBody,
+                    "The request body could not be read.",
+                )
+            })?,
+        };
         if is_form {
             let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
                 .map_err(|_| HttpError::new(ErrorCode::InvalidRequestBody, "The form body is malformed."))?;
@@ -75,14 +89,17 @@ impl<S: Send + Sync> FromRequest<S> for BodyObject {
     }
 }
 
-/// A body string, refused when it holds NUL: no text anyone means holds
-/// one, and PostgreSQL cannot store it (it would answer an error that is
-/// no client's business).
-fn without_nul(field: &str, text: &str) -> Result<String, HttpError> {
-    if text.contains('\0') {
+/// A body string, refused when it holds a character no text here means:
+/// control characters, and the line and paragraph separators and
+/// bidirectional controls that forge lines or reorder text where the text
+/// is shown ([`actas_shared::reason::forges_lines`]). PostgreSQL could not
+/// store a NUL at all; the rest would reach the audit trail and the
+/// consoles. Passwords have their own rule ([`BodyObject::password`]).
+fn plain_text(field: &str, text: &str) -> Result<String, HttpError> {
+    if text.chars().any(actas_shared::reason::forges_lines) {
         return Err(HttpError::new(
             ErrorCode::InvalidRequestBody,
-            format!("{field} must not contain NUL characters."),
+            format!("{field} must not contain control, line-separator or bidirectional characters."),
         ));
     }
     Ok(text.to_owned())
@@ -94,11 +111,26 @@ impl BodyObject {
         match self.0.get(field) {
             None | Some(Value::Null) => Err(missing(field)),
             Some(Value::String(text)) if text.trim().is_empty() => Err(missing(field)),
-            Some(Value::String(text)) => without_nul(field, text),
+            Some(Value::String(text)) => plain_text(field, text),
             Some(_) => Err(HttpError::new(
                 ErrorCode::InvalidRequestBody,
                 format!("{field} must be a string."),
             )),
+        }
+    }
+
+    /// A required password: any characters but control characters (C0, DEL,
+    /// C1). Spaces, symbols and every script are allowed, as NIST SP 800-63B
+    /// asks; a control character is no key anyone types, only a form that
+    /// was tampered with. The password is only ever hashed, never stored.
+    pub fn password(&self, field: &str) -> Result<String, HttpError> {
+        match self.0.get(field) {
+            Some(Value::String(text)) if text.chars().any(char::is_control) => Err(HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                format!("{field} must not contain control characters."),
+            )),
+            Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
+            _ => self.string(field),
         }
     }
 
@@ -114,7 +146,7 @@ impl BodyObject {
     pub fn text_or_empty(&self, field: &str) -> Result<String, HttpError> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(String::new()),
-            Some(Value::String(text)) => without_nul(field, text),
+            Some(Value::String(text)) => plain_text(field, text),
             Some(_) => Err(HttpError::new(
                 ErrorCode::InvalidRequestBody,
                 format!("{field} must be a string."),
@@ -155,6 +187,75 @@ impl BodyObject {
     /// A required id field, in either accepted UUID form.
     pub fn id<T: std::str::FromStr>(&self, field: &str) -> Result<T, HttpError> {
         parse_id(&self.string(field)?, field)
+    }
+}
+
+/// `axum::extract::Query` with its rejection in the error envelope: a
+/// repeated, malformed or mistyped parameter is a 400 with
+/// `FRAMEWORK__INVALID_REQUEST_PARAMETER`, not axum's plain text. The
+/// detail names no value: query strings may carry what a user typed.
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map_err(|_| unreadable_query())?;
+        if pairs.iter().any(|(name, value)| {
+            name.chars()
+                .chain(value.chars())
+                .any(actas_shared::reason::forges_lines)
+        }) {
+            return Err(HttpError::new(
+                ErrorCode::InvalidRequestParameter,
+                "A query parameter holds control, line-separator or bidirectional characters.",
+            ));
+        }
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(query)) => Ok(Query(query)),
+            Err(_) => Err(unreadable_query()),
+        }
+    }
+}
+
+fn unreadable_query() -> HttpError {
+    HttpError::new(
+        ErrorCode::InvalidRequestParameter,
+        "The query string could not be read: a parameter is repeated, malformed or of the wrong type.",
+    )
+}
+
+/// `axum::extract::Path` with its rejection in the error envelope (a path
+/// segment that does not decode to UTF-8, say).
+pub struct Path<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let unreadable = || {
+            HttpError::new(
+                ErrorCode::InvalidRequestParameter,
+                "A path parameter could not be read.",
+            )
+        };
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| unreadable())?;
+        if raw
+            .iter()
+            .any(|(_, value)| value.chars().any(actas_shared::reason::forges_lines))
+        {
+            return Err(HttpError::new(
+                ErrorCode::InvalidRequestParameter,
+                "A path parameter holds control, line-separator or bidirectional characters.",
+            ));
+        }
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(path)) => Ok(Path(path)),
+            Err(_) => Err(unreadable()),
+        }
     }
 }
 

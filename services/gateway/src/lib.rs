@@ -7,6 +7,7 @@ pub mod extract;
 pub mod guard;
 pub mod limits;
 pub mod routes;
+pub mod serve;
 pub mod ui;
 
 pub use app::{Application, Config};

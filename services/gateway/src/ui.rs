@@ -296,7 +296,7 @@ impl Page {
 }
 
 /// `GET /assets/{file}`: the pages' script and stylesheet.
-pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+pub async fn asset(crate::extract::Path(file): crate::extract::Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "admin.js" => (
             include_str!("../assets/admin.js"),

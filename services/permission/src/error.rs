@@ -77,6 +77,15 @@ impl From<Error> for ApiError {
                 ApiError::new(ErrorCode::InvalidLimit, format!("limit must be from 1 to {max}."))
             }
             Error::Denied(error) => error,
+            Error::Store(crate::store::Error::Database(source))
+                if actas_shared::db::is_unstorable_text(&source) =>
+            {
+                tracing::debug!(error = %source, "text refused by the database");
+                ApiError::new(
+                    ErrorCode::InvalidRequestBody,
+                    "A text field holds characters that cannot be stored.",
+                )
+            }
             Error::Store(source) => {
                 tracing::error!(error = %source, source = ?std::error::Error::source(&source), "directory store failed");
                 ApiError::unavailable()

@@ -50,6 +50,15 @@ impl From<Error> for ApiError {
             Error::ProfileSwitch(detail) => ApiError::new(ErrorCode::ProfileSwitchForbidden, detail),
             Error::Upstream(api) | Error::Denied(api) => api,
             Error::Reason(error) => error.into(),
+            Error::Store(crate::store::Error::Database(source))
+                if actas_shared::db::is_unstorable_text(&source) =>
+            {
+                tracing::debug!(error = %source, "text refused by the database");
+                ApiError::new(
+                    ErrorCode::InvalidRequestBody,
+                    "A text field holds characters that cannot be stored.",
+                )
+            }
             Error::Store(source) => {
                 tracing::error!(error = %source, source = ?std::error::Error::source(&source), "session store failed");
                 ApiError::unavailable()

@@ -5,10 +5,10 @@
 
 use actas_permission::seed;
 use proptest::prelude::*;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{EU_KEY, TestSystem, context_token_of, simple};
+use crate::helpers::{EU_KEY, TestSystem, assert_error, context_token_of, simple};
 
 fn field_name() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -180,43 +180,193 @@ fn no_body_gets_a_server_error_from_the_running_system() {
     result.expect("every body gets a clear answer");
 }
 
-/// NUL in a body string is the client's mistake, not an outage: PostgreSQL
-/// cannot store it, so the gateway refuses it first (400, a stable code).
+/// A character no text means (NUL, another control character, a line
+/// separator, a bidi override) is the client's mistake, not an outage:
+/// PostgreSQL cannot store a NUL, so the gateway refuses them all first
+/// (400, a stable code) on every door that takes text, and passwords
+/// refuse control characters while taking spaces and any script.
 #[tokio::test]
-async fn nul_in_a_body_string_is_a_client_error() {
+async fn unusable_characters_in_text_are_a_client_error() {
     let system = TestSystem::start().await;
     let admin = system.admin().await;
+    for bad in ["a\u{0}b", "a\u{7}b", "a\u{2028}b", "a\u{202E}b"] {
+        let cases = [
+            (
+                "/api/oauth/token",
+                None,
+                json!({ "grant_type": "password", "username": bad, "password": "x" }),
+            ),
+            (
+                "/api/public/auth/login",
+                None,
+                json!({ "email": bad, "password": "x" }),
+            ),
+            (
+                "/api/sys/auth/login",
+                None,
+                json!({ "email": bad, "password": "x" }),
+            ),
+            (
+                "/api/search/customer",
+                Some(admin.as_str()),
+                json!({ "term": bad }),
+            ),
+        ];
+        for (path, bearer, body) in cases {
+            let mut request = system.http.post(system.url(path)).json(&body);
+            if let Some(bearer) = bearer {
+                request = request.bearer_auth(bearer);
+            }
+            assert_error(
+                request.send().await.unwrap(),
+                StatusCode::BAD_REQUEST,
+                "FRAMEWORK__INVALID_REQUEST_BODY",
+            )
+            .await;
+        }
+        let login = system
+            .customer_login(EU_KEY, &format!("alice{bad}@example.com"), "x")
+            .await;
+        assert_error(login, StatusCode::BAD_REQUEST, "FRAMEWORK__INVALID_REQUEST_BODY").await;
+    }
+    // Passwords: a control character is refused, spaces and scripts are not
+    // (a wrong password is a wrong password, not a bad request).
+    let nul_password = system
+        .customer_login(EU_KEY, "alice@example.com", "pass\u{0}word")
+        .await;
+    assert_error(
+        nul_password,
+        StatusCode::BAD_REQUEST,
+        "FRAMEWORK__INVALID_REQUEST_BODY",
+    )
+    .await;
+    let spaced = system
+        .customer_login(EU_KEY, "alice@example.com", "  pass wörd пароль ✓")
+        .await;
+    assert_error(
+        spaced,
+        StatusCode::UNAUTHORIZED,
+        "CHECKOUT__CUSTOMER_AUTH_BAD_CREDENTIALS",
+    )
+    .await;
+    // The storefront's form goes back to its login page with the error.
+    let form = system
+        .http
+        .post(system.url("/account/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=a%00b&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::SEE_OTHER);
+    assert!(
+        form.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/account/login")
+    );
+
+    // A query parameter with such a character, on the audit trail's search.
+    let audit = system
+        .http
+        .get(system.url("/api/_action/audit-records?actorId=a%00b"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        audit,
+        StatusCode::BAD_REQUEST,
+        "FRAMEWORK__INVALID_REQUEST_PARAMETER",
+    )
+    .await;
+    system.stop().await;
+}
+
+/// A path that reaches PostgreSQL without the gateway (another service
+/// calling the gRPC API) gets a client error for text the database refuses,
+/// not "a backend is unavailable".
+#[tokio::test]
+async fn text_the_database_refuses_is_a_client_error_over_grpc() {
+    use actas_shared::proto::{LoginRequest, PrincipalKind, session_service_client::SessionServiceClient};
+    let system = TestSystem::start().await;
+    let channel = tonic::transport::Channel::from_shared(system.sandbox().grpc_url(system.sandbox().session))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let refused = SessionServiceClient::new(channel)
+        .login(LoginRequest {
+            kind: PrincipalKind::Customer.into(),
+            email: "a\u{0}b@example.com".into(),
+            password: "x".into(),
+            sales_channel_id: seed::STOREFRONT_EU.to_string(),
+            ..LoginRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert_eq!(
+        actas_shared::ApiError::from_status(&refused).code,
+        actas_shared::ErrorCode::InvalidRequestBody
+    );
+    system.stop().await;
+}
+
+/// Every extractor rejection is in the envelope with a documented code:
+/// a repeated query parameter is not axum's plain text.
+#[tokio::test]
+async fn unreadable_query_strings_answer_the_error_envelope() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let operator = system.operator().await;
+    let until = "2030-01-01T00:00:00Z";
     let cases = [
         (
-            "/api/oauth/token",
-            None,
-            json!({ "grant_type": "password", "username": "a\u{0}b", "password": "x" }),
+            format!("/api/_action/audit-records?until={until}&until={until}"),
+            admin.as_str(),
         ),
         (
-            "/api/public/auth/login",
-            None,
-            json!({ "email": "a\u{0}b", "password": "x" }),
+            format!("/api/sys/audit-records?until={until}&until={until}"),
+            operator.as_str(),
         ),
         (
-            "/api/search/customer",
-            Some(admin.as_str()),
-            json!({ "term": "\u{0}" }),
+            format!(
+                "/api/sys/users/impersonate?userId={0}&userId={0}",
+                simple(seed::ALICE)
+            ),
+            operator.as_str(),
         ),
     ];
-    for (path, bearer, body) in cases {
-        let mut request = system.http.post(system.url(path)).json(&body);
-        if let Some(bearer) = bearer {
-            request = request.bearer_auth(bearer);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST, "{path}");
-        let answer: Value = response.json().await.unwrap();
-        assert_eq!(
-            answer["errors"][0]["code"], "FRAMEWORK__INVALID_REQUEST_BODY",
-            "{path}: {answer}"
-        );
+    for (path, bearer) in cases {
+        let response = system
+            .http
+            .get(system.url(&path))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-type"], "application/json", "{path}");
+        assert_error(
+            response,
+            StatusCode::BAD_REQUEST,
+            "FRAMEWORK__INVALID_REQUEST_PARAMETER",
+        )
+        .await;
     }
-    let login = system.customer_login(EU_KEY, "alice\u{0}@example.com", "x").await;
-    assert_eq!(login.status(), reqwest::StatusCode::BAD_REQUEST);
+    // A browser gets its page, without the message the flag would show.
+    let page = system
+        .http
+        .get(system.url("/account/login?loginError=true&loginError=true"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     system.stop().await;
 }

@@ -6,6 +6,7 @@
 mod admin_api;
 mod audit_query;
 mod bodies;
+mod connections;
 mod coworkers;
 mod grpc_api;
 mod helpers;

@@ -31,7 +31,7 @@ pub async fn oauth_token(State(state): State<AppState>, body: BodyObject) -> Res
         ));
     }
     let username = body.string("username")?;
-    let password = body.string("password")?;
+    let password = body.password("password")?;
     let issued = state
         .sessions
         .clone()

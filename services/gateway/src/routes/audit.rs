@@ -7,17 +7,14 @@ use actas_shared::{
     ids::PrincipalId,
     proto::{AuditRecord, ListAuditRecordsRequest, TeamImpersonationConsent},
 };
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{AdminSession, BodyObject, CoworkerSession, OperatorSession, parse_id},
+    extract::{AdminSession, BodyObject, CoworkerSession, OperatorSession, Query, parse_id},
     routes::store::simple_id,
 };
 

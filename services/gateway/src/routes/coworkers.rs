@@ -10,16 +10,13 @@ use actas_shared::{
         ListProfilesRequest, LoginRequest, SessionToken, SwitchProfileRequest,
     },
 };
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use serde_json::{Value, json};
 
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, CoworkerSession, StatedReason, forget_context, remember_context},
+    extract::{BodyObject, Client, CoworkerSession, Path, StatedReason, forget_context, remember_context},
     routes::store::simple_id,
 };
 
@@ -70,7 +67,7 @@ fn kind_name(kind: i32) -> &'static str {
 /// `POST /api/public/auth/login` {email, password}
 pub async fn login(State(state): State<AppState>, body: BodyObject) -> Result<Json<Value>, HttpError> {
     let email = body.string("email")?;
-    let password = body.string("password")?;
+    let password = body.password("password")?;
     let issued = state
         .sessions
         .clone()

@@ -8,16 +8,13 @@ use actas_shared::{
     ids::SalesChannelId,
     proto::{GetImpersonationPolicyRequest, ImpersonationPolicy, SetImpersonationPolicyRequest},
 };
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use serde_json::{Value, json};
 
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{AdminSession, BodyObject, OperatorSession, missing},
+    extract::{AdminSession, BodyObject, OperatorSession, Path, missing},
 };
 
 /// The JSON of a policy; a sales channel's id in Shopware's form.

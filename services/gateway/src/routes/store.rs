@@ -81,7 +81,7 @@ pub async fn login(
             .string("username")
             .map_err(|_| crate::extract::missing("email"))?,
     };
-    let password = body.string("password")?;
+    let password = body.password("password")?;
     let previous = previous.unwrap_or_default();
     let issued = state
         .sessions

@@ -8,7 +8,7 @@ use actas_shared::{
     proto::{GetPrincipalRequest, LoginRequest, LogoutRequest, SessionToken},
 };
 use axum::{
-    extract::{Query, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, StorefrontHost, customer_context, forget_context},
+    extract::{BodyObject, Client, Query, StorefrontHost, customer_context, forget_context},
     guard::Intent,
     routes::store::exchange,
     ui::{Locale, Page},
@@ -125,7 +125,7 @@ pub async fn account(
     .render(locale)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct LoginPageQuery {
     #[serde(rename = "loginError")]
     login_error: Option<String>,
@@ -135,8 +135,10 @@ pub struct LoginPageQuery {
 
 /// `GET /account/login`: the login form; `?loginError=true` after a failed
 /// login-as-customer link (Shopware's parameter), `?credentialsError=true`
-/// after a wrong password.
-pub async fn login_page(locale: Locale, Query(query): Query<LoginPageQuery>) -> Response {
+/// after a wrong password. A query that cannot be read (a repeated flag)
+/// still shows the page, without its message: a browser gets a page.
+pub async fn login_page(locale: Locale, query: Result<Query<LoginPageQuery>, HttpError>) -> Response {
+    let query = query.map(|Query(query)| query).unwrap_or_default();
     Page {
         template: "login.html",
         title_key: "login.title",
@@ -161,7 +163,7 @@ pub async fn login(
     // credentials did not work, as a browser expects.
     let Some((email, password)) = body
         .ok()
-        .and_then(|body| Some((body.string("email").ok()?, body.string("password").ok()?)))
+        .and_then(|body| Some((body.string("email").ok()?, body.password("password").ok()?)))
     else {
         return Redirect::to("/account/login?credentialsError=true").into_response();
     };

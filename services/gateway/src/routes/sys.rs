@@ -8,24 +8,21 @@ use actas_shared::{
     principal::PrincipalKind,
     proto::{Action, IssueImpersonationTokenRequest, LoginRequest},
 };
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, OperatorSession, StatedReason, missing, parse_id},
+    extract::{BodyObject, Client, OperatorSession, Query, StatedReason, missing, parse_id},
     routes::coworkers::session_json,
 };
 
 /// `POST /api/sys/auth/login` {email, password}
 pub async fn login(State(state): State<AppState>, body: BodyObject) -> Result<Json<Value>, HttpError> {
     let email = body.string("email")?;
-    let password = body.string("password")?;
+    let password = body.password("password")?;
     let issued = state
         .sessions
         .clone()
