@@ -70,6 +70,7 @@ error_codes! {
     ImpersonationTokenRejected => ("ACTAS__IMPERSONATION_TOKEN_INVALID", Unauthenticated),
     ProfileSwitchForbidden => ("ACTAS__PROFILE_SWITCH_FORBIDDEN", PermissionDenied),
     ForbiddenWhileImpersonating => ("ACTAS__FORBIDDEN_WHILE_IMPERSONATING", PermissionDenied),
+    CrossSiteRequest => ("ACTAS__CROSS_SITE_REQUEST", PermissionDenied),
     InvalidUuid => ("FRAMEWORK__INVALID_UUID", InvalidArgument),
     MissingParameter => ("FRAMEWORK__MISSING_REQUEST_PARAMETER", InvalidArgument),
     InvalidRequestBody => ("FRAMEWORK__INVALID_REQUEST_BODY", InvalidArgument),

@@ -38,6 +38,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::ImpersonationOptedOut
         | ErrorCode::ProfileSwitchForbidden
         | ErrorCode::ForbiddenWhileImpersonating
+        | ErrorCode::CrossSiteRequest
         | ErrorCode::ReadOnlyImpersonation => StatusCode::FORBIDDEN,
         ErrorCode::CustomerNotFound
         | ErrorCode::SalesChannelNotFound

@@ -498,6 +498,50 @@ where
     }
 }
 
+/// A request sent by a page of this very origin, for the storefront's own
+/// forms (login, logout, stopping an imitation): a browser on another site
+/// could otherwise post them, signing the victim in to the attacker's
+/// account (login CSRF) or out of their own. Browsers say where a request
+/// comes from: `Sec-Fetch-Site` (same-origin, or none for what the user
+/// did themself) and, on every POST, `Origin`, whose host must be this
+/// request's `Host`. A client that sends neither is no browser, and no
+/// browser can be made to send its cookie through it. The login-as-customer
+/// form is not among these: the administration posts it from its own
+/// origin, and the one-time token is its protection.
+pub struct SameOrigin;
+
+impl<S: Send + Sync> FromRequestParts<S> for SameOrigin {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+        let refused = || {
+            HttpError::new(
+                ErrorCode::CrossSiteRequest,
+                "This form may only be sent from this storefront's own pages.",
+            )
+        };
+        if let Some(site) = header(&parts.headers, "sec-fetch-site") {
+            return match site {
+                "same-origin" | "none" => Ok(SameOrigin),
+                _ => Err(refused()),
+            };
+        }
+        let Some(origin) = header(&parts.headers, http::header::ORIGIN.as_str()) else {
+            return Ok(SameOrigin);
+        };
+        let host = header(&parts.headers, http::header::HOST.as_str())
+            .or_else(|| parts.uri.authority().map(|authority| authority.as_str()));
+        let origin_host = origin.parse::<http::Uri>().ok().and_then(|uri| {
+            uri.authority()
+                .map(|authority| authority.as_str().to_ascii_lowercase())
+        });
+        match (origin_host, host) {
+            (Some(origin), Some(host)) if origin == host.to_ascii_lowercase() => Ok(SameOrigin),
+            _ => Err(refused()),
+        }
+    }
+}
+
 /// The header that states why an impersonation starts, on the routes that
 /// issue tokens by GET. Not the query string: URLs end up in access logs.
 pub const REASON_HEADER: &str = "x-impersonation-reason";

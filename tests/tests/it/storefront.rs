@@ -5,7 +5,7 @@
 use actas_permission::seed;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestSystem, simple};
+use crate::helpers::{TestSystem, assert_error, simple};
 
 fn form(token: &str, customer: &str, user: &str) -> String {
     format!("token={token}&customerId={customer}&userId={user}")
@@ -145,9 +145,11 @@ async fn the_login_form_signs_in_on_the_storefront_of_its_host() {
     assert_eq!(alice.status(), StatusCode::SEE_OTHER);
     assert_eq!(alice.headers()["location"], "/account");
     let session = session_of(&alice);
+    // The session is the CH storefront's: it is served on that host.
     let account = system
         .http
         .get(system.url("/account"))
+        .header("host", format!("localhost:{port}"))
         .header("cookie", &session)
         .send()
         .await
@@ -198,11 +200,9 @@ async fn stop_ends_the_imitation_and_nothing_else() {
     let imitated =
         post_imitation_form(&system, form(&token, &simple(seed::ALICE), &simple(seed::ADMIN))).await;
     let imitated = session_of(&imitated);
-    let port = system.sandbox().gateway.port();
     let own = system
         .http
         .post(system.url("/account/login"))
-        .header("host", format!("localhost:{port}"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("email=alice%40example.com&password=alice-demo-password")
         .send()
@@ -358,5 +358,170 @@ async fn storefront_forms_without_a_form_body_redirect_to_the_login_page() {
             assert!(response.headers().get("set-cookie").is_none());
         }
     }
+    system.stop().await;
+}
+
+/// A storefront accepts only tokens and sessions of the sales channel its
+/// host names: a token for Storefront EU posted to Storefront CH's host
+/// signs nobody in there, and an EU session is nobody on the CH host.
+#[tokio::test]
+async fn a_storefront_serves_only_tokens_and_sessions_of_its_own_channel() {
+    let system = TestSystem::start().await;
+    let admin = system.admin().await;
+    let ch_host = format!("localhost:{}", system.sandbox().gateway.port());
+    let post_to = |host: Option<String>, path: &'static str, body: String, cookie: Option<String>| {
+        let mut request = system
+            .http
+            .post(system.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    // Alice is bound to both EU (127.0.0.1) and CH (localhost): only the
+    // host tells which storefront the token was meant for.
+    let token = system.alice_token(&admin).await;
+    let elsewhere = post_to(
+        Some(ch_host.clone()),
+        "/account/login/imitate-customer",
+        form(&token, &simple(seed::ALICE), &simple(seed::ADMIN)),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::SEE_OTHER);
+    assert_eq!(elsewhere.headers()["location"], "/account/login?loginError=true");
+    assert!(elsewhere.headers().get("set-cookie").is_none());
+
+    let token = system.alice_token(&admin).await;
+    let here = post_to(
+        None,
+        "/account/login/imitate-customer",
+        form(&token, &simple(seed::ALICE), &simple(seed::ADMIN)),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(here.headers()["location"], "/account");
+    let session = session_of(&here);
+    let account = |host: Option<String>| {
+        let mut request = system.http.get(system.url("/account")).header("cookie", &session);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send()
+    };
+    let on_ch = account(Some(ch_host.clone())).await.unwrap();
+    assert_eq!(on_ch.status(), StatusCode::SEE_OTHER);
+    assert_eq!(on_ch.headers()["location"], "/account/login");
+    // Stopping it from the other host stops nothing.
+    let stop = post_to(
+        Some(ch_host),
+        "/account/imitation/stop",
+        String::new(),
+        Some(session.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stop.headers()["location"], "/account/login");
+    let on_eu = account(None).await.unwrap();
+    assert_eq!(on_eu.status(), StatusCode::OK);
+    assert!(on_eu.text().await.unwrap().contains("imitation-banner"));
+    system.stop().await;
+}
+
+/// The storefront's own forms refuse posts from other sites (login CSRF,
+/// forced logout); the login-as-customer form stays open to the
+/// administration's origin, protected by its one-time token.
+#[tokio::test]
+async fn the_storefronts_own_forms_refuse_cross_site_posts() {
+    let system = TestSystem::start().await;
+    let own_origin = system.base.clone();
+    let post =
+        |path: &'static str, body: &'static str, headers: &[(&'static str, String)], cookie: Option<&str>| {
+            let mut request = system
+                .http
+                .post(system.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            request.send()
+        };
+    let credentials = "email=alice%40example.com&password=alice-demo-password";
+    for refused in [
+        vec![("origin", "http://evil.example".to_owned())],
+        vec![("origin", "null".to_owned())],
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+        vec![
+            ("sec-fetch-site", "same-site".to_owned()),
+            ("origin", own_origin.clone()),
+        ],
+    ] {
+        let response = post("/account/login", credentials, &refused, None).await.unwrap();
+        assert!(response.headers().get("set-cookie").is_none(), "{refused:?}");
+        assert_error(response, StatusCode::FORBIDDEN, "ACTAS__CROSS_SITE_REQUEST").await;
+    }
+    // The storefront's own page, and a client that is no browser, sign in.
+    let own = post(
+        "/account/login",
+        credentials,
+        &[
+            ("origin", own_origin.clone()),
+            ("sec-fetch-site", "same-origin".to_owned()),
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(own.headers()["location"], "/account");
+    let session = session_of(&own);
+    let plain = post("/account/login", credentials, &[], None).await.unwrap();
+    assert_eq!(plain.headers()["location"], "/account");
+
+    // A forced logout or stop from elsewhere ends nothing.
+    for path in ["/account/logout", "/account/imitation/stop"] {
+        let forced = post(
+            path,
+            "",
+            &[("origin", "http://evil.example".to_owned())],
+            Some(&session),
+        )
+        .await
+        .unwrap();
+        assert_error(forced, StatusCode::FORBIDDEN, "ACTAS__CROSS_SITE_REQUEST").await;
+    }
+    let account = system
+        .http
+        .get(system.url("/account"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(account.status(), StatusCode::OK);
+
+    // The administration posts the login-as-customer form from its origin.
+    let admin = system.admin().await;
+    let token = system.alice_token(&admin).await;
+    let imitation = system
+        .http
+        .post(system.url("/account/login/imitate-customer"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://admin.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(form(&token, &simple(seed::ALICE), &simple(seed::ADMIN)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imitation.headers()["location"], "/account");
     system.stop().await;
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, Query, StorefrontHost, customer_context, forget_context},
+    extract::{BodyObject, Client, Query, SameOrigin, StorefrontHost, customer_context, forget_context},
     guard::Intent,
     routes::store::exchange,
     ui::{Locale, Page},
@@ -39,18 +39,24 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
     crate::ui::cookie(headers, COOKIE).map(str::to_owned)
 }
 
-/// `POST /account/login/imitate-customer` (form: token, customerId, userId)
+/// `POST /account/login/imitate-customer` (form: token, customerId, userId):
+/// the token must be for the sales channel whose storefront this host is.
 pub async fn imitate_customer(
     State(state): State<AppState>,
+    host: Result<StorefrontHost, HttpError>,
     client: Client,
     body: Result<BodyObject, HttpError>,
 ) -> Response {
+    let channel = match host {
+        Ok(StorefrontHost(channel)) => channel,
+        Err(error) => return signed_out(error),
+    };
     // A browser gets a page, not JSON: a missing or unreadable form is a
     // failed sign-in like a bad token.
     let Ok(body) = body else {
         return Redirect::to("/account/login?loginError=true").into_response();
     };
-    match exchange(&state, &body, None, client).await {
+    match exchange(&state, &body, Some(channel), client).await {
         Ok(issued) => signed_in(&state, issued),
         // An outage is not the user's mistake: say so rather than "login failed".
         Err(HttpError(error))
@@ -74,14 +80,20 @@ fn signed_out(error: HttpError) -> Response {
     Redirect::to("/account/login").into_response()
 }
 
-/// `GET /account`: who is signed in, and who is acting for them.
+/// `GET /account`: who is signed in, and who is acting for them; only a
+/// session of the sales channel whose storefront this host is.
 pub async fn account(
     State(state): State<AppState>,
+    host: Result<StorefrontHost, HttpError>,
     locale: Locale,
     intent: Intent,
     headers: HeaderMap,
 ) -> Response {
-    let context = match customer_context(&state, cookie_token(&headers), None, &intent).await {
+    let channel = match host {
+        Ok(StorefrontHost(channel)) => channel,
+        Err(error) => return signed_out(error),
+    };
+    let context = match customer_context(&state, cookie_token(&headers), Some(channel), &intent).await {
         Ok((_, context)) => context,
         Err(error) => return signed_out(error),
     };
@@ -156,6 +168,7 @@ pub async fn login_page(locale: Locale, query: Result<Query<LoginPageQuery>, Htt
 pub async fn login(
     State(state): State<AppState>,
     StorefrontHost(channel): StorefrontHost,
+    _: SameOrigin,
     headers: HeaderMap,
     body: Result<BodyObject, HttpError>,
 ) -> Response {
@@ -210,20 +223,36 @@ fn signed_in(state: &AppState, issued: SessionToken) -> Response {
 /// `POST /account/imitation/stop`: ends the impersonated session this
 /// browser holds, and only it; the customer's own sessions elsewhere live
 /// on. Without an imitation there is nothing to stop: back to the account.
-pub async fn stop_imitation(State(state): State<AppState>, intent: Intent, headers: HeaderMap) -> Response {
-    let context = match customer_context(&state, cookie_token(&headers), None, &intent).await {
+pub async fn stop_imitation(
+    State(state): State<AppState>,
+    host: Result<StorefrontHost, HttpError>,
+    _: SameOrigin,
+    intent: Intent,
+    headers: HeaderMap,
+) -> Response {
+    let channel = match host {
+        Ok(StorefrontHost(channel)) => channel,
+        Err(error) => return signed_out(error),
+    };
+    let context = match customer_context(&state, cookie_token(&headers), Some(channel), &intent).await {
         Ok((_, context)) => context,
         Err(error) => return signed_out(error),
     };
     if !context.imitated {
         return Redirect::to("/account").into_response();
     }
-    logout(State(state), headers).await
+    end_session(&state, &headers).await
 }
 
 /// `POST /account/logout`: ends this session only, clears the cookie.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = cookie_token(&headers);
+pub async fn logout(State(state): State<AppState>, _: SameOrigin, headers: HeaderMap) -> Response {
+    end_session(&state, &headers).await
+}
+
+/// Ends the cookie's session and clears the cookie.
+async fn end_session(state: &AppState, headers: &HeaderMap) -> Response {
+    let state = state.clone();
+    let token = cookie_token(headers);
     let ended = match &token {
         Some(token) => {
             let ended = state
