@@ -15,6 +15,8 @@ impl AuditKind {
             AuditKind::ImpersonationEnded => "impersonation_ended",
             AuditKind::ImpersonationRevoked => "impersonation_revoked",
             AuditKind::ImpersonationExpired => "impersonation_expired",
+            AuditKind::PrincipalDeactivated => "principal_deactivated",
+            AuditKind::PrincipalReactivated => "principal_reactivated",
             AuditKind::Unspecified => "",
         }
     }
@@ -25,7 +27,7 @@ impl AuditKind {
     }
 
     /// Every kind a record can have.
-    pub const ALL: [AuditKind; 7] = [
+    pub const ALL: [AuditKind; 9] = [
         AuditKind::TokenIssued,
         AuditKind::TokenIssueFailed,
         AuditKind::TokenRedeemFailed,
@@ -33,6 +35,8 @@ impl AuditKind {
         AuditKind::ImpersonationEnded,
         AuditKind::ImpersonationRevoked,
         AuditKind::ImpersonationExpired,
+        AuditKind::PrincipalDeactivated,
+        AuditKind::PrincipalReactivated,
     ];
 }
 

@@ -71,6 +71,7 @@ error_codes! {
     ProfileSwitchForbidden => ("ACTAS__PROFILE_SWITCH_FORBIDDEN", PermissionDenied),
     ForbiddenWhileImpersonating => ("ACTAS__FORBIDDEN_WHILE_IMPERSONATING", PermissionDenied),
     CrossSiteRequest => ("ACTAS__CROSS_SITE_REQUEST", PermissionDenied),
+    DeactivationNotAllowed => ("ACTAS__DEACTIVATION_NOT_ALLOWED", PermissionDenied),
     InvalidUuid => ("FRAMEWORK__INVALID_UUID", InvalidArgument),
     MissingParameter => ("FRAMEWORK__MISSING_REQUEST_PARAMETER", InvalidArgument),
     InvalidRequestBody => ("FRAMEWORK__INVALID_REQUEST_BODY", InvalidArgument),

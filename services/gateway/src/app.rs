@@ -244,6 +244,22 @@ pub fn router(state: AppState) -> Router {
             post(crate::routes::revoke::by_operator),
         )
         .route(
+            "/api/_action/principals/{principalId}/deactivate",
+            post(crate::routes::principals::deactivate_by_admin),
+        )
+        .route(
+            "/api/_action/principals/{principalId}/reactivate",
+            post(crate::routes::principals::reactivate_by_admin),
+        )
+        .route(
+            "/api/sys/principals/{principalId}/deactivate",
+            post(crate::routes::principals::deactivate_by_operator),
+        )
+        .route(
+            "/api/sys/principals/{principalId}/reactivate",
+            post(crate::routes::principals::reactivate_by_operator),
+        )
+        .route(
             "/api/_action/impersonation-policies/{scope}",
             get(crate::routes::policy::get_by_admin).put(crate::routes::policy::set_by_admin),
         )

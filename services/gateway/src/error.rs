@@ -39,6 +39,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::ProfileSwitchForbidden
         | ErrorCode::ForbiddenWhileImpersonating
         | ErrorCode::CrossSiteRequest
+        | ErrorCode::DeactivationNotAllowed
         | ErrorCode::ReadOnlyImpersonation => StatusCode::FORBIDDEN,
         ErrorCode::CustomerNotFound
         | ErrorCode::SalesChannelNotFound

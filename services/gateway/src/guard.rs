@@ -85,6 +85,30 @@ pub const SENSITIVE: &[Sensitive] = &[
         "ending others' impersonations",
     ),
     sensitive(
+        "POST",
+        "/api/_action/principals/{principalId}/deactivate",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "deactivating principals",
+    ),
+    sensitive(
+        "POST",
+        "/api/_action/principals/{principalId}/reactivate",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "reactivating principals",
+    ),
+    sensitive(
+        "POST",
+        "/api/sys/principals/{principalId}/deactivate",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "deactivating principals",
+    ),
+    sensitive(
+        "POST",
+        "/api/sys/principals/{principalId}/reactivate",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "reactivating principals",
+    ),
+    sensitive(
         "GET",
         "/api/_action/audit-records",
         ErrorCode::ForbiddenWhileImpersonating,

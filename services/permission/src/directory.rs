@@ -17,8 +17,9 @@ use async_trait::async_trait;
 use crate::{
     error::Error,
     model::{
-        Action, CUSTOMER_READ, CustomerPage, Decision, MANAGE_POLICY, Policy, PolicyScope, Principal,
-        Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target, normalize_email,
+        Action, CUSTOMER_READ, CustomerPage, DEACTIVATE_PRINCIPALS, Decision, MANAGE_POLICY, Policy,
+        PolicyScope, Principal, Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target,
+        normalize_email,
     },
     password,
     store::DirectoryStore,
@@ -71,6 +72,16 @@ pub trait Permission: Send + Sync + 'static {
     async fn team_impersonation_consent(&self, person: PrincipalId) -> Result<bool, Error>;
     async fn set_team_impersonation_consent(&self, person: PrincipalId, allowed: bool)
     -> Result<bool, Error>;
+
+    /// Deactivates (or reactivates) `target`, for an admin or operator
+    /// holding [`DEACTIVATE_PRINCIPALS`] who outranks it: nobody switches
+    /// off an equal or a superior, nor themself. The principal as it is now.
+    async fn set_principal_active(
+        &self,
+        actor: PrincipalId,
+        target: PrincipalId,
+        active: bool,
+    ) -> Result<Principal, Error>;
 
     /// The policy of `scope`, for an admin or operator holding [`MANAGE_POLICY`].
     async fn impersonation_policy(
@@ -474,6 +485,41 @@ impl Permission for Directory {
         let scope = self.policy_scope(actor, scope).await?;
         let policy = self.store.impersonation_policy(&scope.to_string()).await?;
         Ok((scope, policy))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_principal_active(
+        &self,
+        actor_id: PrincipalId,
+        target_id: PrincipalId,
+        active: bool,
+    ) -> Result<Principal, Error> {
+        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
+            return Err(Error::Denied(ApiError::unauthorized()));
+        };
+        let may = matches!(actor.kind, PrincipalKind::Admin | PrincipalKind::Operator)
+            && actor.holds(DEACTIVATE_PRINCIPALS);
+        if !may {
+            return Err(Error::Denied(ApiError::missing_privileges(vec![
+                DEACTIVATE_PRINCIPALS.to_owned(),
+            ])));
+        }
+        // The privilege is checked before the target is looked up: an
+        // admin without it learns nothing about who exists.
+        let mut target = self.principal(target_id).await?;
+        let refused =
+            |detail: String| Error::Denied(ApiError::new(ErrorCode::DeactivationNotAllowed, detail));
+        if target.id == actor.id {
+            return Err(refused("Nobody deactivates themself.".into()));
+        }
+        // The ranking of impersonation: nobody switches off an equal or a superior.
+        outranks(&actor, &target).map_err(|denied| refused(denied.detail))?;
+        if !self.store.set_principal_active(target_id, active).await? {
+            return Err(Error::PrincipalNotFound);
+        }
+        target.active = active;
+        tracing::info!(principal = %target_id, active, "principal active flag set");
+        Ok(target)
     }
 
     #[tracing::instrument(skip(self))]

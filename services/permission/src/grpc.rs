@@ -306,6 +306,23 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         Ok(Response::new(policy_to_proto(scope, policy)))
     }
 
+    async fn set_principal_active(
+        &self,
+        request: Request<proto::SetPrincipalActiveRequest>,
+    ) -> Result<Response<proto::Principal>, Status> {
+        // The actor id is the session service's word, after verifying the
+        // session; it ends the principal's sessions after.
+        self.session_only(&request)?;
+        let request = request.into_inner();
+        let actor = parse_id::<PrincipalId>(&request.actor_id, "actorId")?;
+        let target = parse_id::<PrincipalId>(&request.principal_id, "principalId")?;
+        let principal = self
+            .inner
+            .set_principal_active(actor, target, request.active)
+            .await?;
+        Ok(Response::new(to_proto(principal)))
+    }
+
     async fn get_profile(
         &self,
         request: Request<proto::GetProfileRequest>,

@@ -36,6 +36,9 @@ impl Principal {
 pub const CUSTOMER_READ: &str = "customer:read";
 /// The privilege that lets an admin or operator read and set impersonation policy.
 pub const MANAGE_POLICY: &str = "impersonation:policy";
+/// The privilege to deactivate (and reactivate) admins and customers, which
+/// ends their sessions.
+pub const DEACTIVATE_PRINCIPALS: &str = "principal:deactivate";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SalesChannel {

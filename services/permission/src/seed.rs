@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use crate::{
     error::Error,
-    model::{LOGIN_AS_CUSTOMER, MANAGE_POLICY, NewPrincipal, Profile, SalesChannel, TeamRole},
+    model::{
+        DEACTIVATE_PRINCIPALS, LOGIN_AS_CUSTOMER, MANAGE_POLICY, NewPrincipal, Profile, SalesChannel,
+        TeamRole,
+    },
     password,
     store::DirectoryStore,
 };
@@ -253,6 +256,7 @@ pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Resu
                 REVOKE_IMPERSONATIONS,
                 AUDIT_IMPERSONATIONS,
                 MANAGE_POLICY,
+                DEACTIVATE_PRINCIPALS,
             ],
         )
         .await?;

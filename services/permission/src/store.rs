@@ -39,6 +39,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// The credential of the principal of `kind` with this (normalized) email.
     async fn credential(&self, kind: PrincipalKind, email: &str) -> Result<Option<Credential>, Error>;
     async fn principal(&self, id: PrincipalId) -> Result<Option<Principal>, Error>;
+    /// Marks the principal active or not; false when no principal has this id.
+    async fn set_principal_active(&self, id: PrincipalId, active: bool) -> Result<bool, Error>;
     /// What a decision reads, in one round trip: the actor and the target
     /// (with privileges and sales channels; the same principal when both
     /// ids are one) and the policy of `policy_scope` (the default without one).
@@ -512,6 +514,18 @@ impl DirectoryStore for SqlDirectory {
             enabled,
             read_only,
         }))
+    }
+
+    async fn set_principal_active(&self, id: PrincipalId, active: bool) -> Result<bool, Error> {
+        let changed = with_pool!(&self.pool, |pool| {
+            sqlx::query("UPDATE principal SET active = $2 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(active)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(changed == 1)
     }
 
     async fn set_impersonation_policy(&self, scope: &str, policy: Policy) -> Result<(), Error> {

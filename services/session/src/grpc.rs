@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     error::Error,
     model::{AuditFilter, Session},
-    sessions::{Exchange, ImitateCustomer, IssueToken, Issued, Login, Revoke, Sessions, Target},
+    sessions::{Activation, Exchange, ImitateCustomer, IssueToken, Issued, Login, Revoke, Sessions, Target},
 };
 
 pub struct SessionGrpc<S> {
@@ -242,6 +242,20 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         Ok(Response::new(proto::RevokeImpersonationsResponse { revoked }))
     }
 
+    async fn deactivate_principal(
+        &self,
+        request: Request<proto::PrincipalActivationRequest>,
+    ) -> Result<Response<proto::PrincipalActivation>, Status> {
+        self.set_principal_active(request.into_inner(), false).await
+    }
+
+    async fn reactivate_principal(
+        &self,
+        request: Request<proto::PrincipalActivationRequest>,
+    ) -> Result<Response<proto::PrincipalActivation>, Status> {
+        self.set_principal_active(request.into_inner(), true).await
+    }
+
     async fn list_audit_records(
         &self,
         request: Request<proto::ListAuditRecordsRequest>,
@@ -281,6 +295,38 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                     trace_id: record.trace_id,
                 })
                 .collect(),
+        }))
+    }
+}
+
+impl<S: Sessions> SessionGrpc<S> {
+    async fn set_principal_active(
+        &self,
+        request: proto::PrincipalActivationRequest,
+        active: bool,
+    ) -> Result<Response<proto::PrincipalActivation>, Status> {
+        let principal = match request.principal_id.as_str() {
+            "" => return Err(Error::Missing { field: "principalId" }.into()),
+            text => text
+                .parse()
+                .map_err(|_| Error::InvalidId { field: "principalId" })?,
+        };
+        let (principal, ended_sessions) = self
+            .inner
+            .set_principal_active(
+                Activation {
+                    actor_token: request.actor_session_token,
+                    principal,
+                    reason: request.reason,
+                    client_ip: request.client_ip,
+                    user_agent: request.user_agent,
+                },
+                active,
+            )
+            .await?;
+        Ok(Response::new(proto::PrincipalActivation {
+            principal: Some(principal),
+            ended_sessions,
         }))
     }
 }

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use crate::{
     error::Error,
     model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken},
-    store::{Revocation, SessionStore},
+    store::{Revocation, SessionStore, Whose},
 };
 
 /// The context keys a client may set; each holds a UUID (Shopware's names).
@@ -67,6 +67,24 @@ pub trait Sessions: Send + Sync + 'static {
     /// Ends the live impersonated sessions of an actor and/or of a target;
     /// returns how many ended.
     async fn revoke_impersonations(&self, request: Revoke) -> Result<i64, Error>;
+    /// Deactivates (`active: false`) or reactivates a principal, on the
+    /// record; deactivating ends every session of it. The principal as it
+    /// is now, and how many sessions ended.
+    async fn set_principal_active(
+        &self,
+        request: Activation,
+        active: bool,
+    ) -> Result<(proto::Principal, i64), Error>;
+}
+
+#[derive(Debug)]
+pub struct Activation {
+    /// The actor's own session token, verified here.
+    pub actor_token: String,
+    pub principal: PrincipalId,
+    pub reason: String,
+    pub client_ip: String,
+    pub user_agent: String,
 }
 
 /// Whom an impersonation is for.
@@ -1114,8 +1132,10 @@ impl Sessions for SessionManager {
         let ended = self
             .store
             .revoke_impersonations(&Revocation {
-                actor: request.actor,
-                target: request.target,
+                whose: Whose::Impersonations {
+                    actor: request.actor,
+                    target: request.target,
+                },
                 reason,
                 client_ip: request.client_ip,
                 user_agent: request.user_agent,
@@ -1130,5 +1150,83 @@ impl Sessions for SessionManager {
         let revoked = i64::try_from(ended.len()).unwrap_or(i64::MAX);
         tracing::info!(revoked, "impersonations revoked");
         Ok(revoked)
+    }
+
+    async fn set_principal_active(
+        &self,
+        request: Activation,
+        active: bool,
+    ) -> Result<(proto::Principal, i64), Error> {
+        let stated = actas_shared::reason::check(&request.reason, false)?;
+        let actor = self
+            .own_session(
+                &request.actor_token,
+                "An impersonated session cannot deactivate anyone.",
+            )
+            .await?;
+        if !matches!(
+            actor.principal_kind,
+            PrincipalKind::Admin | PrincipalKind::Operator
+        ) {
+            return Err(Error::Unauthorized);
+        }
+        // The permission service checks the privilege and the ranking.
+        let principal = self
+            .permission
+            .set_principal_active(proto::SetPrincipalActiveRequest {
+                actor_id: actor.principal_id.to_string(),
+                principal_id: request.principal.to_string(),
+                active,
+            })
+            .await?;
+        let (kind, done) = if active {
+            (AuditKind::PrincipalReactivated, "reactivated")
+        } else {
+            (AuditKind::PrincipalDeactivated, "deactivated")
+        };
+        let reason = match stated {
+            "" => format!("{done} by {}", actor.principal_id),
+            stated => format!("{done} by {}: {stated}", actor.principal_id),
+        };
+        let at = now_millis();
+        let trace_id = actas_shared::telemetry::current_trace_id();
+        // The directory changed first (a refusal there writes nothing); a
+        // failure from here on answers 503, and asking again finishes it.
+        self.store
+            .append_audit(&AuditRecord {
+                id: AuditRecordId::new_random(),
+                kind,
+                action: Action::Unspecified,
+                actor_id: actor.principal_id,
+                target_id: request.principal,
+                audience: String::new(),
+                session_id: None,
+                reason: reason.clone(),
+                client_ip: request.client_ip.clone(),
+                user_agent: request.user_agent.clone(),
+                occurred_at: at,
+                trace_id: trace_id.clone(),
+            })
+            .await?;
+        if active {
+            return Ok((principal, 0));
+        }
+        let ended = self
+            .store
+            .revoke_impersonations(&Revocation {
+                whose: Whose::EveryOneOf(request.principal),
+                reason,
+                client_ip: request.client_ip,
+                user_agent: request.user_agent,
+                trace_id,
+                at,
+            })
+            .await?;
+        for token_hash in &ended {
+            self.cache.forget(token_hash);
+        }
+        let ended = i64::try_from(ended.len()).unwrap_or(i64::MAX);
+        tracing::info!(ended, "principal deactivated; its sessions ended");
+        Ok((principal, ended))
     }
 }

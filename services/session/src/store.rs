@@ -147,11 +147,26 @@ pub const MIGRATIONS: Migrations = Migrations {
 /// record, well inside both drivers' parameter limits.
 pub const REVOKE_BATCH: i64 = 1000;
 
-/// A revocation: whose live impersonations end, why, and who asked.
+/// Which live sessions a revocation ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Whose {
+    /// The impersonations of this actor, of this target, or of both.
+    Impersonations {
+        actor: Option<PrincipalId>,
+        target: Option<PrincipalId>,
+    },
+    /// Every session of a principal: its own, the impersonations it started
+    /// and those acting as it (a deactivation).
+    EveryOneOf(PrincipalId),
+}
+
+/// A revocation: which live sessions end, why, and who asked. Each
+/// impersonation among them gets its `impersonation_revoked` record; a
+/// principal's own sessions end without one (the deactivation that ends
+/// them is on the record itself).
 #[derive(Clone, Debug)]
 pub struct Revocation {
-    pub actor: Option<PrincipalId>,
-    pub target: Option<PrincipalId>,
+    pub whose: Whose,
     pub reason: String,
     pub client_ip: String,
     pub user_agent: String,
@@ -160,8 +175,8 @@ pub struct Revocation {
 }
 
 impl Revocation {
-    /// The `impersonation_revoked` record of one session it ends (every
-    /// one is an impersonation: only those are selected).
+    /// The `impersonation_revoked` record of one session it ends; `None`
+    /// for a principal's own session.
     pub fn record_of(&self, session: &Session) -> Option<AuditRecord> {
         AuditRecord::of_ending(
             session,
@@ -398,7 +413,8 @@ const REVOKE_BATCH_PG: &str = "WITH ended AS ( \
          session_id, reason, client_ip, user_agent, occurred_at, trace_id) \
          SELECT gen_random_uuid()::text, 'impersonation_revoked', COALESCE(grant_action, ''), \
          imitating_user_id, principal_id, COALESCE(sales_channel_id, ''), id, $2, $4, $5, $1, $6 \
-         FROM ended RETURNING id, action, actor_id, target_id, audience, session_id), \
+         FROM ended WHERE imitating_user_id IS NOT NULL \
+         RETURNING id, action, actor_id, target_id, audience, session_id), \
      events AS ( \
          INSERT INTO outbox_event (id, payload, created_at, attempts, next_attempt_at) \
          SELECT id, json_build_object('id', id, 'type', 'impersonation.revoked', \
@@ -705,18 +721,30 @@ impl SessionStore for SqlSessions {
         // Which sessions, once (an index scan); then each batch ends its
         // own by primary key, so the work grows with the count, not its
         // square as re-selecting the rest after every batch would.
-        let ids: Vec<String> = with_pool!(&self.pool, |pool| {
-            sqlx::query_scalar(
-                "SELECT id FROM session WHERE imitating_user_id IS NOT NULL \
-                 AND ended_at IS NULL AND expires_at > $1 \
-                 AND ($2 IS NULL OR imitating_user_id = $2) AND ($3 IS NULL OR principal_id = $3)",
-            )
-            .bind(revocation.at)
-            .bind(revocation.actor.map(|a| a.to_string()))
-            .bind(revocation.target.map(|t| t.to_string()))
-            .fetch_all(pool)
-            .await?
-        });
+        let ids: Vec<String> = match revocation.whose {
+            Whose::Impersonations { actor, target } => with_pool!(&self.pool, |pool| {
+                sqlx::query_scalar(
+                    "SELECT id FROM session WHERE imitating_user_id IS NOT NULL \
+                     AND ended_at IS NULL AND expires_at > $1 \
+                     AND ($2 IS NULL OR imitating_user_id = $2) AND ($3 IS NULL OR principal_id = $3)",
+                )
+                .bind(revocation.at)
+                .bind(actor.map(|a| a.to_string()))
+                .bind(target.map(|t| t.to_string()))
+                .fetch_all(pool)
+                .await?
+            }),
+            Whose::EveryOneOf(principal) => with_pool!(&self.pool, |pool| {
+                sqlx::query_scalar(
+                    "SELECT id FROM session WHERE ended_at IS NULL AND expires_at > $1 \
+                     AND (principal_id = $2 OR imitating_user_id = $2)",
+                )
+                .bind(revocation.at)
+                .bind(principal.to_string())
+                .fetch_all(pool)
+                .await?
+            }),
+        };
         let mut revoked = Vec::with_capacity(ids.len());
         let batches = ids.chunks(usize::try_from(REVOKE_BATCH).unwrap_or(1000));
         let pool = match &self.pool {
@@ -759,11 +787,11 @@ impl SessionStore for SqlSessions {
                     .into_iter()
                     .map(session_from_row)
                     .collect::<Result<Vec<_>, _>>()?;
-                if !sessions.is_empty() {
-                    let records: Vec<AuditRecord> = sessions
-                        .iter()
-                        .filter_map(|session| revocation.record_of(session))
-                        .collect();
+                let records: Vec<AuditRecord> = sessions
+                    .iter()
+                    .filter_map(|session| revocation.record_of(session))
+                    .collect();
+                if !records.is_empty() {
                     let mut insert = sqlx::QueryBuilder::new(
                         "INSERT INTO audit_record (id, kind, action, actor_id, target_id, audience, \
                          session_id, reason, client_ip, user_agent, occurred_at, trace_id) ",

@@ -73,6 +73,7 @@ callee! {
         get_principal(proto::GetPrincipalRequest) -> proto::Principal;
         get_profile(proto::GetProfileRequest) -> proto::Profile;
         list_profiles(proto::ListProfilesRequest) -> proto::ListProfilesResponse;
+        set_principal_active(proto::SetPrincipalActiveRequest) -> proto::Principal;
     }
 }
 

@@ -8,6 +8,7 @@ mod audit_query;
 mod bodies;
 mod connections;
 mod coworkers;
+mod deactivation;
 mod grpc_api;
 mod helpers;
 mod invariants;

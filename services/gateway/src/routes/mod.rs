@@ -6,6 +6,7 @@ pub mod coworkers;
 pub mod jwks;
 pub mod openapi;
 pub mod policy;
+pub mod principals;
 pub mod revoke;
 pub mod store;
 pub mod storefront;

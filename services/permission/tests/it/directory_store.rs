@@ -31,6 +31,7 @@ pub const CHECKS: &[Check] = checks![
     duplicate_role_conflicts,
     principal_has_sorted_distinct_privileges_and_channels,
     principal_without_roles_has_no_privileges,
+    the_active_flag_changes_for_that_principal_only,
     decision_reads_bring_actor_target_and_policy_together,
     credential_matches_kind_and_email,
     duplicate_credential_conflicts_and_leaves_nothing,
@@ -271,6 +272,27 @@ async fn principal_without_roles_has_no_privileges(store: Arc<dyn DirectoryStore
     assert!(loaded.privileges.is_empty(), "got {:?}", loaded.privileges);
     assert!(loaded.sales_channel_ids.is_empty());
     assert!(!loaded.holds(LOGIN_AS_CUSTOMER));
+    Ok(())
+}
+
+async fn the_active_flag_changes_for_that_principal_only(
+    store: Arc<dyn DirectoryStore>,
+) -> anyhow::Result<()> {
+    let leaving = new_principal(PrincipalKind::Admin, "leaving@example.com");
+    let staying = new_principal(PrincipalKind::Customer, "staying@example.com");
+    store.insert_principal(&leaving).await?;
+    store.insert_principal(&staying).await?;
+    assert!(store.set_principal_active(leaving.id, false).await?);
+    assert!(!store.principal(leaving.id).await?.expect("kept").active);
+    assert!(store.principal(staying.id).await?.expect("kept").active);
+    assert!(store.set_principal_active(leaving.id, true).await?);
+    assert!(store.principal(leaving.id).await?.expect("kept").active);
+    assert!(
+        !store
+            .set_principal_active(PrincipalId::new_random(), false)
+            .await?,
+        "nobody has that id"
+    );
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 use actas_session::{
     model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken},
-    store::{REVOKE_BATCH, Revocation, SessionStore},
+    store::{REVOKE_BATCH, Revocation, SessionStore, Whose},
 };
 use actas_shared::{
     db::now_millis,
@@ -32,6 +32,7 @@ pub const CHECKS: &[Check] = checks![
     spent_tokens_are_forgotten_only_after_they_expire,
     end_happens_once,
     revocation_ends_every_match_in_batches_each_on_the_record,
+    a_deactivation_ends_every_session_of_the_principal,
     open_impersonations_come_by_id_after_a_cursor,
     latest_payload_is_the_newest_per_channel,
     update_payload_persists,
@@ -325,8 +326,10 @@ async fn revocation_ends_every_match_in_batches_each_on_the_record(subject: Subj
         .await?;
 
     let revocation = Revocation {
-        actor: None,
-        target: Some(target),
+        whose: Whose::Impersonations {
+            actor: None,
+            target: Some(target),
+        },
         reason: "revoked by someone: INC-9".to_owned(),
         client_ip: "203.0.113.9".to_owned(),
         user_agent: "console/1".to_owned(),
@@ -375,6 +378,79 @@ async fn revocation_ends_every_match_in_batches_each_on_the_record(subject: Subj
     assert_eq!(counted, i64::try_from(many)?, "one record per session ended");
     // Nothing left: a second revocation ends none.
     assert!(store.revoke_impersonations(&revocation).await?.is_empty());
+    Ok(())
+}
+
+async fn a_deactivation_ends_every_session_of_the_principal(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let (principal, customer, admin, bystander) = (
+        PrincipalId::new_random(),
+        PrincipalId::new_random(),
+        PrincipalId::new_random(),
+        PrincipalId::new_random(),
+    );
+    // Its own sessions, the impersonations it started, one acting as it,
+    // and a stranger's session that must live on.
+    let own = [
+        customer_session(principal, None, now),
+        customer_session(principal, None, now - 1),
+    ];
+    for session in &own {
+        store.insert(session).await?;
+    }
+    let (started_by_it, its_start) = impersonation(principal, customer, now);
+    store
+        .start_impersonation(&started_by_it, &its_start, &spent())
+        .await?;
+    let (acting_as_it, that_start) = impersonation(admin, principal, now);
+    store
+        .start_impersonation(&acting_as_it, &that_start, &spent())
+        .await?;
+    let stranger = customer_session(bystander, None, now);
+    store.insert(&stranger).await?;
+
+    let deactivation = Revocation {
+        whose: Whose::EveryOneOf(principal),
+        reason: "deactivated by someone: left the company".to_owned(),
+        client_ip: "203.0.113.9".to_owned(),
+        user_agent: "console/1".to_owned(),
+        trace_id: String::new(),
+        at: now + 1,
+    };
+    let mut ended = store.revoke_impersonations(&deactivation).await?;
+    ended.sort();
+    let mut expected: Vec<String> = own
+        .iter()
+        .chain([&started_by_it, &acting_as_it])
+        .map(|session| session.token_hash.clone())
+        .collect();
+    expected.sort();
+    assert_eq!(ended, expected, "its own four, nobody else's");
+    for token_hash in &expected {
+        let stored = store.by_token_hash(token_hash).await?.expect("kept");
+        assert_eq!(stored.ended_at, Some(now + 1));
+    }
+    assert!(
+        store
+            .by_token_hash(&stranger.token_hash)
+            .await?
+            .expect("kept")
+            .is_live(now + 2)
+    );
+    // The two impersonations are on the record; its own sessions need none.
+    let revoked: Vec<AuditRecord> = all_records(store)
+        .await?
+        .into_iter()
+        .filter(|record| record.kind == AuditKind::ImpersonationRevoked)
+        .collect();
+    let mut sessions: Vec<_> = revoked.iter().map(|record| record.session_id).collect();
+    sessions.sort();
+    let mut impersonations = vec![Some(started_by_it.id), Some(acting_as_it.id)];
+    impersonations.sort();
+    assert_eq!(sessions, impersonations);
+    assert!(revoked.iter().all(|record| record.reason == deactivation.reason));
+    assert!(store.revoke_impersonations(&deactivation).await?.is_empty());
     Ok(())
 }
 
