@@ -242,6 +242,44 @@ else
     fail "config: not checked (a render or the compose file failed above)" /dev/null
 fi
 
+# --- mutual TLS in production ------------------------------------------------------
+PRODUCTION="$WORK/deploy_overlays_production.yaml"
+if [[ -s "$PRODUCTION" ]] && "$VENV/bin/python" - "$PRODUCTION" >"$WORK/err" 2>&1 <<'PY'; then
+"""The production render runs mutual TLS between the services, with probes that work under it."""
+import sys
+
+import yaml
+
+problems = []
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1], encoding="utf-8")) if d]
+for cm in (d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("actas-config")):
+    for key, value in sorted((cm.get("data") or {}).items()):
+        if key.endswith("_URL") and key != "OTEL_EXPORTER_OTLP_ENDPOINT" and not value.startswith("https://"):
+            problems.append(f"ConfigMap {key}={value}: not https://")
+deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+for name in ["permission", "token-issuer", "session", "gateway"]:
+    pod = deployments[name]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value", "") for e in container.get("env", [])}
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+    mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+    for var in ["ACTAS_GRPC_TLS_CERT", "ACTAS_GRPC_TLS_KEY", "ACTAS_GRPC_TLS_CA"]:
+        path = env.get(var, "")
+        mounted = [p for p, volume in mounts.items() if path.startswith(p + "/") and volume in secrets]
+        if not mounted:
+            problems.append(f"{name}: {var}={path!r} is not a file of a mounted Secret")
+    for probe in ["startupProbe", "readinessProbe", "livenessProbe"]:
+        if "grpc" in container.get(probe, {}):
+            problems.append(f"{name}: {probe} is the kubelet's plaintext gRPC probe")
+for problem in problems:
+    print(problem)
+sys.exit(1 if problems else 0)
+PY
+    pass "mutual TLS: production runs it on every gRPC hop, with probes that work under it"
+else
+    fail "mutual TLS: production does not run it everywhere" "$WORK/err"
+fi
+
 # --- OpenAPI -------------------------------------------------------------------
 OPENAPI=services/gateway/openapi.json
 if "$VENV/bin/python" - "$OPENAPI" >"$WORK/err" 2>&1 <<'PY'; then

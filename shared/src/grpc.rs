@@ -4,6 +4,7 @@
 //! configured.
 
 pub mod calls;
+pub mod probe;
 pub mod tls;
 
 pub use tls::{Tls, TlsConfig};

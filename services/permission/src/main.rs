@@ -1,4 +1,4 @@
-//! `actas-permission [serve|migrate|seed-demo]`
+//! `actas-permission [serve|migrate|seed-demo|probe [SERVICE]]`
 
 use actas_permission::{Application, Config, app, seed, store::SqlDirectory};
 use anyhow::Context as _;
@@ -6,6 +6,10 @@ use anyhow::Context as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = actas_shared::config::load()?;
+    // Before telemetry: a probe runs every few seconds and reports by exit status.
+    if std::env::args().nth(1).as_deref() == Some("probe") {
+        return actas_shared::grpc::probe::run(&config.grpc_addr, &config.grpc_tls, "permission").await;
+    }
     let _telemetry = actas_shared::telemetry::init("actas-permission")?;
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {

@@ -1,4 +1,4 @@
-//! `actas-session [serve|migrate]`
+//! `actas-session [serve|migrate|probe [SERVICE]]`
 
 use actas_session::{Application, Config, app};
 use anyhow::Context as _;
@@ -6,6 +6,10 @@ use anyhow::Context as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = actas_shared::config::load()?;
+    // Before telemetry: a probe runs every few seconds and reports by exit status.
+    if std::env::args().nth(1).as_deref() == Some("probe") {
+        return actas_shared::grpc::probe::run(&config.grpc_addr, &config.grpc_tls, "session").await;
+    }
     let _telemetry = actas_shared::telemetry::init("actas-session")?;
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {

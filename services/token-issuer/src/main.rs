@@ -1,4 +1,4 @@
-//! `actas-token-issuer`
+//! `actas-token-issuer [serve|probe [SERVICE]]`
 
 use actas_token_issuer::{Application, Config};
 use anyhow::Context as _;
@@ -6,6 +6,10 @@ use anyhow::Context as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config: Config = actas_shared::config::load()?;
+    // Before telemetry: a probe runs every few seconds and reports by exit status.
+    if std::env::args().nth(1).as_deref() == Some("probe") {
+        return actas_shared::grpc::probe::run(&config.grpc_addr, &config.grpc_tls, "token-issuer").await;
+    }
     let _telemetry = actas_shared::telemetry::init("actas-token-issuer")?;
     actas_shared::metrics::spawn_admin(&config.admin_addr).await?;
     let listener = tokio::net::TcpListener::bind(&config.grpc_addr)

@@ -265,6 +265,20 @@ async fn calls_meant_for_one_service_are_refused_to_the_others() {
         .get_principal(principal)
         .await;
     assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
+    // Deactivation takes the session service's word for who asks: nobody else's.
+    let deactivate = actas_shared::proto::SetPrincipalActiveRequest {
+        actor_id: seed::OPS.to_string(),
+        principal_id: seed::ADMIN.to_string(),
+        active: false,
+    };
+    let refused = PermissionServiceClient::new(as_service(pki, "gateway", sandbox.permission).await)
+        .set_principal_active(deactivate)
+        .await;
+    assert_eq!(
+        refused.unwrap_err().code(),
+        Code::Unauthenticated,
+        "the gateway deactivated someone on its own word"
+    );
 
     // The trail is read with a reader's own session, whoever carries it.
     let bare = ListAuditRecordsRequest {
@@ -507,4 +521,53 @@ async fn a_partial_or_bad_tls_setting_stops_the_start_naming_the_variable() {
         error.contains("ACTAS_PERMISSION_URL") && error.contains("https://"),
         "{error}"
     );
+}
+
+/// The exec probe of each service (`<binary> probe [SERVICE]`) works under
+/// mutual TLS, where Kubernetes' plaintext gRPC probe cannot: it presents
+/// the pod's own certificate and checks the server's name; it fails for a
+/// service that does not serve, and without the right certificates.
+#[tokio::test]
+async fn the_probe_checks_health_over_mutual_tls() {
+    use actas_shared::grpc::{TlsConfig, probe::probe};
+    let system = mutual_tls_system().await;
+    let sandbox = system.sandbox();
+    let pki = sandbox.pki.as_ref().expect("the sandbox's PKI");
+    let services = [
+        ("permission", sandbox.permission, "actas.v1.PermissionService"),
+        ("token-issuer", sandbox.token_issuer, "actas.v1.TokenIssuer"),
+        ("session", sandbox.session, "actas.v1.SessionService"),
+    ];
+    for (name, addr, service) in services {
+        let own = pki.config(name);
+        let wildcard = format!("0.0.0.0:{}", addr.port());
+        probe(&addr.to_string(), &own, name, "").await.unwrap();
+        probe(&wildcard, &own, name, service).await.unwrap();
+        assert!(
+            probe(&addr.to_string(), &own, name, "actas.v1.NoSuchService")
+                .await
+                .is_err(),
+            "{name}: an unknown service is not serving"
+        );
+        assert!(
+            probe(&addr.to_string(), &own, "gateway", "").await.is_err(),
+            "{name}: the server's certificate must carry the expected name"
+        );
+        assert!(
+            probe(&addr.to_string(), &TlsConfig::default(), name, "")
+                .await
+                .is_err(),
+            "{name}: plaintext is refused"
+        );
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert!(
+        probe(&closed.to_string(), &pki.config("session"), "session", "")
+            .await
+            .is_err()
+    );
+    system.stop().await;
 }
