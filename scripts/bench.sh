@@ -3,11 +3,13 @@
 #
 #   scripts/bench.sh           release build; every scenario at concurrency
 #                              1, 4, 16 and 64 for 10 s each (after 2 s warm-up),
-#                              plus a pgbench single-row INSERT baseline;
+#                              plus a pgbench single-row INSERT baseline,
+#                              then revocations of 1,000, 10,000 and 100,000
+#                              live impersonations at once;
 #                              writes target/bench/results.md (and .json)
 #   scripts/bench.sh --smoke   debug build; every scenario for 2 s at
-#                              concurrency 4: checks only that it completes
-#                              without errors (CI)
+#                              concurrency 4 and one revocation of 1,000:
+#                              checks only that it completes without errors (CI)
 #
 # Starts the stack as deployed (actas-permission, actas-session,
 # actas-token-issuer and actas-gateway, one process each, configured as in
@@ -56,6 +58,7 @@ if [ "$mode" = smoke ]; then
     concurrency="${BENCH_CONCURRENCY:-4}"
     duration="${BENCH_DURATION:-2s}"
     warmup=500ms
+    revocation_sizes=1000
 else
     cargo build --locked --release --bin actas-permission --bin actas-session \
         --bin actas-token-issuer --bin actas-gateway --bin actas-bench
@@ -64,6 +67,7 @@ else
     concurrency="${BENCH_CONCURRENCY:-1,4,16,64}"
     duration="${BENCH_DURATION:-10s}"
     warmup=2s
+    revocation_sizes=1000,10000,100000
 fi
 
 # --- scratch databases and the stack, removed on exit whatever happens
@@ -166,7 +170,7 @@ memory() {
 
 # --- run
 status=0
-rm -f "$out/table.md" "$out/results.json"
+rm -f "$out/table.md" "$out/results.json" "$out/revocation.md" "$out/revocation.json"
 "$bin/actas-bench" --base-url "$base_url" --wait-ready 60s --scenario bare-handler --count 1 --warmup 0s >/dev/null \
     || { alive || true; fail "the stack did not get ready: see $out/actas-*.log"; }
 sleep 2
@@ -192,6 +196,14 @@ fi
     "${cpu_args[@]}" --clock-ticks "$(getconf CLK_TCK)" \
     | tee "$out/bench.log" || status=$?
 alive || status=1
+# Revocation is one call ending many sessions: measured on its own, with
+# the CPU each process spends per thousand sessions ended.
+"$bin/actas-bench" --base-url "$base_url" --database-url "$database_url" \
+    --revocation-sessions "$revocation_sizes" --timeout 60s \
+    --json "$out/revocation.json" --markdown "$out/revocation.md" \
+    "${cpu_args[@]}" --clock-ticks "$(getconf CLK_TCK)" \
+    | tee -a "$out/bench.log" || status=$?
+alive || status=1
 memory_table=$(
     echo "| process | idle RSS | peak RSS (high-water mark) |"
     echo "|---|---:|---:|"
@@ -210,6 +222,12 @@ echo "$memory_table"
     echo
     [ -f "$out/table.md" ] && cat "$out/table.md"
     echo
+    if [ -f "$out/revocation.md" ]; then
+        echo "Revoking many live impersonations of one customer at once (\`POST /api/_action/impersonations/revoke {targetId}\`; the sessions written straight into the table, one made through the flow and checked refused after):"
+        echo
+        cat "$out/revocation.md"
+        echo
+    fi
     echo "Resident memory of each process: idle after start, and the peak over the whole run."
     echo
     echo "$memory_table"

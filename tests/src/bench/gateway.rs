@@ -143,6 +143,19 @@ impl Gateway {
         text(&answer["contextToken"], "contextToken")
     }
 
+    /// `POST /api/_action/impersonations/revoke {targetId}`: how many ended.
+    pub async fn revoke_target(&self, bearer: &str, target: uuid::Uuid) -> Result<i64, Failure> {
+        let request = self
+            .http
+            .post(self.url("/api/_action/impersonations/revoke"))
+            .bearer_auth(bearer)
+            .json(&json!({ "targetId": target.simple().to_string(), "reason": "actas-bench" }));
+        let answer = self.call(request).await?;
+        answer["revoked"]
+            .as_i64()
+            .ok_or_else(|| Failure::unexpected("no revoked count"))
+    }
+
     /// `GET /store-api/context`, which must say it is impersonated.
     pub async fn context(&self, context_token: &str) -> Result<(), Failure> {
         let request = self

@@ -5,5 +5,6 @@ pub mod cpu;
 pub mod gateway;
 pub mod in_process;
 pub mod report;
+pub mod revocation;
 pub mod runner;
 pub mod scenario;

@@ -78,6 +78,11 @@ struct Args {
     /// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`).
     #[arg(long, default_value_t = 100.0)]
     clock_ticks: f64,
+    /// Instead of the scenarios: revoke this many live impersonations of
+    /// one customer at once, comma-separated for several sizes (needs
+    /// --database-url: they are written straight into the session table).
+    #[arg(long, value_delimiter = ',', requires = "database_url")]
+    revocation_sessions: Vec<i64>,
 }
 
 #[tokio::main]
@@ -98,6 +103,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     if let Some(limit) = args.wait_ready {
         wait_ready(&args.base_url, limit).await?;
+    }
+    if !args.revocation_sessions.is_empty() {
+        return revocations(&args).await;
     }
     let scenarios = if args.scenario.is_empty() {
         let mut all = Scenario::ALL.to_vec();
@@ -174,6 +182,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let failed: u64 = summaries.iter().map(Summary::error_count).sum();
     anyhow::ensure!(failed == 0, "{failed} flows failed (see errors above)");
+    Ok(())
+}
+
+/// `--revocation-sessions`: one revocation per size, with its CPU.
+async fn revocations(args: &Args) -> anyhow::Result<()> {
+    let gateway = Gateway::new(&args.base_url, args.timeout)?;
+    let cpu: Vec<Watched> = args.cpu_process.iter().chain(&args.cpu_tree).cloned().collect();
+    let database_url = args.database_url.as_deref().unwrap_or_default();
+    let runs = bench::revocation::run(
+        &gateway,
+        database_url,
+        &args.revocation_sessions,
+        &cpu,
+        args.clock_ticks,
+    )
+    .await?;
+    for run in &runs {
+        println!("{}", run.line());
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&runs)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, bench::revocation::markdown(&runs))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 
