@@ -13,7 +13,9 @@
 //!   cannot tell apart, since it starts the moment a response is written);
 //! - a request in flight is the handler's business: its body read has its
 //!   own timeout (408, [`crate::extract::BodyObject`]) and the whole request
-//!   the gateway's deadline.
+//!   the gateway's deadline; a response being written counts as use until
+//!   its last byte is out;
+//! - draining, a connection with nothing in flight closes within a second.
 //!
 //! Over the cap, the gateway stops accepting: new clients wait in the
 //! kernel's backlog instead of costing a task each.
@@ -41,7 +43,7 @@ use hyper_util::{
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::{Notify, Semaphore, watch},
+    sync::{Semaphore, watch},
 };
 use tower::ServiceExt as _;
 
@@ -72,6 +74,9 @@ impl Default for ConnectionLimits {
         }
     }
 }
+
+/// How long a connection with nothing in flight lasts once draining.
+const DRAIN_IDLE: Duration = Duration::from_secs(1);
 
 /// Streams at once on one HTTP/2 connection.
 const MAX_CONCURRENT_STREAMS: u32 = 128;
@@ -127,6 +132,9 @@ pub async fn serve(
             metrics::gauge!("actas_http_connections").decrement(1.0);
         });
     }
+    // No more accepts: clients that connect now are refused at once
+    // rather than left in the backlog until the drain deadline.
+    drop(listener);
     tracing::info!("gateway draining");
     let _ = stop.send(true);
     // Every connection holds a permit until it closes.
@@ -169,6 +177,14 @@ impl Connection {
         let served = self.builder.serve_connection(io, service);
         tokio::pin!(served);
         let mut draining = false;
+        // Draining, a connection with nothing in flight closes within a
+        // second of its last byte out: an HTTP/2 peer that ignores GOAWAY,
+        // or a kept-alive one, must not hold the pod to the drain deadline.
+        let drain = ConnectionLimits {
+            idle_timeout: DRAIN_IDLE.min(self.limits.idle_timeout),
+            header_read_timeout: DRAIN_IDLE.min(self.limits.header_read_timeout),
+            ..self.limits
+        };
         loop {
             tokio::select! {
                 result = served.as_mut() => {
@@ -178,7 +194,7 @@ impl Connection {
                     }
                     return;
                 }
-                reason = use_.expired(&self.limits) => {
+                reason = use_.expired(if draining { &drain } else { &self.limits }) => {
                     metrics::counter!("actas_http_connections_closed_total", "reason" => reason).increment(1);
                     tracing::debug!(reason, "closing an unused connection");
                     // Dropping the connection closes the socket; nothing is in flight.
@@ -206,7 +222,6 @@ struct Use {
     /// HTTP/2 frames (window updates, pings, settings) arrive between
     /// requests: on such a connection bytes do not start a request.
     multiplexed: AtomicBool,
-    changed: Notify,
 }
 
 const NOT_YET: u64 = u64::MAX;
@@ -220,7 +235,6 @@ impl Use {
             idle_since: AtomicU64::new(0),
             request_started: AtomicU64::new(NOT_YET),
             multiplexed: AtomicBool::new(false),
-            changed: Notify::new(),
         }
     }
 
@@ -228,65 +242,72 @@ impl Use {
         u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(NOT_YET - 1)
     }
 
+    /// Bytes went out: a response is still being written (the handler is
+    /// done before hyper has sent its body), so the connection is in use.
+    fn wrote(&self) {
+        self.idle_since.store(self.now(), Ordering::SeqCst);
+    }
+
     /// Bytes came in.
     fn read(&self) {
-        if self.in_flight.load(Ordering::Relaxed) == 0
-            && !self.multiplexed.load(Ordering::Relaxed)
-            && self.request_started.load(Ordering::Relaxed) == NOT_YET
+        if self.in_flight.load(Ordering::SeqCst) == 0
+            && !self.multiplexed.load(Ordering::SeqCst)
+            && self.request_started.load(Ordering::SeqCst) == NOT_YET
         {
-            self.request_started.store(self.now(), Ordering::Relaxed);
-            self.changed.notify_one();
+            self.request_started.store(self.now(), Ordering::SeqCst);
         }
     }
 
     /// A request reached the router; the guard marks its end.
     fn begin(self: &Arc<Self>, multiplexed: bool) -> InFlight {
         if multiplexed {
-            self.multiplexed.store(true, Ordering::Relaxed);
+            self.multiplexed.store(true, Ordering::SeqCst);
         }
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.request_started.store(NOT_YET, Ordering::Relaxed);
-        self.changed.notify_one();
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.request_started.store(NOT_YET, Ordering::SeqCst);
         InFlight(self.clone())
     }
 
     /// Resolves with the reason once the connection has been unused too long.
+    ///
+    /// Nothing wakes it when a request comes or goes (a wake-up per request
+    /// would cost more than the whole watchdog): it sleeps until the due
+    /// moment or for the shorter of the two timeouts, whichever is first,
+    /// then looks again. That is never late: whatever happens after a look
+    /// (a request starts, ends, or its first byte comes) is due no sooner
+    /// than the shorter timeout after that look.
     async fn expired(&self, limits: &ConnectionLimits) -> &'static str {
+        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(NOT_YET / 2);
+        let look_again = millis(limits.header_read_timeout.min(limits.idle_timeout));
         loop {
-            let notified = self.changed.notified();
-            if let Some((deadline, reason)) = self.deadline(limits) {
-                let now = self.now();
-                if now >= deadline {
-                    return reason;
-                }
-                let _ = tokio::time::timeout(Duration::from_millis(deadline - now), notified).await;
-            } else {
-                notified.await;
-            }
+            let now = self.now();
+            let wake = match self.deadline(limits) {
+                Some((deadline, reason)) if now >= deadline => return reason,
+                Some((deadline, _)) => deadline.min(now.saturating_add(look_again)),
+                None => now.saturating_add(look_again),
+            };
+            tokio::time::sleep(Duration::from_millis(wake.saturating_sub(now).max(1))).await;
         }
     }
 
     /// The next moment the connection is due to close, if nothing happens.
     fn deadline(&self, limits: &ConnectionLimits) -> Option<(u64, &'static str)> {
-        if self.in_flight.load(Ordering::Relaxed) > 0 {
+        if self.in_flight.load(Ordering::SeqCst) > 0 {
             return None;
         }
         let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(NOT_YET / 2);
         let header = millis(limits.header_read_timeout);
-        let started = self.request_started.load(Ordering::Relaxed);
-        let idle_since = self.idle_since.load(Ordering::Relaxed);
-        if self.served.load(Ordering::Relaxed) == 0 {
+        let started = self.request_started.load(Ordering::SeqCst);
+        let idle_since = self.idle_since.load(Ordering::SeqCst);
+        if self.served.load(Ordering::SeqCst) == 0 {
             // The first request: its headers are due from the accept.
             return Some((header, "header_timeout"));
         }
-        let idle = (idle_since.saturating_add(millis(limits.idle_timeout)), "idle");
-        if started == NOT_YET {
-            return Some(idle);
+        if started != NOT_YET {
+            // A request is arriving: its headers get their full time.
+            return Some((started.saturating_add(header), "header_timeout"));
         }
-        Some(std::cmp::min(
-            (started.saturating_add(header), "header_timeout"),
-            idle,
-        ))
+        Some((idle_since.saturating_add(millis(limits.idle_timeout)), "idle"))
     }
 }
 
@@ -296,10 +317,9 @@ struct InFlight(Arc<Use>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         let use_ = &self.0;
-        use_.served.fetch_add(1, Ordering::Relaxed);
-        use_.idle_since.store(use_.now(), Ordering::Relaxed);
-        use_.in_flight.fetch_sub(1, Ordering::Relaxed);
-        use_.changed.notify_one();
+        use_.served.fetch_add(1, Ordering::SeqCst);
+        use_.idle_since.store(use_.now(), Ordering::SeqCst);
+        use_.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -326,7 +346,11 @@ impl AsyncRead for Watched {
 
 impl AsyncWrite for Watched {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            self.use_.wrote();
+        }
+        polled
     }
 
     fn poll_write_vectored(
@@ -334,7 +358,11 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            self.use_.wrote();
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

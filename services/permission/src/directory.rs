@@ -512,6 +512,10 @@ impl Permission for Directory {
         if target.id == actor.id {
             return Err(refused("Nobody deactivates themself.".into()));
         }
+        // Operators stand above admins: an admin never switches one off.
+        if actor.kind == PrincipalKind::Admin && target.kind == PrincipalKind::Operator {
+            return Err(refused("An admin does not deactivate an operator.".into()));
+        }
         // The ranking of impersonation: nobody switches off an equal or a superior.
         outranks(&actor, &target).map_err(|denied| refused(denied.detail))?;
         if !self.store.set_principal_active(target_id, active).await? {

@@ -216,6 +216,12 @@ pub struct SessionManager {
     /// drop their entry at once; another replica's are seen when it
     /// expires, so nothing is trusted longer than a positive re-check is.
     cache: Arc<TtlCache<String, Session>>,
+    /// Principals found active within the last [`RECHECK_INTERVAL`]: a
+    /// principal's own session is served only while the principal is
+    /// active, so a deactivation ends them within it however it came about
+    /// (a deactivation whose revocation failed half-way or raced a login, a
+    /// directory changed by hand). One lookup per principal per interval.
+    active: Arc<TtlCache<PrincipalId, ()>>,
 }
 
 /// How long a positive re-check of an impersonating actor's right stands,
@@ -255,6 +261,11 @@ impl SessionManager {
             reason_required: false,
             rechecked: Arc::new(Mutex::new(HashMap::new())),
             cache: Arc::new(TtlCache::new("session", RECHECK_INTERVAL, SESSION_CACHE_CAPACITY)),
+            active: Arc::new(TtlCache::new(
+                "active_principal",
+                RECHECK_INTERVAL,
+                SESSION_CACHE_CAPACITY,
+            )),
         }
     }
 
@@ -514,6 +525,11 @@ impl SessionManager {
             }
             return Err(Error::Unauthorized);
         }
+        if session.imitating_user_id.is_none() && !self.principal_active(session.principal_id).await? {
+            self.cache.forget(&hash);
+            self.end(&session, "principal deactivated").await?;
+            return Err(Error::Unauthorized);
+        }
         if session.imitating_user_id.is_some() {
             // Someone acting for another and then walking away leaves an open
             // door: unused for the idle time, the session ends, on the record.
@@ -529,6 +545,29 @@ impl SessionManager {
             }
         }
         Ok(session)
+    }
+
+    /// Whether the principal is active, from the permission service at
+    /// most once per [`RECHECK_INTERVAL`]; one it no longer knows is not.
+    async fn principal_active(&self, principal: PrincipalId) -> Result<bool, Error> {
+        if self.active.get(&principal).is_some() {
+            return Ok(true);
+        }
+        let active = match self
+            .permission
+            .get_principal(proto::GetPrincipalRequest {
+                id: principal.to_string(),
+            })
+            .await
+        {
+            Ok(found) => found.active,
+            Err(status) if status.code() == tonic::Code::NotFound => false,
+            Err(status) => return Err(status.into()),
+        };
+        if active {
+            self.active.put(principal, ());
+        }
+        Ok(active)
     }
 
     /// Remembers an impersonation just started: the decision that allowed
@@ -756,6 +795,8 @@ impl Sessions for SessionManager {
             .id
             .parse()
             .map_err(|_| Error::Upstream(ApiError::internal()))?;
+        // Authenticated just now, so active: the first reads skip the lookup.
+        self.active.put(principal_id, ());
 
         // The context the client held is replaced: an imitation in it ends.
         if let Some(previous) = request.previous_token.filter(|t| !t.is_empty())

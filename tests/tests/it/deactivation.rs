@@ -148,3 +148,57 @@ async fn deactivating_a_principal_ends_all_of_its_sessions_on_the_record() {
     );
     system.stop().await;
 }
+
+/// However a principal became inactive (a revocation that failed half-way,
+/// a login that raced the deactivation, the directory changed by hand), its
+/// own sessions end within the re-check interval: they are served only
+/// while the principal is active.
+#[tokio::test]
+async fn own_sessions_end_when_the_principal_turns_inactive_by_any_path() {
+    let system = TestSystem::start().await;
+    let alice = context_token_of(
+        system
+            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
+            .await,
+    )
+    .await;
+    let admin = system.admin().await;
+    assert_eq!(system.context_status(&alice).await, StatusCode::OK);
+    let mut database = <sqlx::PgConnection as sqlx::Connection>::connect(&system.database.url)
+        .await
+        .unwrap();
+    for principal in [seed::ALICE, seed::ADMIN] {
+        sqlx::query("UPDATE principal SET active = FALSE WHERE id = $1")
+            .bind(principal.to_string())
+            .execute(&mut database)
+            .await
+            .unwrap();
+    }
+    // The caches of both layers hold a context for at most a second in all.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (customer, admin_status) = (
+            system.context_status(&alice).await,
+            system.me_status(&admin).await,
+        );
+        if customer == StatusCode::UNAUTHORIZED && admin_status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still served: {customer} {admin_status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (ended, reason): (bool, String) = sqlx::query_as(
+        "SELECT ended_at IS NOT NULL, COALESCE(end_reason, '') FROM session \
+         WHERE principal_id = $1 AND imitating_user_id IS NULL ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(seed::ALICE.to_string())
+    .fetch_one(&mut database)
+    .await
+    .unwrap();
+    assert!(ended, "ended in the store, not only refused");
+    assert_eq!(reason, "principal deactivated");
+    system.stop().await;
+}
