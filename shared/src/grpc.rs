@@ -5,6 +5,7 @@
 
 pub mod calls;
 pub mod probe;
+pub mod reflection;
 pub mod tls;
 
 pub use tls::{Tls, TlsConfig};
@@ -40,7 +41,7 @@ pub enum Error {
     #[error("the gRPC TLS settings were refused")]
     Tls(#[source] tonic::transport::Error),
     #[error("gRPC reflection could not be built")]
-    Reflection(#[from] tonic_reflection::server::Error),
+    Reflection(#[source] prost::DecodeError),
     #[error("gRPC server failed")]
     Serve(#[source] tonic::transport::Error),
 }
@@ -120,12 +121,33 @@ pub async fn serve(
             }
         }
     });
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    // Reflection lists what this port serves, and only that: its own
+    // service, health, and reflection itself (every port is built from
+    // the same descriptor set, which holds all three actas services).
+    let listed: Vec<&str> = service_names
+        .iter()
+        .copied()
+        .chain([HEALTH_SERVICE, REFLECTION_V1, REFLECTION_V1ALPHA])
+        .collect();
+    let reflection = Arc::new(
+        reflection::Reflection::new(
+            &[
+                FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            ],
+            &listed,
+        )
+        .map_err(Error::Reflection)?,
+    );
+    let reflection_v1 = tonic_reflection::pb::v1::server_reflection_server::ServerReflectionServer::new(
+        reflection::ReflectionV1(reflection.clone()),
+    );
+    let reflection_v1alpha =
+        tonic_reflection::pb::v1alpha::server_reflection_server::ServerReflectionServer::new(
+            reflection::ReflectionV1alpha(reflection),
+        );
     let signal = async move {
         shutdown.await;
         prober.abort();
@@ -183,6 +205,11 @@ pub async fn serve(
         .await
         .map_err(Error::Serve)
 }
+
+/// The standard services every port serves besides its own.
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
 
 /// A channel to another actas service; connects on first use (services may
 /// start in any order) and multiplexes every call over one HTTP/2 connection.

@@ -154,6 +154,21 @@ impl BodyObject {
         }
     }
 
+    /// The optional `reason` field, as sent: the session service checks it
+    /// with [`actas_shared::reason::check`] (the same characters refused,
+    /// and its length), answering `ACTAS__INVALID_REASON`, the code
+    /// clients of the reason expect.
+    pub fn reason(&self) -> Result<String, HttpError> {
+        match self.0.get("reason") {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(text)) => Ok(text.clone()),
+            Some(_) => Err(HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                "reason must be a string.",
+            )),
+        }
+    }
+
     /// An optional whole number: a JSON integer, or digits in a form.
     pub fn optional_integer(&self, field: &str) -> Result<Option<i64>, HttpError> {
         let invalid = || {

@@ -164,3 +164,83 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
     assert_status(&unknown_session, Code::Unauthenticated, ErrorCode::Unauthorized);
     system.stop().await;
 }
+
+/// Reflection on each port lists what that port serves (its own service,
+/// health, reflection) and nothing it does not, in v1 and v1alpha, and has
+/// the health service's descriptor, so reflection-driven tools can call it.
+#[tokio::test]
+async fn reflection_lists_what_each_port_serves_health_included() {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let system = TestSystem::start().await;
+    let sandbox = system.sandbox();
+    let reflection = [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ];
+    for (addr, own) in [
+        (sandbox.permission, "actas.v1.PermissionService"),
+        (sandbox.token_issuer, "actas.v1.TokenIssuer"),
+        (sandbox.session, "actas.v1.SessionService"),
+    ] {
+        let mut expected: Vec<&str> = reflection.iter().copied().chain([own]).collect();
+        expected.sort_unstable();
+
+        let ask = |request| v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(request),
+        };
+        let requests = vec![
+            ask(v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
+            ask(
+                v1::server_reflection_request::MessageRequest::FileContainingSymbol(
+                    "grpc.health.v1.Health".into(),
+                ),
+            ),
+        ];
+        let mut answers =
+            v1::server_reflection_client::ServerReflectionClient::new(channel(&system, addr).await)
+                .server_reflection_info(tokio_stream::iter(requests))
+                .await
+                .unwrap()
+                .into_inner();
+        let listed = answers.message().await.unwrap().unwrap().message_response;
+        let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(listed)) = listed
+        else {
+            panic!("{own}: not a service list: {listed:?}");
+        };
+        let mut names: Vec<String> = listed.service.into_iter().map(|service| service.name).collect();
+        names.sort_unstable();
+        assert_eq!(names, expected, "{own}");
+        let health = answers.message().await.unwrap().unwrap().message_response;
+        let Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(files)) = health
+        else {
+            panic!("{own}: no descriptor for health: {health:?}");
+        };
+        assert!(!files.file_descriptor_proto.is_empty());
+
+        let alpha = v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(v1alpha::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
+        };
+        let mut answers =
+            v1alpha::server_reflection_client::ServerReflectionClient::new(channel(&system, addr).await)
+                .server_reflection_info(tokio_stream::iter(vec![alpha]))
+                .await
+                .unwrap()
+                .into_inner();
+        let Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(listed)) =
+            answers.message().await.unwrap().unwrap().message_response
+        else {
+            panic!("{own}: v1alpha listed nothing");
+        };
+        let mut names: Vec<String> = listed.service.into_iter().map(|service| service.name).collect();
+        names.sort_unstable();
+        assert_eq!(names, expected, "{own} (v1alpha)");
+    }
+    system.stop().await;
+}

@@ -95,7 +95,7 @@ pub async fn generate_imitate_customer_token(
     state.limits.issue(&admin.admin_id.to_string())?;
     let customer: PrincipalId = body.id("customerId")?;
     let sales_channel: SalesChannelId = body.id("salesChannelId")?;
-    let reason = body.text_or_empty("reason")?;
+    let reason = body.reason()?;
     let issued = state
         .sessions
         .clone()

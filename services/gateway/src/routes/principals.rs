@@ -42,7 +42,7 @@ async fn change(
     active: bool,
 ) -> Result<Json<Value>, HttpError> {
     let principal = parse_id::<PrincipalId>(principal, "principalId")?;
-    let reason = body.text_or_empty("reason")?;
+    let reason = body.reason()?;
     let request = PrincipalActivationRequest {
         actor_session_token: token,
         principal_id: principal.to_string(),

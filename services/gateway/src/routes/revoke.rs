@@ -32,7 +32,7 @@ async fn revoke(
             revoker_session_token: token,
             actor_id: id("actorId")?,
             target_id: id("targetId")?,
-            reason: body.text_or_empty("reason")?,
+            reason: body.reason()?,
             client_ip: client.ip,
             user_agent: client.user_agent,
         })
