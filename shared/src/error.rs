@@ -66,7 +66,7 @@ error_codes! {
     ImpersonationOptedOut => ("ACTAS__IMPERSONATION_OPTED_OUT", PermissionDenied),
     CustomerNotFound => ("CHECKOUT__CUSTOMER_NOT_FOUND", NotFound),
     SalesChannelNotFound => ("FRAMEWORK__SALES_CHANNEL_NOT_FOUND", NotFound),
-    InvalidImpersonationToken => ("CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN", InvalidArgument),
+    InvalidImpersonationToken => ("CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN", InvalidArgument),
     ImpersonationTokenRejected => ("ACTAS__IMPERSONATION_TOKEN_INVALID", Unauthenticated),
     ProfileSwitchForbidden => ("ACTAS__PROFILE_SWITCH_FORBIDDEN", PermissionDenied),
     ForbiddenWhileImpersonating => ("ACTAS__FORBIDDEN_WHILE_IMPERSONATING", PermissionDenied),

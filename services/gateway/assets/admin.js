@@ -8,7 +8,8 @@
   'use strict';
 
   const PAGE_SIZE = 10;
-  const LOGIN_AS_CUSTOMER = 'api_proxy_login-as-customer';
+  // One right under two names: the seed's, and the one Shopware ships.
+  const LOGIN_AS_CUSTOMER = ['api_proxy_login-as-customer', 'api_proxy_imitate-customer'];
   const MAX_NOTIFICATIONS = 5;
 
   const $ = (id) => document.getElementById(id);
@@ -412,7 +413,7 @@
 
   // The first reason why "log in as customer" is not possible, or null.
   function loginBlocker(customer) {
-    if (!session || !session.me.privileges.includes(LOGIN_AS_CUSTOMER)) return 'admin.customer.disabledReason.missingPrivilege';
+    if (!session || !LOGIN_AS_CUSTOMER.some((name) => session.me.privileges.includes(name))) return 'admin.customer.disabledReason.missingPrivilege';
     if (!customer.active) return 'admin.customer.disabledReason.inactive';
     if (customer.guest) return 'admin.customer.disabledReason.guest';
     if (storefrontChannels(customer).length === 0) return 'admin.customer.disabledReason.noDomain';

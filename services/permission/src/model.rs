@@ -9,8 +9,15 @@ use actas_shared::{
     principal::PrincipalKind,
 };
 
-/// The privilege an admin needs to log in as a customer (Shopware's name).
+/// The privilege an admin needs to log in as a customer: the name of the
+/// seed and of early guides; Shopware shipped it (6.6.5) as
+/// [`IMITATE_CUSTOMER`], and either name grants it.
 pub const LOGIN_AS_CUSTOMER: &str = "api_proxy_login-as-customer";
+/// The same privilege, by the name Shopware ships.
+pub const IMITATE_CUSTOMER: &str = "api_proxy_imitate-customer";
+
+/// Privileges that are one right under two names.
+const SAME_RIGHT: &[(&str, &str)] = &[(LOGIN_AS_CUSTOMER, IMITATE_CUSTOMER)];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
@@ -27,8 +34,13 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whether the principal holds `privilege`, under either of its names.
     pub fn holds(&self, privilege: &str) -> bool {
-        self.privileges.iter().any(|held| held == privilege)
+        let names = SAME_RIGHT
+            .iter()
+            .find(|(one, other)| privilege == *one || privilege == *other)
+            .map_or([privilege, privilege], |(one, other)| [*one, *other]);
+        self.privileges.iter().any(|held| names.contains(&held.as_str()))
     }
 }
 
@@ -295,4 +307,35 @@ pub struct NewPrincipal {
 /// Emails compare case-insensitively and without surrounding blanks.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holding(privileges: &[&str]) -> Principal {
+        Principal {
+            id: PrincipalId::new_random(),
+            kind: PrincipalKind::Admin,
+            email: "a@example.com".into(),
+            display_name: "A".into(),
+            active: true,
+            guest: false,
+            privileges: privileges.iter().map(|p| (*p).to_owned()).collect(),
+            sales_channel_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn either_name_of_the_imitate_right_grants_it_and_nothing_else() {
+        for held in [LOGIN_AS_CUSTOMER, IMITATE_CUSTOMER] {
+            let admin = holding(&[held]);
+            assert!(
+                admin.holds(LOGIN_AS_CUSTOMER) && admin.holds(IMITATE_CUSTOMER),
+                "{held}"
+            );
+            assert!(!admin.holds(CUSTOMER_READ));
+        }
+        assert!(!holding(&[CUSTOMER_READ]).holds(IMITATE_CUSTOMER));
+    }
 }

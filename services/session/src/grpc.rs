@@ -105,8 +105,8 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         let issued = self
             .inner
             .imitate_customer(ImitateCustomer {
-                customer: parse_id(&request.customer_id, "customerId")?,
-                user: parse_id(&request.user_id, "userId")?,
+                customer: optional_id(&request.customer_id, "customerId")?,
+                user: optional_id(&request.user_id, "userId")?,
                 sales_channel: optional_id(&request.sales_channel_id, "salesChannelId")?,
                 token: request.token,
                 client_ip: request.client_ip,

@@ -167,8 +167,11 @@ pub struct Exchange {
 #[derive(Debug)]
 pub struct ImitateCustomer {
     pub token: String,
-    pub customer: PrincipalId,
-    pub user: PrincipalId,
+    /// The customer and the admin the client names; `None`: the token's own
+    /// (Shopware 6.7 deprecates sending them, 6.8 takes them from the token).
+    /// Given, they must match the token.
+    pub customer: Option<PrincipalId>,
+    pub user: Option<PrincipalId>,
     /// `None`: the sales channel the token was issued for.
     pub sales_channel: Option<SalesChannelId>,
     pub client_ip: String,
@@ -933,7 +936,7 @@ impl Sessions for SessionManager {
         self.reason_required
     }
 
-    #[tracing::instrument(skip_all, fields(customer = %request.customer, user = %request.user))]
+    #[tracing::instrument(skip_all, fields(customer = ?request.customer, user = ?request.user))]
     async fn imitate_customer(&self, request: ImitateCustomer) -> Result<Issued, Error> {
         if request.token.is_empty() {
             return Err(Error::Missing { field: "token" });
@@ -943,8 +946,8 @@ impl Sessions for SessionManager {
             .redeem(
                 proto::RedeemTokenRequest {
                     token: request.token,
-                    expected_target_id: request.customer.to_string(),
-                    expected_actor_id: request.user.to_string(),
+                    expected_target_id: request.customer.map(|id| id.to_string()).unwrap_or_default(),
+                    expected_actor_id: request.user.map(|id| id.to_string()).unwrap_or_default(),
                     expected_sales_channel_id: request
                         .sales_channel
                         .map(|c| c.to_string())
@@ -958,22 +961,26 @@ impl Sessions for SessionManager {
         let sales_channel = Audience::from_proto(grant.audience.as_ref())
             .and_then(Audience::sales_channel)
             .ok_or(Error::InvalidToken)?;
+        // Who acts for whom is what the token says (the token issuer
+        // compared the ids the client named, when it named them).
+        let customer: PrincipalId = grant.target_id.parse().map_err(|_| Error::InvalidToken)?;
+        let user: PrincipalId = grant.actor_id.parse().map_err(|_| Error::InvalidToken)?;
         // The right is checked again at exchange: revoking the admin's
         // privilege between issue and exchange stops the impersonation.
         let decided_at = Instant::now();
         let asked = Target::Customer {
-            customer: request.customer,
+            customer,
             sales_channel,
         };
-        let decision = self.decide(request.user, asked).await?;
+        let decision = self.decide(user, asked).await?;
         if !decision.allowed {
             tracing::warn!(reason = %decision.reason, "impersonation refused at exchange");
             return Err(Error::InvalidToken);
         }
         self.start(Start {
             grant: &grant,
-            actor: request.user,
-            target: request.customer,
+            actor: user,
+            target: customer,
             target_kind: PrincipalKind::Customer,
             action: Action::ImitateCustomer,
             sales_channel: Some(sales_channel),

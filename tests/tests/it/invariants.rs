@@ -88,7 +88,7 @@ async fn tokens_expire() {
     assert_error(
         late,
         StatusCode::BAD_REQUEST,
-        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
     )
     .await;
     system.stop().await;
@@ -190,7 +190,7 @@ async fn the_actors_right_is_checked_again_at_exchange() {
     assert_error(
         refused,
         StatusCode::BAD_REQUEST,
-        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
     )
     .await;
     system.stop().await;

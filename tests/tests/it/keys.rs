@@ -21,7 +21,7 @@ use crate::helpers::{
     TEST_SIGNING_KEY_PUBLIC, TestSystem, assert_error, simple,
 };
 
-const INVALID_TOKEN: &str = "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN";
+const INVALID_TOKEN: &str = "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN";
 
 /// The raw 32-byte key of an Ed25519 SPKI PEM (its DER ends with it), base64url.
 fn x_of(public_pem: &str) -> String {

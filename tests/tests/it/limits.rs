@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{EU_KEY, TestSystem, assert_error, simple};
 
 const TOO_MANY: &str = "FRAMEWORK__TOO_MANY_REQUESTS";
-const INVALID: &str = "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN";
+const INVALID: &str = "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN";
 
 impl TestSystem {
     async fn exchange_from(&self, forwarded_for: Option<&str>, body: Value) -> Response {

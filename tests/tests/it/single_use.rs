@@ -172,7 +172,7 @@ async fn a_replay_after_a_restore_fails(system: &TestSystem, store: &mut dyn Res
     assert_error(
         replay,
         StatusCode::BAD_REQUEST,
-        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
     )
     .await;
     assert_eq!(store.grants(&system.redis_key_prefix).await, 0, "taken again");
@@ -181,7 +181,7 @@ async fn a_replay_after_a_restore_fails(system: &TestSystem, store: &mut dyn Res
     assert_error(
         spent,
         StatusCode::BAD_REQUEST,
-        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
     )
     .await;
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{EU_KEY, TestSystem, US_KEY, assert_error, context_token_of, simple};
 
-const INVALID_TOKEN: &str = "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN";
+const INVALID_TOKEN: &str = "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN";
 
 #[tokio::test]
 async fn admin_logs_in_as_alice_and_the_context_says_so() {
@@ -173,10 +173,8 @@ async fn any_mismatch_fails_and_spends_the_token() {
             json!({ "token": "t", "customerId": "alice", "userId": admin_id }),
             "FRAMEWORK__INVALID_UUID",
         ),
-        (
-            json!({ "token": "t", "customerId": alice }),
-            "FRAMEWORK__MISSING_REQUEST_PARAMETER",
-        ),
+        // The ids are optional (taken from the token): this one fails as a token.
+        (json!({ "token": "t", "customerId": alice }), INVALID_TOKEN),
     ] {
         let refused = system.exchange(EU_KEY, body).await;
         assert_error(refused, StatusCode::BAD_REQUEST, code).await;
@@ -263,5 +261,58 @@ async fn a_normal_login_ends_the_imitation_and_restores_the_payload_without_the_
     assert_eq!(context["payload"]["languageId"], language, "payload restored");
     let replaced = system.context(EU_KEY, &imitated).await;
     assert_error(replaced, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
+    system.stop().await;
+}
+
+/// The names Shopware shipped: the privilege `api_proxy_imitate-customer`
+/// grants what `api_proxy_login-as-customer` does, and the exchange takes
+/// the token alone (Shopware 6.7 deprecates `customerId` and `userId`),
+/// the customer and the admin then being the signed token's.
+#[tokio::test]
+async fn the_shipped_privilege_name_and_a_token_only_exchange_work() {
+    let system = TestSystem::start().await;
+    let mut database = <sqlx::PgConnection as sqlx::Connection>::connect(&system.database.url)
+        .await
+        .unwrap();
+    let renamed = sqlx::query(
+        "UPDATE role_privilege SET privilege = 'api_proxy_imitate-customer' \
+         WHERE privilege = 'api_proxy_login-as-customer'",
+    )
+    .execute(&mut database)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert!(renamed > 0, "the seed grants the privilege by its old name");
+    let admin = system.admin().await;
+    let token = system.alice_token(&admin).await;
+    let exchanged = system.exchange(EU_KEY, json!({ "token": token })).await;
+    assert_eq!(exchanged.status(), StatusCode::OK);
+    let context = system.context_json(&context_token_of(exchanged).await).await;
+    assert_eq!(context["customerId"], simple(seed::ALICE));
+    assert_eq!(context["imitated"], true);
+    assert_eq!(context["imitatingUserId"], simple(seed::ADMIN));
+
+    // Named, the ids must still be the token's; a mismatch spends it.
+    let token = system.alice_token(&admin).await;
+    let wrong = system
+        .exchange(EU_KEY, json!({ "token": token, "customerId": simple(seed::BOB) }))
+        .await;
+    assert_error(
+        wrong,
+        StatusCode::BAD_REQUEST,
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
+    )
+    .await;
+    let again = system.exchange(EU_KEY, json!({ "token": token })).await;
+    assert_error(
+        again,
+        StatusCode::BAD_REQUEST,
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
+    )
+    .await;
+    let bad_id = system
+        .exchange(EU_KEY, json!({ "token": "x", "userId": "admin" }))
+        .await;
+    assert_error(bad_id, StatusCode::BAD_REQUEST, "FRAMEWORK__INVALID_UUID").await;
     system.stop().await;
 }

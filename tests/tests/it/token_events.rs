@@ -89,7 +89,7 @@ async fn issued_tokens_and_refused_redemptions_are_on_the_record() {
     assert_error(
         wrong,
         StatusCode::BAD_REQUEST,
-        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
     )
     .await;
     // Presented again: spent, recorded again.
@@ -102,7 +102,7 @@ async fn issued_tokens_and_refused_redemptions_are_on_the_record() {
     assert_error(
         again,
         StatusCode::BAD_REQUEST,
-        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
     )
     .await;
     // Garbage names nobody: metrics only.
@@ -115,7 +115,7 @@ async fn issued_tokens_and_refused_redemptions_are_on_the_record() {
     assert_error(
         garbage,
         StatusCode::BAD_REQUEST,
-        "CHECKOUT__LOGIN_AS_CUSTOMER_INVALID_TOKEN",
+        "CHECKOUT__IMITATE_CUSTOMER_INVALID_TOKEN",
     )
     .await;
 

@@ -109,15 +109,23 @@ pub async fn exchange(
 ) -> Result<SessionToken, HttpError> {
     state.limits.redeem(&client.ip)?;
     let token = body.string("token")?;
-    let customer: PrincipalId = body.id("customerId")?;
-    let user: PrincipalId = body.id("userId")?;
+    // Optional since Shopware 6.7 (taken from the signed token); given, they
+    // must match it.
+    let optional_id = |field: &str| -> Result<String, HttpError> {
+        match body.optional_string(field)? {
+            Some(text) => Ok(crate::extract::parse_id::<PrincipalId>(&text, field)?.to_string()),
+            None => Ok(String::new()),
+        }
+    };
+    let customer = optional_id("customerId")?;
+    let user = optional_id("userId")?;
     let issued = state
         .sessions
         .clone()
         .imitate_customer(ImitateCustomerRequest {
             token,
-            customer_id: customer.to_string(),
-            user_id: user.to_string(),
+            customer_id: customer,
+            user_id: user,
             sales_channel_id: channel.map(|c| c.to_string()).unwrap_or_default(),
             client_ip: client.ip,
             user_agent: client.user_agent,
