@@ -143,6 +143,14 @@ impl ApiError {
         )
     }
 
+    /// Text the database refused for its characters: the client's mistake.
+    pub fn unstorable_text() -> Self {
+        Self::new(
+            ErrorCode::InvalidRequestBody,
+            "A text field holds characters that cannot be stored.",
+        )
+    }
+
     pub fn internal() -> Self {
         Self::new(ErrorCode::Internal, "An internal error occurred.")
     }

@@ -54,10 +54,7 @@ impl From<Error> for ApiError {
                 if actas_shared::db::is_unstorable_text(&source) =>
             {
                 tracing::debug!(error = %source, "text refused by the database");
-                ApiError::new(
-                    ErrorCode::InvalidRequestBody,
-                    "A text field holds characters that cannot be stored.",
-                )
+                ApiError::unstorable_text()
             }
             Error::Store(source) => {
                 tracing::error!(error = %source, source = ?std::error::Error::source(&source), "session store failed");

@@ -5,7 +5,7 @@
 use actas_shared::{
     ErrorCode,
     principal::PrincipalKind,
-    proto::{GetPrincipalRequest, LoginRequest, LogoutRequest, SessionToken},
+    proto::{GetPrincipalRequest, LoginRequest, LogoutRequest, SessionContext, SessionToken},
 };
 use axum::{
     extract::State,
@@ -80,6 +80,21 @@ fn signed_out(error: HttpError) -> Response {
     Redirect::to("/account/login").into_response()
 }
 
+/// The cookie's session, when it is a customer's of the sales channel this
+/// host serves; otherwise the way to the login page (or the outage).
+async fn storefront_session(
+    state: &AppState,
+    host: Result<StorefrontHost, HttpError>,
+    headers: &HeaderMap,
+    intent: &Intent,
+) -> Result<SessionContext, Response> {
+    let StorefrontHost(channel) = host.map_err(signed_out)?;
+    customer_context(state, cookie_token(headers), Some(channel), intent)
+        .await
+        .map(|(_, context)| context)
+        .map_err(signed_out)
+}
+
 /// `GET /account`: who is signed in, and who is acting for them; only a
 /// session of the sales channel whose storefront this host is.
 pub async fn account(
@@ -89,13 +104,9 @@ pub async fn account(
     intent: Intent,
     headers: HeaderMap,
 ) -> Response {
-    let channel = match host {
-        Ok(StorefrontHost(channel)) => channel,
-        Err(error) => return signed_out(error),
-    };
-    let context = match customer_context(&state, cookie_token(&headers), Some(channel), &intent).await {
-        Ok((_, context)) => context,
-        Err(error) => return signed_out(error),
+    let context = match storefront_session(&state, host, &headers, &intent).await {
+        Ok(context) => context,
+        Err(signed_out) => return signed_out,
     };
     let mut permission = state.permission.clone();
     let customer = match permission
@@ -230,13 +241,9 @@ pub async fn stop_imitation(
     intent: Intent,
     headers: HeaderMap,
 ) -> Response {
-    let channel = match host {
-        Ok(StorefrontHost(channel)) => channel,
-        Err(error) => return signed_out(error),
-    };
-    let context = match customer_context(&state, cookie_token(&headers), Some(channel), &intent).await {
-        Ok((_, context)) => context,
-        Err(error) => return signed_out(error),
+    let context = match storefront_session(&state, host, &headers, &intent).await {
+        Ok(context) => context,
+        Err(signed_out) => return signed_out,
     };
     if !context.imitated {
         return Redirect::to("/account").into_response();
