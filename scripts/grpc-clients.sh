@@ -11,23 +11,9 @@ grpcio-reflection==1.85.1
 protobuf==7.36.2
 typing_extensions==4.16.0"
 
-TOOLS_DIR="${ACTAS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/actas-tools}"
-VENV="$TOOLS_DIR/grpc-venv"
-STAMP="$VENV/.actas-requirements"
-mkdir -p "$TOOLS_DIR"
-exec 9>"$TOOLS_DIR/.grpc-lock"
-flock 9
-if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$REQUIREMENTS" ]]; then
-    echo "installing grpcio and grpcio-reflection into $VENV (PyPI, pinned)"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    reqs=$(mktemp)
-    printf '%s\n' "$REQUIREMENTS" >"$reqs"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$reqs"
-    rm -f "$reqs"
-    printf '%s' "$REQUIREMENTS" >"$STAMP"
-fi
-exec 9>&-
+# shellcheck source=scripts/python-tools.sh
+. scripts/python-tools.sh
+python_tools grpc-venv "$REQUIREMENTS"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build --locked --quiet --bin actas-dev

