@@ -24,12 +24,18 @@ use v1::{
     server_reflection_request::MessageRequest as Asked, server_reflection_response::MessageResponse as Answer,
 };
 
+/// One file as reflection serves it.
+#[derive(Debug)]
+struct File {
+    encoded: Vec<u8>,
+    imports: Vec<String>,
+}
+
 /// What one port's reflection knows.
 #[derive(Debug, Default)]
 pub struct Reflection {
     services: Vec<String>,
-    files: HashMap<String, FileDescriptorProto>,
-    encoded: HashMap<String, Vec<u8>>,
+    files: HashMap<String, File>,
     /// Fully qualified symbol (service, method, message, field, enum) to the file defining it.
     symbols: HashMap<String, String>,
 }
@@ -74,8 +80,14 @@ impl Reflection {
             self.symbols
                 .insert(format!("{prefix}{}", enumeration.name()), name.clone());
         }
-        self.encoded.insert(name.clone(), file.encode_to_vec());
-        self.files.insert(name, file);
+        let encoded = file.encode_to_vec();
+        self.files.insert(
+            name,
+            File {
+                encoded,
+                imports: file.dependency,
+            },
+        );
     }
 
     fn add_message(&mut self, prefix: &str, message: &DescriptorProto, file: &str) {
@@ -106,9 +118,9 @@ impl Reflection {
             if !seen.insert(name.clone()) {
                 continue;
             }
-            if let (Some(file), Some(encoded)) = (self.files.get(&name), self.encoded.get(&name)) {
-                found.push(encoded.clone());
-                next.extend(file.dependency.iter().rev().cloned());
+            if let Some(file) = self.files.get(&name) {
+                found.push(file.encoded.clone());
+                next.extend(file.imports.iter().rev().cloned());
             }
         }
         Some(found)
