@@ -3,6 +3,7 @@
 //! (port 0 unless told otherwise), started in order and stopped cleanly;
 //! with mutual TLS between them on request.
 
+pub mod fixtures;
 pub mod pki;
 
 use std::{net::SocketAddr, sync::Arc};

@@ -44,12 +44,6 @@ impl Revocation {
     }
 }
 
-const INSERT_OPEN_IMPERSONATIONS: &str = "INSERT INTO session (id, token_hash, principal_id, \
-     principal_kind, sales_channel_id, imitating_user_id, profile_id, grant_action, payload, \
-     created_at, expires_at, ended_at, last_seen_at, read_only) \
-     SELECT gen_random_uuid()::text, md5(g::text || random()::text), $1, 'customer', $2, $3, NULL, \
-     'imitate_customer', '{}', $4 - g, $4 + 3600000, NULL, $4, FALSE FROM generate_series(1, $5) g";
-
 const OPEN_IMPERSONATIONS_OF: &str = "SELECT COUNT(*) FROM session WHERE principal_id = $1 \
      AND imitating_user_id IS NOT NULL AND ended_at IS NULL AND expires_at > $2";
 
@@ -76,7 +70,7 @@ pub async fn run(
         let token = gateway.customer_token(&admin).await.map_err(fail)?;
         let in_use = gateway.imitate_customer(&token, &admin_id).await.map_err(fail)?;
         let now = chrono::Utc::now().timestamp_millis();
-        sqlx::query(INSERT_OPEN_IMPERSONATIONS)
+        sqlx::query(actas_e2e::fixtures::INSERT_OPEN_IMPERSONATIONS)
             .bind(seed::ALICE.to_string())
             .bind(seed::STOREFRONT_EU.to_string())
             .bind(admin_uuid.to_string())

@@ -290,21 +290,15 @@ async fn a_revocation_ends_tens_of_thousands_of_impersonations_within_the_deadli
         .await
         .unwrap();
     let now = chrono::Utc::now().timestamp_millis();
-    sqlx::query(
-        "INSERT INTO session (id, token_hash, principal_id, principal_kind, sales_channel_id, \
-         imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, ended_at, \
-         last_seen_at, read_only) \
-         SELECT gen_random_uuid()::text, md5(g::text || random()::text), $1, 'customer', $2, $3, NULL, \
-         'imitate_customer', '{}', $4 - g, $4 + 3600000, NULL, $4, FALSE FROM generate_series(1, $5) g",
-    )
-    .bind(seed::ALICE.to_string())
-    .bind(seed::STOREFRONT_EU.to_string())
-    .bind(seed::ADMIN.to_string())
-    .bind(now)
-    .bind(LEFT_OPEN)
-    .execute(&mut database)
-    .await
-    .unwrap();
+    sqlx::query(actas_e2e::fixtures::INSERT_OPEN_IMPERSONATIONS)
+        .bind(seed::ALICE.to_string())
+        .bind(seed::STOREFRONT_EU.to_string())
+        .bind(seed::ADMIN.to_string())
+        .bind(now)
+        .bind(LEFT_OPEN)
+        .execute(&mut database)
+        .await
+        .unwrap();
 
     let revoked = system
         .revoke(ADMIN_ROUTE, &admin, json!({ "targetId": simple(seed::ALICE) }))
