@@ -113,18 +113,10 @@ impl Config {
     /// The connection limits, each of them checked: a zero would close every
     /// connection at once, or accept none.
     pub fn connection_limits(&self) -> anyhow::Result<ConnectionLimits> {
-        let seconds = |value: u64, variable: &str| {
-            anyhow::ensure!(value > 0, "{variable} must be at least 1");
-            Ok(Duration::from_secs(value))
-        };
         anyhow::ensure!(
             self.http_max_connections > 0,
             "ACTAS_HTTP_MAX_CONNECTIONS must be at least 1"
         );
-        seconds(
-            self.http_body_read_timeout_secs,
-            "ACTAS_HTTP_BODY_READ_TIMEOUT_SECS",
-        )?;
         Ok(ConnectionLimits {
             header_read_timeout: seconds(
                 self.http_header_read_timeout_secs,
@@ -134,6 +126,20 @@ impl Config {
             max_connections: self.http_max_connections,
         })
     }
+
+    /// `ACTAS_HTTP_BODY_READ_TIMEOUT_SECS`, checked like the others.
+    pub fn body_read_timeout(&self) -> anyhow::Result<Duration> {
+        seconds(
+            self.http_body_read_timeout_secs,
+            "ACTAS_HTTP_BODY_READ_TIMEOUT_SECS",
+        )
+    }
+}
+
+/// A timeout of whole seconds; zero would close or refuse everything at once.
+fn seconds(value: u64, variable: &str) -> anyhow::Result<Duration> {
+    anyhow::ensure!(value > 0, "{variable} must be at least 1");
+    Ok(Duration::from_secs(value))
 }
 
 /// What every handler gets: one multiplexed channel per downstream service.
@@ -370,7 +376,7 @@ impl Application {
             // Only keys that resolved are kept, so guessing fills nothing.
             access_keys: Arc::new(TtlCache::new("access_key", ACCESS_KEY_TTL, 10_000)),
             contexts: Arc::new(TtlCache::new("context", CONTEXT_TTL, CONTEXT_CAPACITY)),
-            body_read_timeout: Duration::from_secs(config.http_body_read_timeout_secs),
+            body_read_timeout: config.body_read_timeout()?,
             ready: Arc::new(AtomicBool::new(true)),
         };
         let limits = config.connection_limits()?;

@@ -226,6 +226,11 @@ struct Use {
 
 const NOT_YET: u64 = u64::MAX;
 
+/// A duration in the watchdog's milliseconds.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(NOT_YET / 2)
+}
+
 impl Use {
     fn new() -> Self {
         Self {
@@ -277,7 +282,6 @@ impl Use {
     /// (a request starts, ends, or its first byte comes) is due no sooner
     /// than the shorter timeout after that look.
     async fn expired(&self, limits: &ConnectionLimits) -> &'static str {
-        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(NOT_YET / 2);
         let look_again = millis(limits.header_read_timeout.min(limits.idle_timeout));
         loop {
             let now = self.now();
@@ -295,7 +299,6 @@ impl Use {
         if self.in_flight.load(Ordering::SeqCst) > 0 {
             return None;
         }
-        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(NOT_YET / 2);
         let header = millis(limits.header_read_timeout);
         let started = self.request_started.load(Ordering::SeqCst);
         let idle_since = self.idle_since.load(Ordering::SeqCst);
