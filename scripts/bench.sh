@@ -154,7 +154,7 @@ start actas-token-issuer ACTAS_GRPC_ADDR="${token_issuer_url#http://}" REDIS_URL
 # be what it measures, so they are off here.
 start actas-gateway ACTAS_HTTP_ADDR="127.0.0.1:$http_port" ACTAS_PERMISSION_URL="$permission_url" \
     ACTAS_SESSION_URL="$session_url" ACTAS_TOKEN_ISSUER_URL="$token_issuer_url" \
-    ACTAS_ISSUE_LIMIT_PER_MINUTE=0 ACTAS_REDEEM_LIMIT_PER_MINUTE=0
+    ACTAS_ISSUE_LIMIT_PER_MINUTE=0 ACTAS_REDEEM_LIMIT_PER_MINUTE=0 ACTAS_GUEST_CONTEXT_LIMIT_PER_MINUTE=0
 echo "stack on $base_url, database $database; logs: $out/actas-*.log"
 alive() {
     local name

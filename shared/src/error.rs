@@ -59,6 +59,7 @@ error_codes! {
     MissingPrivilege => ("FRAMEWORK__MISSING_PRIVILEGE_ERROR", PermissionDenied),
     CustomerInactive => ("CHECKOUT__CUSTOMER_IS_INACTIVE", PermissionDenied),
     CustomerIsGuest => ("CHECKOUT__CUSTOMER_IS_GUEST", PermissionDenied),
+    CustomerNotLoggedIn => ("CHECKOUT__CUSTOMER_NOT_LOGGED_IN", PermissionDenied),
     CustomerNotInSalesChannel => ("CHECKOUT__CUSTOMER_NOT_BOUND_TO_SALES_CHANNEL", PermissionDenied),
     ImpersonationChain => ("ACTAS__IMPERSONATION_CHAIN_FORBIDDEN", PermissionDenied),
     ImpersonationNotAllowed => ("ACTAS__IMPERSONATION_NOT_ALLOWED", PermissionDenied),

@@ -46,6 +46,7 @@ pub struct Options {
     /// The gateway's rate limits per minute (0: off, the tests' default).
     pub issue_limit_per_minute: u32,
     pub redeem_limit_per_minute: u32,
+    pub guest_context_limit_per_minute: u32,
     /// `ACTAS_TRUSTED_PROXIES` of the gateway.
     pub trusted_proxies: String,
     /// `ACTAS_WEBHOOK_URL` and `ACTAS_WEBHOOK_SECRET` of the session service.
@@ -80,6 +81,7 @@ impl Options {
             require_reason: false,
             issue_limit_per_minute: 0,
             redeem_limit_per_minute: 0,
+            guest_context_limit_per_minute: 0,
             trusted_proxies: String::new(),
             webhook: None,
             mutual_tls: false,
@@ -205,6 +207,7 @@ impl Sandbox {
                 cookie_secure: false,
                 issue_limit_per_minute: options.issue_limit_per_minute,
                 redeem_limit_per_minute: options.redeem_limit_per_minute,
+                guest_context_limit_per_minute: options.guest_context_limit_per_minute,
                 trusted_proxies: options.trusted_proxies.clone(),
                 grpc_tls: tls_of("gateway"),
                 http_header_read_timeout_secs: options.http_connections.header_read_timeout.as_secs(),

@@ -66,6 +66,11 @@ pub struct Config {
     pub issue_limit_per_minute: u32,
     /// `ACTAS_REDEEM_LIMIT_PER_MINUTE`: token redemptions per client address (0: off).
     pub redeem_limit_per_minute: u32,
+    /// `ACTAS_GUEST_CONTEXT_LIMIT_PER_MINUTE`: new guest contexts per client
+    /// address (0: off). A frontend that renders on a server opens them for
+    /// its visitors: raise it, or list it in `ACTAS_TRUSTED_PROXIES` and
+    /// forward the visitors' addresses.
+    pub guest_context_limit_per_minute: u32,
     /// `ACTAS_HTTP_HEADER_READ_TIMEOUT_SECS`: a request's headers must be
     /// complete this long after its first byte (a new connection's, after the accept).
     pub http_header_read_timeout_secs: u64,
@@ -97,6 +102,7 @@ impl Default for Config {
             trusted_proxies: String::new(),
             issue_limit_per_minute: 30,
             redeem_limit_per_minute: 30,
+            guest_context_limit_per_minute: 300,
             http_header_read_timeout_secs: defaults.header_read_timeout.as_secs(),
             http_body_read_timeout_secs: DEFAULT_BODY_READ_TIMEOUT.as_secs(),
             http_idle_timeout_secs: defaults.idle_timeout.as_secs(),
@@ -371,6 +377,7 @@ impl Application {
             limits: Arc::new(Limits::new(
                 config.issue_limit_per_minute,
                 config.redeem_limit_per_minute,
+                config.guest_context_limit_per_minute,
             )),
             trusted_proxies: Arc::new(parse_trusted_proxies(&config.trusted_proxies)?),
             // Only keys that resolved are kept, so guessing fills nothing.

@@ -31,6 +31,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         ErrorCode::MissingPrivilege
         | ErrorCode::CustomerInactive
         | ErrorCode::CustomerIsGuest
+        | ErrorCode::CustomerNotLoggedIn
         | ErrorCode::CustomerNotInSalesChannel
         | ErrorCode::ImpersonationChain
         | ErrorCode::ImpersonationNotAllowed

@@ -311,6 +311,16 @@ async fn bearer_session(parts: &Parts, state: &AppState) -> Result<(String, Sess
 /// and it has not reached its maximum since; otherwise asked (and kept).
 /// Refusals are not kept: a bad token is asked about each time.
 pub async fn session_context(state: &AppState, token: &str) -> Result<SessionContext, HttpError> {
+    let context = any_context(state, token).await?;
+    if context.guest {
+        return Err(HttpError(actas_shared::ApiError::unauthorized()));
+    }
+    Ok(context)
+}
+
+/// Like [`session_context`], but a guest context answers too (marked
+/// `guest`): only the Store API's own routes ask this way.
+pub async fn any_context(state: &AppState, token: &str) -> Result<SessionContext, HttpError> {
     let key = hash_token(token);
     let now = chrono::Utc::now().timestamp();
     if let Some(context) = state.contexts.get(&key)
@@ -323,6 +333,7 @@ pub async fn session_context(state: &AppState, token: &str) -> Result<SessionCon
         .clone()
         .get_context(GetContextRequest {
             token: token.to_owned(),
+            include_guests: true,
         })
         .await?
         .into_inner();
@@ -603,11 +614,36 @@ pub async fn customer_context(
     channel: Option<SalesChannelId>,
     intent: &Intent,
 ) -> Result<(String, SessionContext), HttpError> {
+    let (token, context) = store_context(state, token, channel, intent).await?;
+    // The storefront's cookie only ever holds a customer's session.
+    if context.guest {
+        return Err(HttpError(actas_shared::ApiError::unauthorized()));
+    }
+    Ok((token, context))
+}
+
+/// A guest holds a context but is nobody: what needs a customer says so
+/// (Shopware's answer), instead of calling the token unknown.
+pub fn not_logged_in() -> HttpError {
+    HttpError::new(
+        ErrorCode::CustomerNotLoggedIn,
+        "This needs a signed-in customer; the context is a guest's.",
+    )
+}
+
+/// The Store API context behind `token` on `channel`: a customer's
+/// session or a guest context (`guest`), checked against `intent`.
+pub async fn store_context(
+    state: &AppState,
+    token: Option<String>,
+    channel: Option<SalesChannelId>,
+    intent: &Intent,
+) -> Result<(String, SessionContext), HttpError> {
     let token = token.ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
-    let context = session_context(state, &token).await?;
+    let context = any_context(state, &token).await?;
     let is_customer = PrincipalKind::from_proto(context.principal_kind) == Some(PrincipalKind::Customer);
     let same_channel = channel.is_none_or(|channel| context.sales_channel_id == channel.to_string());
-    if !is_customer || !same_channel {
+    if !(is_customer || context.guest) || !same_channel {
         return Err(HttpError(actas_shared::ApiError::unauthorized()));
     }
     guard::check(intent, &context)?;

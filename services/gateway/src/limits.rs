@@ -1,7 +1,8 @@
 //! Rate limits on the two doors of an impersonation: issuing a token (per
 //! actor, so one admin cannot mint tokens in bulk) and redeeming one (per
 //! client address, so guessing is slow as well as hopeless against the
-//! signature). Each gateway replica counts for itself; refusals are 429
+//! signature); and on the one write anybody may make, a new guest context
+//! (per client address, so nobody fills the session database). Each gateway replica counts for itself; refusals are 429
 //! with `Retry-After` and counted in `actas_rate_limited_total`.
 
 use std::{
@@ -68,15 +69,24 @@ fn too_many(wait: Duration) -> HttpError {
 pub struct Limits {
     issue: Option<Limiter>,
     redeem: Option<Limiter>,
+    guest: Option<Limiter>,
 }
 
 impl Limits {
     /// Limits per minute; 0 turns one off.
-    pub fn new(issue_per_minute: u32, redeem_per_minute: u32) -> Limits {
+    pub fn new(issue_per_minute: u32, redeem_per_minute: u32, guest_per_minute: u32) -> Limits {
         Limits {
             issue: Limiter::per_minute("issue", issue_per_minute),
             redeem: Limiter::per_minute("redeem", redeem_per_minute),
+            guest: Limiter::per_minute("guest_context", guest_per_minute),
         }
+    }
+
+    /// Before opening a guest context: counts against the client's address.
+    pub fn guest(&self, client_ip: &str) -> Result<(), HttpError> {
+        self.guest
+            .as_ref()
+            .map_or(Ok(()), |limiter| limiter.check(client_ip))
     }
 
     /// Before asking for a token: counts against the actor.

@@ -114,6 +114,7 @@ fn token_check(c: &mut Criterion, runtime: &Runtime, store: Arc<dyn SessionStore
             Arc::new(TokenIssuerClient::new(nowhere())),
             Lifetimes {
                 admin: Duration::from_secs(3600),
+                admin_max: Duration::from_secs(3600),
                 customer: Duration::from_secs(3600),
                 impersonation: Duration::from_secs(3600),
                 impersonation_idle: Duration::from_secs(900),

@@ -39,8 +39,12 @@ pub struct Config {
     pub permission_url: String,
     /// `ACTAS_TOKEN_ISSUER_URL`
     pub token_issuer_url: String,
-    /// `ACTAS_ADMIN_SESSION_TTL_SECS`
+    /// `ACTAS_ADMIN_SESSION_TTL_SECS`: an admin session's lifetime, from
+    /// its login or its latest refresh.
     pub admin_session_ttl_secs: u64,
+    /// `ACTAS_ADMIN_SESSION_MAX_SECS`: refreshes never carry an admin
+    /// session past this long after its login (then the password again).
+    pub admin_session_max_secs: u64,
     /// `ACTAS_CUSTOMER_SESSION_TTL_SECS`
     pub customer_session_ttl_secs: u64,
     /// `ACTAS_IMPERSONATION_MAX_SECS`: hard maximum of an impersonated session.
@@ -72,6 +76,7 @@ impl Default for Config {
             permission_url: "http://127.0.0.1:50051".into(),
             token_issuer_url: "http://127.0.0.1:50052".into(),
             admin_session_ttl_secs: 3600,
+            admin_session_max_secs: 43_200,
             customer_session_ttl_secs: 86_400,
             impersonation_max_secs: 3600,
             impersonation_idle_secs: 900,
@@ -86,11 +91,12 @@ impl Default for Config {
 /// How often impersonations past their maximum or idle time are ended on
 /// the record when no read ends them first.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
-/// How often expired spent-token ids are forgotten (every this many sweeps).
+/// How often expired spent-token ids and guest contexts are forgotten
+/// (every this many sweeps).
 const SPENT_TOKEN_SWEEPS: u32 = 15;
 
 /// Ends due impersonations and those whose actor lost the right, a batch at
-/// a time, and forgets expired spent tokens, until stopped.
+/// a time, and forgets expired spent tokens and guest contexts, until stopped.
 async fn sweep(manager: SessionManager) {
     let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
     let mut recheck_cursor = None;
@@ -113,6 +119,11 @@ async fn sweep(manager: SessionManager) {
                 Ok(0) => {}
                 Ok(forgotten) => tracing::debug!(forgotten, "expired spent tokens forgotten"),
                 Err(error) => tracing::warn!(%error, "forgetting spent tokens failed"),
+            }
+            match manager.forget_expired_guests().await {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::debug!(forgotten, "expired guest contexts forgotten"),
+                Err(error) => tracing::warn!(%error, "forgetting guest contexts failed"),
             }
         }
     }
@@ -153,10 +164,24 @@ pub async fn connect(config: &Config) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+impl Config {
+    /// The session lifetimes, as the manager takes them.
+    pub fn lifetimes(&self) -> Lifetimes {
+        Lifetimes {
+            admin: Duration::from_secs(self.admin_session_ttl_secs),
+            admin_max: Duration::from_secs(self.admin_session_max_secs),
+            customer: Duration::from_secs(self.customer_session_ttl_secs),
+            impersonation: Duration::from_secs(self.impersonation_max_secs),
+            impersonation_idle: Duration::from_secs(self.impersonation_idle_secs),
+        }
+    }
+}
+
 impl Application {
     pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
         for (name, value) in [
             ("ACTAS_ADMIN_SESSION_TTL_SECS", config.admin_session_ttl_secs),
+            ("ACTAS_ADMIN_SESSION_MAX_SECS", config.admin_session_max_secs),
             (
                 "ACTAS_CUSTOMER_SESSION_TTL_SECS",
                 config.customer_session_ttl_secs,
@@ -189,12 +214,7 @@ impl Application {
             Arc::new(TokenIssuerClient::new(
                 grpc::channel(&config.token_issuer_url, tls.as_ref()).context("ACTAS_TOKEN_ISSUER_URL")?,
             )),
-            Lifetimes {
-                admin: Duration::from_secs(config.admin_session_ttl_secs),
-                customer: Duration::from_secs(config.customer_session_ttl_secs),
-                impersonation: Duration::from_secs(config.impersonation_max_secs),
-                impersonation_idle: Duration::from_secs(config.impersonation_idle_secs),
-            },
+            config.lifetimes(),
         )
         .require_reason(config.require_reason);
         Ok(Self {

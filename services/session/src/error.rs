@@ -15,6 +15,9 @@ pub enum Error {
     InvalidPayload(String),
     #[error("invalid impersonation token")]
     InvalidToken,
+    /// Unknown, used, or its session ended or expired.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
     #[error("profile switch refused: {0}")]
     ProfileSwitch(&'static str),
     /// An answer from another actas service.
@@ -47,6 +50,10 @@ impl From<Error> for ApiError {
             }
             Error::InvalidPayload(detail) => ApiError::new(ErrorCode::InvalidRequestBody, detail),
             Error::InvalidToken => ApiError::invalid_impersonation_token(),
+            Error::InvalidRefreshToken => ApiError::new(
+                ErrorCode::AdminBadCredentials,
+                "The refresh token is invalid, was used already, or its session has ended.",
+            ),
             Error::ProfileSwitch(detail) => ApiError::new(ErrorCode::ProfileSwitchForbidden, detail),
             Error::Upstream(api) | Error::Denied(api) => api,
             Error::Reason(error) => error.into(),

@@ -11,8 +11,12 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     error::Error,
+    guests::{GuestContext, IssuedGuest},
     model::{AuditFilter, Session},
-    sessions::{Activation, Exchange, ImitateCustomer, IssueToken, Issued, Login, Revoke, Sessions, Target},
+    sessions::{
+        Activation, Exchange, ImitateCustomer, IssueToken, Issued, Login, Revoke, Sessions, StoreContext,
+        Target,
+    },
 };
 
 pub struct SessionGrpc<S> {
@@ -58,6 +62,26 @@ fn context(session: Session) -> proto::SessionContext {
         payload_json: session.payload,
         profile_id: session.profile_id.unwrap_or_default(),
         read_only: session.read_only,
+        guest: false,
+    }
+}
+
+/// A guest context names nobody: only its sales channel and payload.
+fn guest_context(guest: GuestContext) -> proto::SessionContext {
+    proto::SessionContext {
+        sales_channel_id: guest.sales_channel_id.to_string(),
+        created_at_unix: guest.created_at / 1000,
+        expires_at_unix: guest.expires_at / 1000,
+        payload_json: guest.payload,
+        guest: true,
+        ..Default::default()
+    }
+}
+
+fn store_context(context: StoreContext) -> proto::SessionContext {
+    match context {
+        StoreContext::Session(session) => self::context(session),
+        StoreContext::Guest(guest) => guest_context(guest),
     }
 }
 
@@ -65,6 +89,7 @@ fn session_token(issued: Issued) -> proto::SessionToken {
     proto::SessionToken {
         token: issued.token,
         context: Some(context(issued.session)),
+        refresh_token: issued.refresh_token.unwrap_or_default(),
     }
 }
 
@@ -83,6 +108,11 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
             }
             .into());
         }
+        if kind == PrincipalKind::Customer && request.with_refresh_token {
+            return Err(
+                Error::InvalidPayload("refresh tokens are for admin and operator sessions".into()).into(),
+            );
+        }
         let issued = self
             .inner
             .login(Login {
@@ -92,6 +122,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                 sales_channel,
                 previous_token: Some(request.previous_token).filter(|t| !t.is_empty()),
                 with_profile: request.with_profile,
+                with_refresh_token: request.with_refresh_token,
             })
             .await?;
         Ok(Response::new(session_token(issued)))
@@ -120,8 +151,34 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::GetContextRequest>,
     ) -> Result<Response<proto::SessionContext>, Status> {
-        let session = self.inner.context(&request.get_ref().token).await?;
+        let request = request.get_ref();
+        if request.include_guests {
+            let found = self.inner.store_context(&request.token).await?;
+            return Ok(Response::new(store_context(found)));
+        }
+        let session = self.inner.context(&request.token).await?;
         Ok(Response::new(context(session)))
+    }
+
+    async fn start_guest_context(
+        &self,
+        request: Request<proto::StartGuestContextRequest>,
+    ) -> Result<Response<proto::SessionToken>, Status> {
+        let channel = parse_id(&request.get_ref().sales_channel_id, "salesChannelId")?;
+        let IssuedGuest { token, guest } = self.inner.start_guest(channel).await?;
+        Ok(Response::new(proto::SessionToken {
+            token,
+            context: Some(guest_context(guest)),
+            refresh_token: String::new(),
+        }))
+    }
+
+    async fn refresh_session(
+        &self,
+        request: Request<proto::RefreshSessionRequest>,
+    ) -> Result<Response<proto::SessionToken>, Status> {
+        let issued = self.inner.refresh(&request.get_ref().refresh_token).await?;
+        Ok(Response::new(session_token(issued)))
     }
 
     async fn update_context(
@@ -131,8 +188,8 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         let request = request.into_inner();
         let changes: Map<String, Value> = serde_json::from_str(&request.payload_json)
             .map_err(|_| Error::InvalidPayload("the context changes must be a JSON object".into()))?;
-        let session = self.inner.update_context(&request.token, changes).await?;
-        Ok(Response::new(context(session)))
+        let updated = self.inner.update_context(&request.token, changes).await?;
+        Ok(Response::new(store_context(updated)))
     }
 
     async fn exchange(

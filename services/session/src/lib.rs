@@ -4,6 +4,7 @@
 pub mod app;
 pub mod error;
 pub mod grpc;
+pub mod guests;
 pub mod model;
 pub mod sessions;
 pub mod store;

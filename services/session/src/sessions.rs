@@ -23,8 +23,12 @@ use actas_shared::{
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+mod guests;
+mod refresh;
+
 use crate::{
     error::Error,
+    guests::{GuestContext, IssuedGuest},
     model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken},
     store::{Revocation, SessionStore, Whose},
 };
@@ -52,7 +56,15 @@ pub trait Sessions: Send + Sync + 'static {
     fn reason_required(&self) -> bool;
     async fn imitate_customer(&self, request: ImitateCustomer) -> Result<Issued, Error>;
     async fn context(&self, token: &str) -> Result<Session, Error>;
-    async fn update_context(&self, token: &str, changes: Map<String, Value>) -> Result<Session, Error>;
+    /// The context behind a Store API token: a live session's, or a guest's.
+    async fn store_context(&self, token: &str) -> Result<StoreContext, Error>;
+    /// Sets known keys of a session's or a guest's context payload.
+    async fn update_context(&self, token: &str, changes: Map<String, Value>) -> Result<StoreContext, Error>;
+    /// A new guest context on a sales channel: nobody behind it.
+    async fn start_guest(&self, channel: SalesChannelId) -> Result<IssuedGuest, Error>;
+    /// Rotates an own session's credentials for its single-use refresh
+    /// token (the OAuth refresh grant).
+    async fn refresh(&self, refresh_token: &str) -> Result<Issued, Error>;
     /// Exchanges a team or operator token (the token alone) for a new,
     /// marked session of its target.
     async fn exchange(&self, request: Exchange) -> Result<Issued, Error>;
@@ -155,6 +167,8 @@ pub struct Login {
     pub previous_token: Option<String>,
     /// Public (coworker) API: the session starts on the person's first profile.
     pub with_profile: bool,
+    /// Admins (OAuth password grant): hand out a refresh token too.
+    pub with_refresh_token: bool,
 }
 
 #[derive(Debug)]
@@ -183,11 +197,22 @@ pub struct ImitateCustomer {
 pub struct Issued {
     pub token: String,
     pub session: Session,
+    /// Logins that asked for one, and refreshes: single use, stored hashed.
+    pub refresh_token: Option<String>,
+}
+
+/// What a Store API token stands for.
+#[derive(Debug)]
+pub enum StoreContext {
+    Session(Session),
+    Guest(GuestContext),
 }
 
 #[derive(Clone, Debug)]
 pub struct Lifetimes {
     pub admin: Duration,
+    /// Refreshes never carry an admin session past this since its login.
+    pub admin_max: Duration,
     pub customer: Duration,
     /// Hard maximum of an impersonated session; nothing extends it.
     pub impersonation: Duration,
@@ -431,7 +456,11 @@ impl SessionManager {
         }
         self.remember_started(&session, decided_at);
         tracing::info!(session = %session.id, action = action.as_str(), "impersonated session started");
-        Ok(Issued { token, session })
+        Ok(Issued {
+            token,
+            session,
+            refresh_token: None,
+        })
     }
 
     /// Whether the actor of an impersonated session may still act as its
@@ -771,6 +800,29 @@ fn denial(decision: &proto::Decision) -> ApiError {
     }
 }
 
+/// `payload` (a JSON object) with `changes` set: each a known key holding
+/// a UUID, kept in Shopware's simple form.
+fn apply_changes(payload: &str, changes: Map<String, Value>) -> Result<String, Error> {
+    let mut payload: Map<String, Value> = serde_json::from_str(payload)
+        .map_err(|_| Error::Store(crate::store::Error::Corrupt("payload is not a JSON object")))?;
+    for (key, value) in changes {
+        if !PAYLOAD_KEYS.contains(&key.as_str()) {
+            return Err(Error::InvalidPayload(format!(
+                "{key} cannot be set; settable: {}",
+                PAYLOAD_KEYS.join(", ")
+            )));
+        }
+        let id = value
+            .as_str()
+            .and_then(|text| actas_shared::ids::parse_uuid(text).ok())
+            .ok_or(Error::InvalidId {
+                field: "context value",
+            })?;
+        payload.insert(key, Value::String(id.simple().to_string()));
+    }
+    Ok(Value::Object(payload).to_string())
+}
+
 fn idle_reason(idle: Duration) -> String {
     format!("unused for longer than {} s", idle.as_secs())
 }
@@ -801,19 +853,23 @@ impl Sessions for SessionManager {
         // Authenticated just now, so active: the first reads skip the lookup.
         self.active.put(principal_id, ());
 
-        // The context the client held is replaced: an imitation in it ends.
-        if let Some(previous) = request.previous_token.filter(|t| !t.is_empty())
-            && let Ok(previous) = self.live_session(&previous).await
-        {
-            self.end(&previous, "replaced by login").await?;
+        // The context the client held is replaced: an imitation in it ends;
+        // a guest's choices carry over.
+        let mut guest_payload = None;
+        if let Some(previous) = request.previous_token.filter(|t| !t.is_empty()) {
+            if let Ok(previous) = self.live_session(&previous).await {
+                self.end(&previous, "replaced by login").await?;
+            } else {
+                guest_payload = self.take_guest(&previous, request.sales_channel).await?;
+            }
         }
         // Restore the customer's latest context payload, never its mark: the
         // new session is the customer's own, whoever wrote the payload.
-        let payload = self
+        let latest = self
             .store
             .latest_payload(principal_id, request.sales_channel)
-            .await?
-            .unwrap_or_else(|| "{}".to_owned());
+            .await?;
+        let payload = guests::overlay(latest.as_deref(), guest_payload.as_deref());
         let lifetime = match request.kind {
             PrincipalKind::Customer => self.lifetimes.customer,
             PrincipalKind::Admin | PrincipalKind::Operator => self.lifetimes.admin,
@@ -842,8 +898,21 @@ impl Sessions for SessionManager {
             read_only: false,
         };
         self.store.insert(&session).await?;
+        let refresh_token = if request.with_refresh_token {
+            let refresh = random_token();
+            self.store
+                .grant_refresh(session.id, &hash_token(&refresh))
+                .await?;
+            Some(refresh)
+        } else {
+            None
+        };
         tracing::info!(session = %session.id, principal = %principal_id, "logged in");
-        Ok(Issued { token, session })
+        Ok(Issued {
+            token,
+            session,
+            refresh_token,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(target = ?request.target))]
@@ -1002,35 +1071,37 @@ impl Sessions for SessionManager {
         Ok(session)
     }
 
-    async fn update_context(&self, token: &str, changes: Map<String, Value>) -> Result<Session, Error> {
-        let mut session = self.context(token).await?;
+    async fn store_context(&self, token: &str) -> Result<StoreContext, Error> {
+        match self.context(token).await {
+            Ok(session) => Ok(StoreContext::Session(session)),
+            Err(Error::Unauthorized) => Ok(StoreContext::Guest(self.guest(token).await?)),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn update_context(&self, token: &str, changes: Map<String, Value>) -> Result<StoreContext, Error> {
+        let mut session = match self.store_context(token).await? {
+            StoreContext::Session(session) => session,
+            StoreContext::Guest(guest) => return self.update_guest(guest, changes).await,
+        };
         if session.read_only {
             return Err(Error::Denied(ApiError::new(
                 actas_shared::ErrorCode::ReadOnlyImpersonation,
                 "This impersonation is read-only: the context cannot be changed.",
             )));
         }
-        let mut payload: Map<String, Value> = serde_json::from_str(&session.payload)
-            .map_err(|_| Error::Store(crate::store::Error::Corrupt("payload is not a JSON object")))?;
-        for (key, value) in changes {
-            if !PAYLOAD_KEYS.contains(&key.as_str()) {
-                return Err(Error::InvalidPayload(format!(
-                    "{key} cannot be set; settable: {}",
-                    PAYLOAD_KEYS.join(", ")
-                )));
-            }
-            let id = value
-                .as_str()
-                .and_then(|text| actas_shared::ids::parse_uuid(text).ok())
-                .ok_or(Error::InvalidId {
-                    field: "context value",
-                })?;
-            payload.insert(key, Value::String(id.simple().to_string()));
-        }
-        session.payload = Value::Object(payload).to_string();
+        session.payload = apply_changes(&session.payload, changes)?;
         self.store.update_payload(session.id, &session.payload).await?;
         self.cache.forget(&session.token_hash);
-        Ok(session)
+        Ok(StoreContext::Session(session))
+    }
+
+    async fn start_guest(&self, channel: SalesChannelId) -> Result<IssuedGuest, Error> {
+        self.open_guest(channel).await
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> Result<Issued, Error> {
+        self.rotate(refresh_token).await
     }
 
     #[tracing::instrument(skip_all)]

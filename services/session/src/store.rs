@@ -10,7 +10,20 @@ use actas_shared::{
 };
 use async_trait::async_trait;
 
+pub use crate::guests::GuestStore;
 use crate::model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken};
+
+/// What a refresh writes: the new credential hashes, and the lifetime the
+/// session gets from `now` (never past its maximum since it started).
+#[derive(Debug)]
+pub struct Rotation {
+    pub previous: String,
+    pub token_hash: String,
+    pub refresh_token_hash: String,
+    pub now: i64,
+    pub lifetime_ms: i64,
+    pub max_lifetime_ms: i64,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -20,9 +33,18 @@ pub enum Error {
     Corrupt(&'static str),
 }
 
+/// Guest contexts live beside the sessions, in the same database.
 #[async_trait]
-pub trait SessionStore: Send + Sync + 'static {
+pub trait SessionStore: GuestStore + Send + Sync + 'static {
     async fn insert(&self, session: &Session) -> Result<(), Error>;
+    /// Gives a session just started its refresh token (the hash of it).
+    async fn grant_refresh(&self, id: SessionId, refresh_token_hash: &str) -> Result<(), Error>;
+    /// Rotates the credentials of the live own session whose refresh token
+    /// hash is `rotation.previous`, in one conditional write so that of
+    /// any number of concurrent uses one wins: the session as it is now
+    /// and the token hash it had. `None` when no live session that is not
+    /// an impersonation holds it (unknown, used, ended or expired).
+    async fn rotate_refresh(&self, rotation: &Rotation) -> Result<Option<(Session, String)>, Error>;
     /// Starts an impersonated session: spends the token it was exchanged
     /// for, inserts the session and its start record, in one transaction:
     /// all exist afterwards, or none does. Returns false, writing nothing,
@@ -117,6 +139,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "spent tokens",
             include_str!("../migrations/postgres/0005_spent_tokens.sql"),
         ),
+        (
+            6,
+            "guests and refresh tokens",
+            include_str!("../migrations/postgres/0006_guests_and_refresh.sql"),
+        ),
     ],
     sqlite: &[
         (
@@ -139,6 +166,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             5,
             "spent tokens",
             include_str!("../migrations/sqlite/0005_spent_tokens.sql"),
+        ),
+        (
+            6,
+            "guests and refresh tokens",
+            include_str!("../migrations/sqlite/0006_guests_and_refresh.sql"),
         ),
     ],
 };
@@ -208,6 +240,10 @@ pub struct SqlSessions {
 impl SqlSessions {
     pub fn new(pool: Pool) -> Self {
         Self { pool, outbox: false }
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     pub fn with_outbox(mut self, outbox: bool) -> Self {
@@ -498,6 +534,60 @@ impl SessionStore for SqlSessions {
                 .await?;
         });
         Ok(())
+    }
+
+    async fn grant_refresh(&self, id: SessionId, refresh_token_hash: &str) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query("UPDATE session SET refresh_token_hash = $1 WHERE id = $2")
+                .bind(refresh_token_hash)
+                .bind(id.to_string())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn rotate_refresh(&self, rotation: &Rotation) -> Result<Option<(Session, String)>, Error> {
+        let row: Option<SessionRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {SESSION_COLUMNS} FROM session WHERE refresh_token_hash = $1"
+            )))
+            .bind(&rotation.previous)
+            .fetch_optional(pool)
+            .await?
+        });
+        let Some(mut session) = row.map(session_from_row).transpose()? else {
+            return Ok(None);
+        };
+        if !session.is_live(rotation.now) || session.imitating_user_id.is_some() {
+            return Ok(None);
+        }
+        let expires_at = rotation
+            .now
+            .saturating_add(rotation.lifetime_ms)
+            .min(session.created_at.saturating_add(rotation.max_lifetime_ms));
+        // The refresh token in the condition makes the use single: a second
+        // use, concurrent or later, matches nothing.
+        let rotated = with_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "UPDATE session SET token_hash = $1, refresh_token_hash = $2, expires_at = $3 \
+                 WHERE refresh_token_hash = $4 AND ended_at IS NULL AND expires_at > $5",
+            )
+            .bind(&rotation.token_hash)
+            .bind(&rotation.refresh_token_hash)
+            .bind(expires_at)
+            .bind(&rotation.previous)
+            .bind(rotation.now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if rotated != 1 {
+            return Ok(None);
+        }
+        let previous_token_hash = std::mem::replace(&mut session.token_hash, rotation.token_hash.clone());
+        session.expires_at = expires_at;
+        Ok(Some((session, previous_token_hash)))
     }
 
     async fn start_impersonation(

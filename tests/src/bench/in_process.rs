@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 use actas_permission::{Directory, grpc::PermissionGrpc, seed, store::SqlDirectory};
 use actas_session::{
     grpc::SessionGrpc,
-    sessions::{Lifetimes, SessionManager},
+    sessions::SessionManager,
     store::{SessionStore, SqlSessions},
 };
 use actas_shared::{
@@ -77,12 +77,7 @@ impl InProcess {
             store,
             Arc::new(Direct(permission)),
             Arc::new(Direct(tokens)),
-            Lifetimes {
-                admin: Duration::from_secs(session_config.admin_session_ttl_secs),
-                customer: Duration::from_secs(session_config.customer_session_ttl_secs),
-                impersonation: Duration::from_secs(session_config.impersonation_max_secs),
-                impersonation_idle: Duration::from_secs(session_config.impersonation_idle_secs),
-            },
+            session_config.lifetimes(),
         );
         let sessions = Arc::new(SessionGrpc::new(manager));
         Ok(InProcess { sessions })
@@ -149,6 +144,7 @@ impl InProcess {
         self.sessions
             .get_context(Request::new(proto::GetContextRequest {
                 token: token.to_owned(),
+                include_guests: true,
             }))
             .await
             .map_err(failure)?;

@@ -26,9 +26,11 @@ struct DevConfig {
     token_ttl_secs: u64,
     /// `ACTAS_ADMIN_ADDR`: `/metrics` of all four services (labelled by service).
     admin_addr: String,
-    /// `ACTAS_ISSUE_LIMIT_PER_MINUTE`, `ACTAS_REDEEM_LIMIT_PER_MINUTE` (0: off)
+    /// `ACTAS_ISSUE_LIMIT_PER_MINUTE`, `ACTAS_REDEEM_LIMIT_PER_MINUTE`,
+    /// `ACTAS_GUEST_CONTEXT_LIMIT_PER_MINUTE` (0: off)
     issue_limit_per_minute: u32,
     redeem_limit_per_minute: u32,
+    guest_context_limit_per_minute: u32,
     /// `ACTAS_TRUSTED_PROXIES`
     trusted_proxies: String,
 }
@@ -47,6 +49,7 @@ impl Default for DevConfig {
             admin_addr: "127.0.0.1:9100".into(),
             issue_limit_per_minute: 30,
             redeem_limit_per_minute: 30,
+            guest_context_limit_per_minute: actas_gateway::Config::default().guest_context_limit_per_minute,
             trusted_proxies: String::new(),
         }
     }
@@ -73,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
     options.session_addr = config.session_addr.clone();
     options.issue_limit_per_minute = config.issue_limit_per_minute;
     options.redeem_limit_per_minute = config.redeem_limit_per_minute;
+    options.guest_context_limit_per_minute = config.guest_context_limit_per_minute;
     options.trusted_proxies = config.trusted_proxies.clone();
     let mut sandbox = Sandbox::start(options).await?;
 

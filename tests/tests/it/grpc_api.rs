@@ -158,6 +158,7 @@ async fn grpc_apis_answer_bad_input_with_statuses_and_codes() {
     let unknown_session = sessions
         .get_context(GetContextRequest {
             token: "no-such-session".into(),
+            include_guests: false,
         })
         .await
         .unwrap_err();

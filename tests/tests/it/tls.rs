@@ -184,6 +184,7 @@ async fn calls_meant_for_one_service_are_refused_to_the_others() {
     // services it calls have no business calling it.
     let context = GetContextRequest {
         token: "not-a-session".into(),
+        include_guests: false,
     };
     for service in ["token-issuer", "permission"] {
         let refused = sessions(service).await.get_context(context.clone()).await;

@@ -7,7 +7,7 @@ use actas_shared::{
     principal::PrincipalKind,
     proto::{
         Action, GetIssuePolicyRequest, GetPrincipalRequest, IssueImpersonationTokenRequest, LoginRequest,
-        SearchCustomersRequest,
+        RefreshSessionRequest, SearchCustomersRequest,
     },
 };
 use axum::{Json, extract::State, response::Response};
@@ -21,30 +21,45 @@ use crate::{
     ui::{Locale, Page},
 };
 
-/// `POST /api/oauth/token` with the password grant.
+/// `POST /api/oauth/token`: the password grant, and the refresh grant
+/// (`grant_type=refresh_token`, as Shopware's administration and client
+/// send it). Both answer a bearer and a single-use refresh token.
 pub async fn oauth_token(State(state): State<AppState>, body: BodyObject) -> Result<Json<Value>, HttpError> {
     let grant_type = body.string("grant_type")?;
-    if grant_type != "password" {
-        return Err(HttpError::new(
-            ErrorCode::UnsupportedGrantType,
-            "Only the password grant is supported.",
-        ));
+    let issued = match grant_type.as_str() {
+        "password" => {
+            let username = body.string("username")?;
+            let password = body.password("password")?;
+            state
+                .sessions
+                .clone()
+                .login(LoginRequest {
+                    kind: PrincipalKind::Admin.to_proto().into(),
+                    email: username,
+                    password,
+                    sales_channel_id: String::new(),
+                    previous_token: String::new(),
+                    with_profile: false,
+                    with_refresh_token: true,
+                })
+                .await?
+        }
+        "refresh_token" => {
+            let refresh_token = body.string("refresh_token")?;
+            state
+                .sessions
+                .clone()
+                .refresh_session(RefreshSessionRequest { refresh_token })
+                .await?
+        }
+        _ => {
+            return Err(HttpError::new(
+                ErrorCode::UnsupportedGrantType,
+                "Only the password and refresh_token grants are supported.",
+            ));
+        }
     }
-    let username = body.string("username")?;
-    let password = body.password("password")?;
-    let issued = state
-        .sessions
-        .clone()
-        .login(LoginRequest {
-            kind: PrincipalKind::Admin.to_proto().into(),
-            email: username,
-            password,
-            sales_channel_id: String::new(),
-            previous_token: String::new(),
-            with_profile: false,
-        })
-        .await?
-        .into_inner();
+    .into_inner();
     let expires_in = issued
         .context
         .map(|context| context.expires_at_unix - chrono::Utc::now().timestamp())
@@ -54,6 +69,7 @@ pub async fn oauth_token(State(state): State<AppState>, body: BodyObject) -> Res
         "token_type": "Bearer",
         "expires_in": expires_in,
         "access_token": issued.token,
+        "refresh_token": issued.refresh_token,
     })))
 }
 

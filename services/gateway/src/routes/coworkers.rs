@@ -78,6 +78,7 @@ pub async fn login(State(state): State<AppState>, body: BodyObject) -> Result<Js
             sales_channel_id: String::new(),
             previous_token: String::new(),
             with_profile: true,
+            with_refresh_token: false,
         })
         .await?
         .into_inner();

@@ -6,13 +6,13 @@ use actas_shared::{
     principal::PrincipalKind,
     proto::{
         ImitateCustomerRequest, LoginRequest, LogoutRequest, SessionContext, SessionToken,
-        UpdateContextRequest,
+        StartGuestContextRequest, UpdateContextRequest,
     },
 };
 use axum::{
     Json,
     extract::State,
-    http::{HeaderName, HeaderValue, StatusCode},
+    http::{HeaderName, HeaderValue},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
@@ -21,8 +21,8 @@ use crate::{
     app::AppState,
     error::HttpError,
     extract::{
-        BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, customer_context,
-        forget_context, remember_context,
+        BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, forget_context,
+        not_logged_in, remember_context, store_context,
     },
     guard::Intent,
 };
@@ -34,15 +34,21 @@ pub fn simple_id(id: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The JSON of a storefront context; headless clients read `imitated`.
+/// The JSON of a storefront context; headless clients read `imitated`. A
+/// guest's names no customer (`customer: null`, as Shopware's).
 pub fn context_json(token: &str, context: &SessionContext) -> Value {
     let payload: Value = serde_json::from_str(&context.payload_json).unwrap_or_else(|_| json!({}));
+    let customer = if context.guest {
+        Value::Null
+    } else {
+        json!({ "id": simple_id(&context.principal_id) })
+    };
     json!({
         "apiAlias": "sales_channel_context",
         "token": token,
         "customerId": simple_id(&context.principal_id),
         "salesChannelId": simple_id(&context.sales_channel_id),
-        "customer": { "id": simple_id(&context.principal_id) },
+        "customer": customer,
         "salesChannel": { "id": simple_id(&context.sales_channel_id) },
         "imitated": context.imitated,
         "imitatingUserId": simple_id(&context.imitating_user_id),
@@ -52,20 +58,45 @@ pub fn context_json(token: &str, context: &SessionContext) -> Value {
     })
 }
 
-/// The new context token, in the `sw-context-token` header and the body.
-fn context_token_response(issued: SessionToken) -> Result<Response, HttpError> {
-    let header =
-        HeaderValue::from_str(&issued.token).map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
-    let mut response = Json(json!({
-        "contextToken": issued.token,
-        "redirectUrl": null,
-        "apiAlias": "array_struct",
-    }))
-    .into_response();
+/// `response` with the context token in the `sw-context-token` header,
+/// where Shopware's clients pick up a new one by themselves.
+fn with_context_token(mut response: Response, token: &str) -> Result<Response, HttpError> {
+    let header = HeaderValue::from_str(token).map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
     response
         .headers_mut()
         .insert(HeaderName::from_static(CONTEXT_TOKEN_HEADER), header);
     Ok(response)
+}
+
+/// Shopware's `ContextTokenResponse`, the token also in the header.
+fn context_token_response(token: &str) -> Result<Response, HttpError> {
+    let body = Json(json!({
+        "contextToken": token,
+        "redirectUrl": null,
+        "apiAlias": "array_struct",
+    }));
+    with_context_token(body.into_response(), token)
+}
+
+/// A new guest context on `channel` for a client that holds none (or
+/// just ended its session); limited per client address.
+async fn open_guest(
+    state: &AppState,
+    channel: SalesChannelId,
+    client: &Client,
+) -> Result<(String, SessionContext), HttpError> {
+    state.limits.guest(&client.ip)?;
+    let issued = state
+        .sessions
+        .clone()
+        .start_guest_context(StartGuestContextRequest {
+            sales_channel_id: channel.to_string(),
+        })
+        .await?
+        .into_inner();
+    let context = issued.context.unwrap_or_default();
+    remember_context(state, &issued.token, &context);
+    Ok((issued.token, context))
 }
 
 /// `POST /store-api/account/login` {email (or username), password}
@@ -93,11 +124,12 @@ pub async fn login(
             sales_channel_id: channel.to_string(),
             previous_token: previous.clone(),
             with_profile: false,
+            with_refresh_token: false,
         })
         .await;
-    // A login ends an imitation held in the previous token.
+    // A login ends an imitation or a guest context held in the previous token.
     forget_context(&state, &previous);
-    context_token_response(issued?.into_inner())
+    context_token_response(&issued?.into_inner().token)
 }
 
 /// The exchange shared by the Store API and the storefront form.
@@ -145,29 +177,45 @@ pub async fn imitate_customer(
     client: Client,
     body: BodyObject,
 ) -> Result<Response, HttpError> {
-    context_token_response(exchange(&state, &body, Some(channel), client).await?)
+    context_token_response(&exchange(&state, &body, Some(channel), client).await?.token)
 }
 
-/// `GET /store-api/context`
+/// `GET /store-api/context`: the customer's or the guest's context; a
+/// client that holds no token gets a new guest context (Shopware's
+/// frontends ask this at start-up).
 pub async fn context(
     State(state): State<AppState>,
     SalesChannelKey(channel): SalesChannelKey,
     ContextToken(token): ContextToken,
+    client: Client,
     intent: Intent,
-) -> Result<Json<Value>, HttpError> {
-    let (token, context) = customer_context(&state, token, Some(channel), &intent).await?;
-    Ok(Json(context_json(&token, &context)))
+) -> Result<Response, HttpError> {
+    let (token, context) = match token {
+        Some(token) => store_context(&state, Some(token), Some(channel), &intent).await?,
+        None => open_guest(&state, channel, &client).await?,
+    };
+    with_context_token(Json(context_json(&token, &context)).into_response(), &token)
 }
 
-/// `PATCH /store-api/context` {languageId?, currencyId?, …}
+/// `PATCH /store-api/context` {languageId?, currencyId?, …}: sets the
+/// customer's or the guest's choices (without a token, a new guest's);
+/// answers the token as `ContextTokenResponse`.
 pub async fn update_context(
     State(state): State<AppState>,
     SalesChannelKey(channel): SalesChannelKey,
     ContextToken(token): ContextToken,
+    client: Client,
     intent: Intent,
     body: BodyObject,
-) -> Result<Json<Value>, HttpError> {
-    let (token, _) = customer_context(&state, token, Some(channel), &intent).await?;
+) -> Result<Response, HttpError> {
+    let token = match token {
+        Some(token) => {
+            store_context(&state, Some(token), Some(channel), &intent)
+                .await?
+                .0
+        }
+        None => open_guest(&state, channel, &client).await?.0,
+    };
     let updated = state
         .sessions
         .clone()
@@ -177,18 +225,24 @@ pub async fn update_context(
         })
         .await;
     forget_context(&state, &token);
-    let context = updated?.into_inner();
-    Ok(Json(context_json(&token, &context)))
+    updated?;
+    context_token_response(&token)
 }
 
-/// `POST /store-api/account/logout`: ends this session only.
+/// `POST /store-api/account/logout`: ends this session only, and hands
+/// the client a new guest context to go on with (Shopware's answer), so
+/// it never keeps the ended token.
 pub async fn logout(
     State(state): State<AppState>,
     SalesChannelKey(channel): SalesChannelKey,
     ContextToken(token): ContextToken,
+    client: Client,
     intent: Intent,
-) -> Result<StatusCode, HttpError> {
-    let (token, _) = customer_context(&state, token, Some(channel), &intent).await?;
+) -> Result<Response, HttpError> {
+    let (token, context) = store_context(&state, token, Some(channel), &intent).await?;
+    if context.guest {
+        return Err(not_logged_in());
+    }
     let ended = state
         .sessions
         .clone()
@@ -196,5 +250,6 @@ pub async fn logout(
         .await;
     forget_context(&state, &token);
     ended?;
-    Ok(StatusCode::NO_CONTENT)
+    let (guest, _) = open_guest(&state, channel, &client).await?;
+    context_token_response(&guest)
 }

@@ -202,6 +202,7 @@ pub async fn login(
             sales_channel_id: channel.to_string(),
             previous_token: previous.clone(),
             with_profile: false,
+            with_refresh_token: false,
         })
         .await;
     // A login ends an imitation held in the previous token.

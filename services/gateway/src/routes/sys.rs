@@ -33,6 +33,7 @@ pub async fn login(State(state): State<AppState>, body: BodyObject) -> Result<Js
             sales_channel_id: String::new(),
             previous_token: String::new(),
             with_profile: false,
+            with_refresh_token: false,
         })
         .await
         .map_err(|status| {

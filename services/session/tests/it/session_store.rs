@@ -4,8 +4,9 @@
 //! first, and never let an audit record change or vanish.
 
 use actas_session::{
+    guests::GuestContext,
     model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken},
-    store::{REVOKE_BATCH, Revocation, SessionStore, Whose},
+    store::{REVOKE_BATCH, Revocation, Rotation, SessionStore, Whose},
 };
 use actas_shared::{
     db::now_millis,
@@ -43,6 +44,8 @@ pub const CHECKS: &[Check] = checks![
     outbox_events_come_with_their_records_and_wait_after_a_failure,
     audit_records_filter_limit_and_order,
     audit_records_are_append_only,
+    guest_contexts_round_trip_change_and_go,
+    a_refresh_rotates_once_and_only_a_live_own_session,
 ];
 
 /// A token id never spent before, expiring in two minutes.
@@ -916,6 +919,126 @@ async fn outbox_events_come_with_their_records_and_wait_after_a_failure(
     assert!(
         outbox.due_events(i64::MAX, 10).await?.is_empty(),
         "delivered is done"
+    );
+    Ok(())
+}
+
+async fn guest_contexts_round_trip_change_and_go(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let guest = GuestContext {
+        token_hash: format!("guest-{}", uuid::Uuid::new_v4().simple()),
+        sales_channel_id: SalesChannelId::new_random(),
+        payload: "{}".to_owned(),
+        created_at: now,
+        expires_at: now + 60_000,
+    };
+    let expired = GuestContext {
+        token_hash: format!("guest-{}", uuid::Uuid::new_v4().simple()),
+        created_at: now - 120_000,
+        expires_at: now - 60_000,
+        ..guest.clone()
+    };
+    store.insert_guest(&guest).await?;
+    store.insert_guest(&expired).await?;
+    assert_eq!(
+        store.guest_by_token_hash(&guest.token_hash).await?,
+        Some(guest.clone())
+    );
+    assert_eq!(store.guest_by_token_hash("no-such-guest").await?, None);
+    // A guest is no session, and a session no guest.
+    assert_eq!(store.by_token_hash(&guest.token_hash).await?, None);
+
+    let payload = r#"{"languageId":"2fbb5fe2e29a4d70aa5854ce7ce3e20b"}"#;
+    store.update_guest_payload(&guest.token_hash, payload).await?;
+    let changed = store
+        .guest_by_token_hash(&guest.token_hash)
+        .await?
+        .expect("guest");
+    assert_eq!(changed.payload, payload);
+
+    // The sweep takes the expired one only; a delete is taken once.
+    assert!(store.forget_expired_guests(now).await? >= 1);
+    assert_eq!(store.guest_by_token_hash(&expired.token_hash).await?, None);
+    assert!(store.guest_by_token_hash(&guest.token_hash).await?.is_some());
+    assert!(store.delete_guest(&guest.token_hash).await?);
+    assert!(!store.delete_guest(&guest.token_hash).await?);
+    assert_eq!(store.guest_by_token_hash(&guest.token_hash).await?, None);
+    Ok(())
+}
+
+async fn a_refresh_rotates_once_and_only_a_live_own_session(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let admin = Session {
+        principal_kind: PrincipalKind::Admin,
+        ..customer_session(PrincipalId::new_random(), None, now - 1_000)
+    };
+    store.insert(&admin).await?;
+    store.grant_refresh(admin.id, "refresh-1").await?;
+    let rotation = |previous: &str, next: &str| Rotation {
+        previous: previous.to_owned(),
+        token_hash: format!("token-{next}"),
+        refresh_token_hash: next.to_owned(),
+        now,
+        lifetime_ms: 3_600_000,
+        max_lifetime_ms: 7_200_000,
+    };
+
+    // Eight at once with one refresh token: one rotation.
+    let attempts: Vec<_> = (0..8)
+        .map(|n| rotation("refresh-1", &format!("refresh-2-{n}")))
+        .collect();
+    let rotated = futures::future::join_all(attempts.iter().map(|r| store.rotate_refresh(r))).await;
+    let winners: Vec<_> = rotated
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(winners.len(), 1);
+    let (session, previous) = &winners[0];
+    assert_eq!(previous, &admin.token_hash);
+    assert_eq!(session.id, admin.id);
+    assert_eq!(session.expires_at, now + 3_600_000);
+    assert_eq!(
+        store.by_token_hash(&admin.token_hash).await?,
+        None,
+        "the old token is gone"
+    );
+    let current = store
+        .by_token_hash(&session.token_hash)
+        .await?
+        .expect("the new token");
+    assert_eq!(current.expires_at, session.expires_at);
+    let next = session.token_hash.trim_start_matches("token-").to_owned();
+
+    // Never past its maximum since the login.
+    let capped = Rotation {
+        lifetime_ms: 10_000_000,
+        ..rotation(&next, "refresh-3")
+    };
+    let (capped_session, _) = store.rotate_refresh(&capped).await?.expect("rotated");
+    assert_eq!(capped_session.expires_at, admin.created_at + 7_200_000);
+
+    // Ended: nothing to refresh.
+    assert!(store.end(capped_session.id, "logout", now, None).await?);
+    assert!(
+        store
+            .rotate_refresh(&rotation("refresh-3", "refresh-4"))
+            .await?
+            .is_none()
+    );
+
+    // An impersonation holding one (it never should) refreshes nothing.
+    let (impersonated, _) = impersonation(PrincipalId::new_random(), PrincipalId::new_random(), now);
+    store.insert(&impersonated).await?;
+    store.grant_refresh(impersonated.id, "refresh-imp").await?;
+    assert!(
+        store
+            .rotate_refresh(&rotation("refresh-imp", "refresh-5"))
+            .await?
+            .is_none()
     );
     Ok(())
 }

@@ -1,0 +1,145 @@
+//! Guest contexts: the Store API context of a visitor who has not signed
+//! in. Shopware hands one to every frontend at start-up (and after a
+//! logout), so the frontend always holds a token it can set its language
+//! or currency on. Nobody is behind a guest context: it is not a session,
+//! starts nothing, and is kept apart from the sessions so that no question
+//! of who acts ever finds one. A customer login that names it as the
+//! previous token carries its payload over and ends it.
+
+use actas_shared::{db::now_millis, ids::SalesChannelId, secret::hash_token, with_pool};
+use async_trait::async_trait;
+
+use crate::store::{Error, SqlSessions};
+
+/// A visitor's context: a token (stored hashed), its sales channel and the
+/// payload chosen so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestContext {
+    pub token_hash: String,
+    pub sales_channel_id: SalesChannelId,
+    /// A JSON object, as a session's payload.
+    pub payload: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl GuestContext {
+    pub fn is_live(&self, now: i64) -> bool {
+        now < self.expires_at
+    }
+}
+
+/// Where guest contexts live (the session database, its own table).
+#[async_trait]
+pub trait GuestStore: Send + Sync + 'static {
+    async fn insert_guest(&self, guest: &GuestContext) -> Result<(), Error>;
+    async fn guest_by_token_hash(&self, token_hash: &str) -> Result<Option<GuestContext>, Error>;
+    async fn update_guest_payload(&self, token_hash: &str, payload: &str) -> Result<(), Error>;
+    /// Ends a guest context (its visitor signed in); whether it existed.
+    async fn delete_guest(&self, token_hash: &str) -> Result<bool, Error>;
+    /// Deletes the guest contexts that expired before `now`; how many.
+    async fn forget_expired_guests(&self, now: i64) -> Result<u64, Error>;
+}
+
+type GuestRow = (String, String, String, i64, i64);
+
+fn guest_from_row(
+    (token_hash, channel, payload, created_at, expires_at): GuestRow,
+) -> Result<GuestContext, Error> {
+    Ok(GuestContext {
+        token_hash,
+        sales_channel_id: channel.parse().map_err(|_| Error::Corrupt("id is not a UUID"))?,
+        payload,
+        created_at,
+        expires_at,
+    })
+}
+
+#[async_trait]
+impl GuestStore for SqlSessions {
+    async fn insert_guest(&self, guest: &GuestContext) -> Result<(), Error> {
+        with_pool!(self.pool(), |pool| {
+            sqlx::query(
+                "INSERT INTO guest_context (token_hash, sales_channel_id, payload, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&guest.token_hash)
+            .bind(guest.sales_channel_id.to_string())
+            .bind(&guest.payload)
+            .bind(guest.created_at)
+            .bind(guest.expires_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    async fn guest_by_token_hash(&self, token_hash: &str) -> Result<Option<GuestContext>, Error> {
+        let row: Option<GuestRow> = with_pool!(self.pool(), |pool| {
+            sqlx::query_as(
+                "SELECT token_hash, sales_channel_id, payload, created_at, expires_at \
+                 FROM guest_context WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(guest_from_row).transpose()
+    }
+
+    async fn update_guest_payload(&self, token_hash: &str, payload: &str) -> Result<(), Error> {
+        with_pool!(self.pool(), |pool| {
+            sqlx::query("UPDATE guest_context SET payload = $1 WHERE token_hash = $2")
+                .bind(payload)
+                .bind(token_hash)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn delete_guest(&self, token_hash: &str) -> Result<bool, Error> {
+        Ok(with_pool!(self.pool(), |pool| {
+            sqlx::query("DELETE FROM guest_context WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1
+        }))
+    }
+
+    async fn forget_expired_guests(&self, now: i64) -> Result<u64, Error> {
+        Ok(with_pool!(self.pool(), |pool| {
+            sqlx::query("DELETE FROM guest_context WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+}
+
+/// A new guest context and the token its client holds (shown once).
+#[derive(Debug)]
+pub struct IssuedGuest {
+    pub token: String,
+    pub guest: GuestContext,
+}
+
+/// A new guest context on `channel`, living as long as a customer session
+/// would; its payload starts empty.
+pub fn new_guest(channel: SalesChannelId, lifetime_ms: i64) -> IssuedGuest {
+    let token = actas_shared::secret::random_token();
+    let now = now_millis();
+    IssuedGuest {
+        guest: GuestContext {
+            token_hash: hash_token(&token),
+            sales_channel_id: channel,
+            payload: "{}".to_owned(),
+            created_at: now,
+            expires_at: now.saturating_add(lifetime_ms),
+        },
+        token,
+    }
+}
