@@ -19,6 +19,7 @@ mod policy;
 mod reasons;
 mod refresh;
 mod revocation;
+mod shopware_client;
 mod single_use;
 mod store_api;
 mod storefront;
