@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use crate::{
     error::Error,
     model::{
-        Action, CUSTOMER_READ, CustomerPage, DEACTIVATE_PRINCIPALS, Decision, MANAGE_POLICY, Policy,
-        PolicyScope, Principal, Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target,
+        Action, CUSTOMER_READ, ContextOption, CustomerPage, DEACTIVATE_PRINCIPALS, Decision, MANAGE_POLICY,
+        Policy, PolicyScope, Principal, Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target,
         normalize_email,
     },
     password,
@@ -67,6 +67,10 @@ pub trait Permission: Send + Sync + 'static {
         page: i64,
         limit: i64,
     ) -> Result<CustomerPage, Error>;
+
+    /// What a sales channel offers a storefront context (an unknown
+    /// channel offers nothing).
+    async fn context_options(&self, channel: SalesChannelId) -> Result<Vec<ContextOption>, Error>;
 
     /// Whether the person lets their team administrators act as them.
     async fn team_impersonation_consent(&self, person: PrincipalId) -> Result<bool, Error>;
@@ -456,6 +460,10 @@ impl Permission for Directory {
             .sales_channel_by_host(&host.to_ascii_lowercase())
             .await?
             .ok_or(Error::UnknownDomain)
+    }
+
+    async fn context_options(&self, channel: SalesChannelId) -> Result<Vec<ContextOption>, Error> {
+        Ok(self.store.context_options(channel).await?)
     }
 
     async fn team_impersonation_consent(&self, person: PrincipalId) -> Result<bool, Error> {

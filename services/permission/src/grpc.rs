@@ -203,6 +203,24 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         }))
     }
 
+    async fn get_context_options(
+        &self,
+        request: Request<proto::GetContextOptionsRequest>,
+    ) -> Result<Response<proto::ContextOptions>, Status> {
+        let channel = parse_id::<SalesChannelId>(&request.get_ref().sales_channel_id, "salesChannelId")?;
+        let options = self.inner.context_options(channel).await?;
+        Ok(Response::new(proto::ContextOptions {
+            options: options
+                .into_iter()
+                .map(|option| proto::ContextOption {
+                    kind: option.kind.to_proto().into(),
+                    id: option.id.to_string(),
+                    is_default: option.is_default,
+                })
+                .collect(),
+        }))
+    }
+
     async fn list_profiles(
         &self,
         request: Request<proto::ListProfilesRequest>,

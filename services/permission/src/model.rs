@@ -52,6 +52,61 @@ pub const MANAGE_POLICY: &str = "impersonation:policy";
 /// ends their sessions.
 pub const DEACTIVATE_PRINCIPALS: &str = "principal:deactivate";
 
+/// What a sales channel offers a storefront context: one of its languages,
+/// currencies, … by id (the shop in front owns the rest of it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextOption {
+    pub kind: OptionKind,
+    pub id: uuid::Uuid,
+    /// The channel's default of this kind.
+    pub is_default: bool,
+}
+
+/// The kinds of [`ContextOption`], in the words of the SQL and the proto.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionKind {
+    Language,
+    Currency,
+    Country,
+    PaymentMethod,
+    ShippingMethod,
+}
+
+impl OptionKind {
+    pub const ALL: [OptionKind; 5] = [
+        OptionKind::Language,
+        OptionKind::Currency,
+        OptionKind::Country,
+        OptionKind::PaymentMethod,
+        OptionKind::ShippingMethod,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptionKind::Language => "language",
+            OptionKind::Currency => "currency",
+            OptionKind::Country => "country",
+            OptionKind::PaymentMethod => "payment_method",
+            OptionKind::ShippingMethod => "shipping_method",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OptionKind> {
+        OptionKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    pub fn to_proto(self) -> actas_shared::proto::ContextOptionKind {
+        use actas_shared::proto::ContextOptionKind as Wire;
+        match self {
+            OptionKind::Language => Wire::Language,
+            OptionKind::Currency => Wire::Currency,
+            OptionKind::Country => Wire::Country,
+            OptionKind::PaymentMethod => Wire::PaymentMethod,
+            OptionKind::ShippingMethod => Wire::ShippingMethod,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SalesChannel {
     pub id: SalesChannelId,

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use crate::{
     error::Error,
     model::{
-        DEACTIVATE_PRINCIPALS, LOGIN_AS_CUSTOMER, MANAGE_POLICY, NewPrincipal, Profile, SalesChannel,
-        TeamRole,
+        ContextOption, DEACTIVATE_PRINCIPALS, LOGIN_AS_CUSTOMER, MANAGE_POLICY, NewPrincipal, OptionKind,
+        Profile, SalesChannel, TeamRole,
     },
     password,
     store::DirectoryStore,
@@ -39,6 +39,43 @@ pub fn demo_domains(port: u16) -> [(Uuid, String); 3] {
         (STOREFRONT_US, format!("http://us.localhost:{port}")),
     ]
 }
+/// Shopware's system language (English, en-GB) and default currency (euro):
+/// fixed ids in every Shopware installation.
+pub const LANGUAGE_EN_GB: Uuid = id(0x2fbb5fe2_e29a_4d70_aa58_54ce7ce3e20b);
+pub const CURRENCY_EUR: Uuid = id(0xb7d2554b_0ce8_47cd_82f3_ac9bd1c0dfca);
+/// The demo's other languages, currencies, countries and methods.
+pub const LANGUAGE_DE_DE: Uuid = id(0x018f8d3a_5e00_7000_8000_000000001002);
+pub const CURRENCY_USD: Uuid = id(0x018f8d3a_5e00_7000_8000_000000002002);
+pub const CURRENCY_CHF: Uuid = id(0x018f8d3a_5e00_7000_8000_000000002003);
+pub const COUNTRY_DE: Uuid = id(0x018f8d3a_5e00_7000_8000_000000003001);
+pub const COUNTRY_US: Uuid = id(0x018f8d3a_5e00_7000_8000_000000003002);
+pub const COUNTRY_CH: Uuid = id(0x018f8d3a_5e00_7000_8000_000000003003);
+pub const PAYMENT_INVOICE: Uuid = id(0x018f8d3a_5e00_7000_8000_000000004001);
+pub const SHIPPING_STANDARD: Uuid = id(0x018f8d3a_5e00_7000_8000_000000005001);
+
+/// What each demo channel offers a context; the first of a kind is its default.
+fn demo_options(channel: Uuid) -> Vec<(OptionKind, Uuid)> {
+    use OptionKind::*;
+    let (languages, currencies, country): (&[Uuid], &[Uuid], Uuid) = match channel {
+        STOREFRONT_US => (&[LANGUAGE_EN_GB], &[CURRENCY_USD], COUNTRY_US),
+        STOREFRONT_CH => (
+            &[LANGUAGE_DE_DE, LANGUAGE_EN_GB],
+            &[CURRENCY_CHF, CURRENCY_EUR],
+            COUNTRY_CH,
+        ),
+        _ => (&[LANGUAGE_EN_GB, LANGUAGE_DE_DE], &[CURRENCY_EUR], COUNTRY_DE),
+    };
+    let mut options: Vec<(OptionKind, Uuid)> = Vec::new();
+    options.extend(languages.iter().map(|id| (Language, *id)));
+    options.extend(currencies.iter().map(|id| (Currency, *id)));
+    options.extend([
+        (Country, country),
+        (PaymentMethod, PAYMENT_INVOICE),
+        (ShippingMethod, SHIPPING_STANDARD),
+    ]);
+    options
+}
+
 pub const ADMIN: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000a001);
 pub const VIEWER: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000a002);
 pub const ALICE: Uuid = id(0x018f8d3a_5e00_7000_8000_00000000c001);
@@ -224,6 +261,20 @@ pub async fn seed_demo(store: &dyn DirectoryStore, storefront_port: u16) -> Resu
             name: name.to_owned(),
         };
         store.insert_sales_channel(&channel, key).await?;
+        let mut seen = Vec::new();
+        for (kind, option) in demo_options(channel.id.as_uuid()) {
+            store
+                .insert_context_option(
+                    channel.id,
+                    &ContextOption {
+                        kind,
+                        id: option,
+                        is_default: !seen.contains(&kind),
+                    },
+                )
+                .await?;
+            seen.push(kind);
+        }
     }
     for (channel, url) in demo_domains(storefront_port) {
         store

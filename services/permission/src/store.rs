@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 
 use crate::model::{
-    Action, NewPrincipal, Policy, Principal, Profile, Relation, Rule, SalesChannel, StorefrontChannel,
-    TeamRole, domain_host,
+    Action, ContextOption, NewPrincipal, OptionKind, Policy, Principal, Profile, Relation, Rule,
+    SalesChannel, StorefrontChannel, TeamRole, domain_host,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,13 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn insert_profile(&self, profile: &Profile) -> Result<(), Error>;
     async fn is_empty(&self) -> Result<bool, Error>;
     async fn insert_sales_channel(&self, channel: &SalesChannel, access_key: &str) -> Result<(), Error>;
+    /// What a sales channel offers a storefront context (languages, currencies, …).
+    async fn context_options(&self, channel: SalesChannelId) -> Result<Vec<ContextOption>, Error>;
+    async fn insert_context_option(
+        &self,
+        channel: SalesChannelId,
+        option: &ContextOption,
+    ) -> Result<(), Error>;
     async fn insert_role(&self, name: &str, label: &str, privileges: &[&str]) -> Result<(), Error>;
     /// Inserts the principal with its roles and sales channels, all or nothing.
     async fn insert_principal(&self, principal: &NewPrincipal) -> Result<(), Error>;
@@ -121,6 +128,11 @@ pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migration
             "read-only policy",
             include_str!("../migrations/postgres/0004_read_only_policy.sql"),
         ),
+        (
+            5,
+            "context options",
+            include_str!("../migrations/postgres/0005_context_options.sql"),
+        ),
     ],
     sqlite: &[
         (
@@ -138,6 +150,11 @@ pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migration
             4,
             "read-only policy",
             include_str!("../migrations/sqlite/0004_read_only_policy.sql"),
+        ),
+        (
+            5,
+            "context options",
+            include_str!("../migrations/sqlite/0005_context_options.sql"),
         ),
     ],
 };
@@ -696,6 +713,50 @@ impl DirectoryStore for SqlDirectory {
             .bind(&channel.name)
             .bind(access_key)
             .bind(now_millis())
+            .execute(pool)
+            .await
+            .map_err(map_conflict)?;
+        });
+        Ok(())
+    }
+
+    async fn context_options(&self, channel: SalesChannelId) -> Result<Vec<ContextOption>, Error> {
+        let rows: Vec<(String, String, bool)> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(
+                "SELECT kind, option_id, is_default FROM sales_channel_option \
+                 WHERE sales_channel_id = $1 ORDER BY kind, option_id",
+            )
+            .bind(channel.to_string())
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(kind, id, is_default)| {
+                Ok(ContextOption {
+                    kind: OptionKind::parse(&kind).ok_or(Error::Corrupt("unknown context option kind"))?,
+                    id: id
+                        .parse()
+                        .map_err(|_| Error::Corrupt("context option id is not a UUID"))?,
+                    is_default,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_context_option(
+        &self,
+        channel: SalesChannelId,
+        option: &ContextOption,
+    ) -> Result<(), Error> {
+        with_pool!(&self.pool, |pool| {
+            sqlx::query(
+                "INSERT INTO sales_channel_option (sales_channel_id, kind, option_id, is_default) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(channel.to_string())
+            .bind(option.kind.as_str())
+            .bind(option.id.simple().to_string())
+            .bind(option.is_default)
             .execute(pool)
             .await
             .map_err(map_conflict)?;

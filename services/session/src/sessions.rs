@@ -23,6 +23,7 @@ use actas_shared::{
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+mod context;
 mod guests;
 mod refresh;
 
@@ -32,17 +33,6 @@ use crate::{
     model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken},
     store::{Revocation, SessionStore, Whose},
 };
-
-/// The context keys a client may set; each holds a UUID (Shopware's names).
-const PAYLOAD_KEYS: &[&str] = &[
-    "languageId",
-    "currencyId",
-    "countryId",
-    "shippingMethodId",
-    "paymentMethodId",
-    "billingAddressId",
-    "shippingAddressId",
-];
 
 /// What the session service does; the gRPC adapter and tests call this.
 #[async_trait]
@@ -800,29 +790,6 @@ fn denial(decision: &proto::Decision) -> ApiError {
     }
 }
 
-/// `payload` (a JSON object) with `changes` set: each a known key holding
-/// a UUID, kept in Shopware's simple form.
-fn apply_changes(payload: &str, changes: Map<String, Value>) -> Result<String, Error> {
-    let mut payload: Map<String, Value> = serde_json::from_str(payload)
-        .map_err(|_| Error::Store(crate::store::Error::Corrupt("payload is not a JSON object")))?;
-    for (key, value) in changes {
-        if !PAYLOAD_KEYS.contains(&key.as_str()) {
-            return Err(Error::InvalidPayload(format!(
-                "{key} cannot be set; settable: {}",
-                PAYLOAD_KEYS.join(", ")
-            )));
-        }
-        let id = value
-            .as_str()
-            .and_then(|text| actas_shared::ids::parse_uuid(text).ok())
-            .ok_or(Error::InvalidId {
-                field: "context value",
-            })?;
-        payload.insert(key, Value::String(id.simple().to_string()));
-    }
-    Ok(Value::Object(payload).to_string())
-}
-
 fn idle_reason(idle: Duration) -> String {
     format!("unused for longer than {} s", idle.as_secs())
 }
@@ -1090,7 +1057,9 @@ impl Sessions for SessionManager {
                 "This impersonation is read-only: the context cannot be changed.",
             )));
         }
-        session.payload = apply_changes(&session.payload, changes)?;
+        session.payload = self
+            .apply_changes(session.sales_channel_id, &session.payload, changes)
+            .await?;
         self.store.update_payload(session.id, &session.payload).await?;
         self.cache.forget(&session.token_hash);
         Ok(StoreContext::Session(session))

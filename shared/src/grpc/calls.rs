@@ -74,6 +74,7 @@ callee! {
         get_profile(proto::GetProfileRequest) -> proto::Profile;
         list_profiles(proto::ListProfilesRequest) -> proto::ListProfilesResponse;
         set_principal_active(proto::SetPrincipalActiveRequest) -> proto::Principal;
+        get_context_options(proto::GetContextOptionsRequest) -> proto::ContextOptions;
     }
 }
 

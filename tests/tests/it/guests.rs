@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{EU_KEY, TestSystem, US_KEY, assert_error, context_token_of, simple};
 
-/// Shopware's default language and its euro.
-const GERMAN: &str = "2fbb5fe2e29a4d70aa5854ce7ce3e20b";
+/// Shopware's system language (en-GB) and its euro, which the demo's EU
+/// storefront offers.
+const ENGLISH: &str = "2fbb5fe2e29a4d70aa5854ce7ce3e20b";
 const EURO: &str = "b7d2554b0ce847cd82f3ac9bd1c0dfca";
 
 impl TestSystem {
@@ -136,12 +137,12 @@ async fn the_context_update_answers_its_token_and_a_login_carries_the_guests_cho
     let (guest, _) = guest_of(system.context_without_token(EU_KEY).await).await;
 
     let patched = system
-        .patch_context_with(Some(&guest), json!({ "languageId": GERMAN }))
+        .patch_context_with(Some(&guest), json!({ "languageId": ENGLISH }))
         .await;
     assert_eq!(patched.status(), StatusCode::OK);
     assert_eq!(context_token_of(patched).await, guest);
     let (_, context) = guest_of(system.context(EU_KEY, &guest).await).await;
-    assert_eq!(context["payload"]["languageId"], GERMAN, "{context}");
+    assert_eq!(context["payload"]["languageId"], ENGLISH, "{context}");
     // Unknown keys and ids that are no ids are refused, as for a session.
     let unknown = system
         .patch_context_with(Some(&guest), json!({ "customerId": simple(seed::ALICE) }))
@@ -156,6 +157,33 @@ async fn the_context_update_answers_its_token_and_a_login_carries_the_guests_cho
         .patch_context_with(Some(&guest), json!({ "currencyId": "euro" }))
         .await;
     assert_error(not_an_id, StatusCode::BAD_REQUEST, "FRAMEWORK__INVALID_UUID").await;
+    // Ids must name what the sales channel offers: a made-up language, the
+    // US storefront's dollar on the EU one, an address nobody here knows.
+    for unknown in [
+        json!({ "languageId": simple(uuid::Uuid::new_v4()) }),
+        json!({ "currencyId": simple(seed::CURRENCY_USD) }),
+        json!({ "billingAddressId": simple(uuid::Uuid::new_v4()) }),
+        json!({ "languageId": ENGLISH, "countryId": simple(seed::COUNTRY_US) }),
+    ] {
+        let refused = system.patch_context_with(Some(&guest), unknown.clone()).await;
+        let error = assert_error(
+            refused,
+            StatusCode::BAD_REQUEST,
+            "FRAMEWORK__INVALID_REQUEST_BODY",
+        )
+        .await;
+        assert!(
+            error["detail"].as_str().unwrap().contains("names no"),
+            "{unknown}: {error}"
+        );
+    }
+    let offered = system
+        .patch_context_with(
+            Some(&guest),
+            json!({ "countryId": simple(seed::COUNTRY_DE), "paymentMethodId": simple(seed::PAYMENT_INVOICE) }),
+        )
+        .await;
+    assert_eq!(offered.status(), StatusCode::OK);
 
     // Without a token, the update opens a guest context and answers it.
     let fresh = system
@@ -182,7 +210,7 @@ async fn the_context_update_answers_its_token_and_a_login_carries_the_guests_cho
     assert_ne!(own, guest);
     let context = system.context_json(&own).await;
     assert_eq!(context["customerId"], simple(seed::ALICE));
-    assert_eq!(context["payload"]["languageId"], GERMAN, "{context}");
+    assert_eq!(context["payload"]["languageId"], ENGLISH, "{context}");
     let ended = system.context(EU_KEY, &guest).await;
     assert_error(ended, StatusCode::UNAUTHORIZED, "FRAMEWORK__UNAUTHORIZED").await;
     system.stop().await;

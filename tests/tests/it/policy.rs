@@ -192,7 +192,7 @@ async fn read_only_impersonations_look_and_end_but_change_nothing() {
     let eu = format!("sales_channel:{}", simple(seed::STOREFRONT_EU));
     let admin = system.admin().await;
     let live = system.exchange_alice(&system.alice_token(&admin).await).await;
-    let currency = json!({ "currencyId": simple(seed::STOREFRONT_CH) });
+    let currency = json!({ "currencyId": simple(seed::CURRENCY_EUR) });
     assert_eq!(
         system.patch_context(&live, currency.clone()).await.status(),
         StatusCode::OK,

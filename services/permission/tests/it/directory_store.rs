@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use actas_permission::{
     model::{
-        Action, LOGIN_AS_CUSTOMER, NewPrincipal, Policy, Principal, Relation, Rule, SalesChannel,
-        StorefrontChannel,
+        Action, ContextOption, LOGIN_AS_CUSTOMER, NewPrincipal, OptionKind, Policy, Principal, Relation,
+        Rule, SalesChannel, StorefrontChannel,
     },
     store::{DecisionReads, DirectoryStore, Error},
 };
@@ -40,6 +40,7 @@ pub const CHECKS: &[Check] = checks![
     storefront_domains_find_their_channel,
     customer_search_matches_pages_and_escapes,
     policy_defaults_to_on_and_opt_outs_toggle,
+    context_options_belong_to_their_channel,
 ];
 
 fn channel(name: &str) -> SalesChannel {
@@ -665,5 +666,48 @@ async fn policy_defaults_to_on_and_opt_outs_toggle(store: Arc<dyn DirectoryStore
     assert!(store.team_impersonation_opted_out(person.id).await?, "idempotent");
     store.set_team_impersonation_opt_out(person.id, false).await?;
     assert!(!store.team_impersonation_opted_out(person.id).await?);
+    Ok(())
+}
+
+async fn context_options_belong_to_their_channel(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let (eu, us) = (channel("EU"), channel("US"));
+    store.insert_sales_channel(&eu, "OPTIONS-EU").await?;
+    store.insert_sales_channel(&us, "OPTIONS-US").await?;
+    assert!(
+        store.context_options(eu.id).await?.is_empty(),
+        "nothing offered yet"
+    );
+    let option = |kind, is_default| ContextOption {
+        kind,
+        id: uuid::Uuid::new_v4(),
+        is_default,
+    };
+    let offered = [
+        option(OptionKind::Language, true),
+        option(OptionKind::Language, false),
+        option(OptionKind::Currency, true),
+        option(OptionKind::PaymentMethod, false),
+    ];
+    for one in &offered {
+        store.insert_context_option(eu.id, one).await?;
+    }
+    let us_only = option(OptionKind::Currency, true);
+    store.insert_context_option(us.id, &us_only).await?;
+
+    let mut found = store.context_options(eu.id).await?;
+    let mut expected = offered.to_vec();
+    let order = |o: &ContextOption| (o.kind.as_str(), o.id);
+    found.sort_by_key(order);
+    expected.sort_by_key(order);
+    assert_eq!(found, expected);
+    assert_eq!(store.context_options(us.id).await?, vec![us_only]);
+    assert!(
+        store
+            .context_options(SalesChannelId::new_random())
+            .await?
+            .is_empty()
+    );
+    let twice = store.insert_context_option(eu.id, &offered[0]).await;
+    assert!(matches!(twice, Err(Error::Conflict)), "got {twice:?}");
     Ok(())
 }

@@ -4,7 +4,7 @@
 use actas_shared::{db::now_millis, ids::SalesChannelId, secret::hash_token};
 use serde_json::{Map, Value};
 
-use super::{SessionManager, StoreContext, apply_changes, lifetime_ms};
+use super::{SessionManager, StoreContext, lifetime_ms};
 use crate::{
     error::Error,
     guests::{GuestContext, IssuedGuest, new_guest},
@@ -37,7 +37,9 @@ impl SessionManager {
         mut guest: GuestContext,
         changes: Map<String, Value>,
     ) -> Result<StoreContext, Error> {
-        guest.payload = apply_changes(&guest.payload, changes)?;
+        guest.payload = self
+            .apply_changes(Some(guest.sales_channel_id), &guest.payload, changes)
+            .await?;
         self.store
             .update_guest_payload(&guest.token_hash, &guest.payload)
             .await?;
