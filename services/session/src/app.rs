@@ -54,6 +54,11 @@ pub struct Config {
     pub impersonation_idle_secs: u64,
     /// `ACTAS_REQUIRE_REASON`: every impersonation start must state a reason.
     pub require_reason: bool,
+    /// `ACTAS_CONTEXT_READERS`: under mutual TLS, the services (the DNS
+    /// names their certificates carry, comma separated) that may resolve a
+    /// context token with `GetContext`, and nothing else; the gateway may
+    /// call everything.
+    pub context_readers: String,
     /// `ACTAS_WEBHOOK_URL`: where impersonation events are POSTed (the
     /// impersonated person's notifier); unset, no events are kept.
     pub webhook_url: Option<String>,
@@ -81,6 +86,7 @@ impl Default for Config {
             impersonation_max_secs: 3600,
             impersonation_idle_secs: 900,
             require_reason: false,
+            context_readers: String::new(),
             webhook_url: None,
             webhook_secret: None,
             grpc_tls: grpc::TlsConfig::default(),
@@ -151,6 +157,8 @@ pub struct Application {
     pool: Pool,
     store: Arc<dyn SessionStore>,
     webhook: Option<Webhook>,
+    /// `ACTAS_CONTEXT_READERS`, parsed.
+    context_readers: Vec<String>,
 }
 
 /// Connects to the database and applies the migrations.
@@ -162,6 +170,22 @@ pub async fn connect(config: &Config) -> anyhow::Result<Pool> {
         .await
         .context("migrating the session database")?;
     Ok(pool)
+}
+
+/// `ACTAS_CONTEXT_READERS`: DNS names, comma separated; each a name a
+/// certificate could carry.
+fn readers(list: &str) -> anyhow::Result<Vec<String>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            anyhow::ensure!(
+                grpc::tls::is_service_name(name),
+                "ACTAS_CONTEXT_READERS: {name:?} is not a DNS name"
+            );
+            Ok(name.to_owned())
+        })
+        .collect()
 }
 
 impl Config {
@@ -224,6 +248,7 @@ impl Application {
             pool,
             store,
             webhook,
+            context_readers: readers(&config.context_readers)?,
         })
     }
 
@@ -234,11 +259,19 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.local_addr()?, "session service listening");
         let sweeper = tokio::spawn(sweep(self.manager.clone()));
-        // Under mutual TLS only the gateway has business here: the services
-        // this one calls never call back.
+        // Under mutual TLS only the gateway has business here (the services
+        // this one calls never call back), and the context readers, which
+        // may ask GetContext alone (SessionGrpc checks the rest).
+        let check = self.tls.is_some();
+        let mut callers = vec![crate::grpc::GATEWAY.to_owned()];
+        callers.extend(self.context_readers.iter().cloned());
         let routes = Routes::new(SessionServiceServer::with_interceptor(
-            SessionGrpc::new(self.manager),
-            grpc::tls::only_from(self.tls.is_some(), &["gateway"]),
+            SessionGrpc::new(self.manager).checking_callers(check),
+            move |request: tonic::Request<()>| {
+                let callers: Vec<&str> = callers.iter().map(String::as_str).collect();
+                grpc::tls::require_caller_among(&request, check, &callers).map_err(tonic::Status::from)?;
+                Ok(request)
+            },
         ));
         let gauge = tokio::spawn(count_impersonations(SqlSessions::new(self.pool.clone())));
         let drainer = self

@@ -21,11 +21,32 @@ use crate::{
 
 pub struct SessionGrpc<S> {
     inner: S,
+    /// Under mutual TLS: only the gateway makes every call; the services
+    /// named in `ACTAS_CONTEXT_READERS` may ask `GetContext` alone.
+    check_callers: bool,
 }
+
+/// The one caller of every RPC here, under mutual TLS.
+pub const GATEWAY: &str = "gateway";
 
 impl<S: Sessions> SessionGrpc<S> {
     pub fn new(inner: S) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            check_callers: false,
+        }
+    }
+
+    /// Checks callers (mutual TLS is on): every RPC but `GetContext`
+    /// answers the gateway only; the interceptor already let through only
+    /// the gateway and the context readers.
+    pub fn checking_callers(mut self, check: bool) -> Self {
+        self.check_callers = check;
+        self
+    }
+
+    fn gateway_only<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        actas_shared::grpc::tls::require_caller(request, self.check_callers, GATEWAY).map_err(Status::from)
     }
 }
 
@@ -99,6 +120,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::LoginRequest>,
     ) -> Result<Response<proto::SessionToken>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let kind = PrincipalKind::from_proto(request.kind).ok_or(Error::Missing { field: "kind" })?;
         let sales_channel = optional_id(&request.sales_channel_id, "salesChannelId")?;
@@ -132,6 +154,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::ImitateCustomerRequest>,
     ) -> Result<Response<proto::SessionToken>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let issued = self
             .inner
@@ -164,6 +187,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::StartGuestContextRequest>,
     ) -> Result<Response<proto::SessionToken>, Status> {
+        self.gateway_only(&request)?;
         let channel = parse_id(&request.get_ref().sales_channel_id, "salesChannelId")?;
         let IssuedGuest { token, guest } = self.inner.start_guest(channel).await?;
         Ok(Response::new(proto::SessionToken {
@@ -177,6 +201,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::RefreshSessionRequest>,
     ) -> Result<Response<proto::SessionToken>, Status> {
+        self.gateway_only(&request)?;
         let issued = self.inner.refresh(&request.get_ref().refresh_token).await?;
         Ok(Response::new(session_token(issued)))
     }
@@ -185,6 +210,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::UpdateContextRequest>,
     ) -> Result<Response<proto::SessionContext>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let changes: Map<String, Value> = serde_json::from_str(&request.payload_json)
             .map_err(|_| Error::InvalidPayload("the context changes must be a JSON object".into()))?;
@@ -196,6 +222,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::ExchangeRequest>,
     ) -> Result<Response<proto::SessionToken>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let issued = self
             .inner
@@ -212,6 +239,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::SwitchProfileRequest>,
     ) -> Result<Response<proto::SessionContext>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         if request.profile_id <= 0 {
             return Err(Error::Missing { field: "id" }.into());
@@ -227,6 +255,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::LogoutRequest>,
     ) -> Result<Response<proto::LogoutResponse>, Status> {
+        self.gateway_only(&request)?;
         self.inner.logout(&request.get_ref().token).await?;
         Ok(Response::new(proto::LogoutResponse {}))
     }
@@ -235,6 +264,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::IssueImpersonationTokenRequest>,
     ) -> Result<Response<proto::ImpersonationToken>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let target = match Action::try_from(request.action) {
             Ok(Action::Unspecified | Action::ImitateCustomer) => Target::Customer {
@@ -266,8 +296,9 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
 
     async fn get_issue_policy(
         &self,
-        _request: Request<proto::GetIssuePolicyRequest>,
+        request: Request<proto::GetIssuePolicyRequest>,
     ) -> Result<Response<proto::IssuePolicy>, Status> {
+        self.gateway_only(&request)?;
         Ok(Response::new(proto::IssuePolicy {
             reason_required: self.inner.reason_required(),
             reason_max_chars: u32::try_from(actas_shared::reason::MAX_REASON_CHARS).unwrap_or(u32::MAX),
@@ -278,6 +309,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::RevokeImpersonationsRequest>,
     ) -> Result<Response<proto::RevokeImpersonationsResponse>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let optional = |text: &str, field: &'static str| -> Result<Option<PrincipalId>, Error> {
             match text {
@@ -303,6 +335,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::PrincipalActivationRequest>,
     ) -> Result<Response<proto::PrincipalActivation>, Status> {
+        self.gateway_only(&request)?;
         self.set_principal_active(request.into_inner(), false).await
     }
 
@@ -310,6 +343,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::PrincipalActivationRequest>,
     ) -> Result<Response<proto::PrincipalActivation>, Status> {
+        self.gateway_only(&request)?;
         self.set_principal_active(request.into_inner(), true).await
     }
 
@@ -317,6 +351,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::ListAuditRecordsRequest>,
     ) -> Result<Response<proto::ListAuditRecordsResponse>, Status> {
+        self.gateway_only(&request)?;
         let request = request.into_inner();
         let bound = |millis: i64| (millis > 0).then_some(millis);
         let records = self

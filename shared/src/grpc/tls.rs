@@ -221,6 +221,12 @@ pub fn peer_is<T>(request: &tonic::Request<T>, service: &str) -> bool {
     rustls::client::verify_server_name(&certificate, &name).is_ok()
 }
 
+/// Whether `name` could be a caller's identity: a DNS name a certificate
+/// can carry (for lists of allowed callers read from configuration).
+pub fn is_service_name(name: &str) -> bool {
+    matches!(ServerName::try_from(name), Ok(ServerName::DnsName(_)))
+}
+
 /// Refuses a call that `service` did not make, when `check` (mutual TLS is
 /// on, so callers are known); without it, callers are trusted as before.
 pub fn require_caller<T>(request: &tonic::Request<T>, check: bool, service: &str) -> Result<(), ApiError> {

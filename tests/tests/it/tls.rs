@@ -572,3 +572,52 @@ async fn the_probe_checks_health_over_mutual_tls() {
     );
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_service_listed_as_a_context_reader_resolves_contexts_and_nothing_else() {
+    let system = TestSystem::start_with(|options| {
+        options.mutual_tls = true;
+        options.context_readers = "orders".into();
+    })
+    .await;
+    let sandbox = system.sandbox();
+    let pki = sandbox.pki.as_ref().expect("the sandbox's PKI");
+    let admin = system.admin().await;
+    let context_token = system.exchange_alice(&system.alice_token(&admin).await).await;
+    let ask = GetContextRequest {
+        token: context_token.clone(),
+        include_guests: false,
+    };
+
+    // The order service, with a certificate of the CA naming `orders`,
+    // learns who acts for whom behind the token its caller sent.
+    let mut orders = SessionServiceClient::new(as_service(pki, "orders", sandbox.session).await);
+    let context = orders.get_context(ask.clone()).await.unwrap().into_inner();
+    assert_eq!(context.principal_id, seed::ALICE.to_string());
+    assert!(context.imitated);
+    assert_eq!(context.imitating_user_id, seed::ADMIN.to_string());
+    assert_eq!(context.sales_channel_id, seed::STOREFRONT_EU.to_string());
+
+    // Nothing else: no policy read, no logout of the session it saw.
+    let refused = orders.get_issue_policy(GetIssuePolicyRequest {}).await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
+    let refused = orders
+        .logout(actas_shared::proto::LogoutRequest {
+            token: context_token.clone(),
+        })
+        .await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(
+        system
+            .context(crate::helpers::EU_KEY, &context_token)
+            .await
+            .status(),
+        200
+    );
+
+    // A service not on the list is refused even that.
+    let mut billing = SessionServiceClient::new(as_service(pki, "billing", sandbox.session).await);
+    let refused = billing.get_context(ask).await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
+    system.stop().await;
+}
