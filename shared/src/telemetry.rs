@@ -45,7 +45,13 @@ pub fn init(service_name: &'static str) -> Result<Guard, Error> {
             .with_current_span(true)
             .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_target(false).boxed()
+        // Colours only for a person at a terminal: a file or a log
+        // collector would keep the escape codes as text.
+        let colours = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_ansi(colours)
+            .boxed()
     };
     let provider = if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
         let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;

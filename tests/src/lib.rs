@@ -43,6 +43,8 @@ pub struct Options {
     pub seed_demo: bool,
     /// `ACTAS_REQUIRE_REASON` of the session service.
     pub require_reason: bool,
+    /// `ACTAS_CONTEXT_READERS` of the session service.
+    pub context_readers: String,
     /// The gateway's rate limits per minute (0: off, the tests' default).
     pub issue_limit_per_minute: u32,
     pub redeem_limit_per_minute: u32,
@@ -79,6 +81,7 @@ impl Options {
             session_addr: "127.0.0.1:0".into(),
             seed_demo: true,
             require_reason: false,
+            context_readers: String::new(),
             issue_limit_per_minute: 0,
             redeem_limit_per_minute: 0,
             guest_context_limit_per_minute: 0,
@@ -105,10 +108,13 @@ pub struct Sandbox {
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
 }
 
-async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|error| anyhow::anyhow!("binding {addr}: {error}"))
+/// Binds `addr`; the error names the variable that sets it (port 0 picks a free port).
+async fn bind(addr: &str, variable: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|error| {
+        anyhow::anyhow!(
+            "binding {variable}={addr}: {error}; set {variable} to a free address (port 0 picks one)"
+        )
+    })
 }
 
 fn url(addr: SocketAddr) -> String {
@@ -132,10 +138,10 @@ impl Sandbox {
         };
         let service_url = |addr| grpc_url(addr, pki.is_some());
         // Bind every listener first, so each service knows the others' ports.
-        let permission_listener = bind(&options.permission_addr).await?;
-        let token_issuer_listener = bind(&options.token_issuer_addr).await?;
-        let session_listener = bind(&options.session_addr).await?;
-        let gateway_listener = bind(&options.http_addr).await?;
+        let permission_listener = bind(&options.permission_addr, "ACTAS_PERMISSION_ADDR").await?;
+        let token_issuer_listener = bind(&options.token_issuer_addr, "ACTAS_TOKEN_ISSUER_ADDR").await?;
+        let session_listener = bind(&options.session_addr, "ACTAS_SESSION_ADDR").await?;
+        let gateway_listener = bind(&options.http_addr, "ACTAS_HTTP_ADDR").await?;
         let permission = permission_listener.local_addr()?;
         let token_issuer = token_issuer_listener.local_addr()?;
         let session = session_listener.local_addr()?;
@@ -153,7 +159,10 @@ impl Sandbox {
         )
         .await?;
         if options.seed_demo {
-            seed::seed_demo(permission_app.directory().store().as_ref(), gateway.port()).await?;
+            let store = permission_app.directory().store();
+            if !seed::seed_demo(store.as_ref(), gateway.port()).await? {
+                seed::follow_port(store.as_ref(), gateway.port()).await?;
+            }
         }
         let token_issuer_config = actas_token_issuer::Config {
             grpc_addr: token_issuer.to_string(),
@@ -190,6 +199,7 @@ impl Sandbox {
                 impersonation_max_secs: options.impersonation_max_secs,
                 impersonation_idle_secs: options.impersonation_idle_secs,
                 require_reason: options.require_reason,
+                context_readers: options.context_readers.clone(),
                 webhook_url: options.webhook.as_ref().map(|(url, _)| url.clone()),
                 webhook_secret: options.webhook.as_ref().map(|(_, secret)| secret.clone().into()),
                 grpc_tls: tls_of("session"),

@@ -19,7 +19,7 @@ use crate::{
     model::{
         Action, CUSTOMER_READ, ContextOption, CustomerPage, DEACTIVATE_PRINCIPALS, Decision, MANAGE_POLICY,
         Policy, PolicyScope, Principal, Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target,
-        normalize_email,
+        a_kind, normalize_email,
     },
     password,
     store::DirectoryStore,
@@ -289,9 +289,9 @@ impl Permission for Directory {
         let rules = self.rules(action, actor.kind).await?;
         if rules.is_empty() {
             return Ok(Decision::deny(not_allowed(format!(
-                "A principal of kind {} may not {}.",
-                actor.kind,
-                action.as_str()
+                "{} may not {} anyone.",
+                capitalized(&a_kind(actor.kind)),
+                action.in_words()
             ))));
         }
         // Privileges first: an actor without them learns nothing about targets.
@@ -339,10 +339,10 @@ impl Permission for Directory {
                     ApiError::new(ErrorCode::CustomerNotFound, "No customer has this id.")
                 }
                 (Action::ImpersonateUser, Some(target)) => not_allowed(format!(
-                    "A {} may not {} a {}.",
-                    actor.kind,
-                    action.as_str(),
-                    target.kind
+                    "{} may not {} {}.",
+                    capitalized(&a_kind(actor.kind)),
+                    action.in_words(),
+                    a_kind(target.kind)
                 )),
             }));
         };
@@ -620,4 +620,13 @@ fn outranks(actor: &Principal, target: &Principal) -> Result<(), ApiError> {
 
 fn not_allowed(detail: String) -> ApiError {
     ApiError::new(ErrorCode::ImpersonationNotAllowed, detail)
+}
+
+/// `text` with its first letter upper case, to start a sentence.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

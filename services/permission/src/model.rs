@@ -168,6 +168,26 @@ impl Action {
         };
         wire.as_str()
     }
+
+    /// The action in words, for the details people read.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Action::ImitateCustomer => "log in as",
+            Action::ImpersonateTeamMember => "sign in on behalf of",
+            Action::ImpersonateUser => "impersonate",
+        }
+    }
+}
+
+/// `kind` with its article, as a sentence says it: "an admin", "a customer".
+pub fn a_kind(kind: PrincipalKind) -> String {
+    let name = kind.as_str();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 /// The relations a rule may require, each one function of the directory.

@@ -244,6 +244,20 @@ const PEOPLE: &[Person] = &[
     },
 ];
 
+/// Points the demo storefronts of a directory seeded earlier at the port
+/// this run serves on: a `.actas/` seeded on one port and started on
+/// another would otherwise send the admin page and the storefront login to
+/// the old one. Channels that are not the demo's are left alone.
+pub async fn follow_port(store: &dyn DirectoryStore, storefront_port: u16) -> Result<(), Error> {
+    for (channel, url) in demo_domains(storefront_port) {
+        let channel = SalesChannelId::from_uuid(channel);
+        if store.sales_channel(channel).await?.is_some() {
+            store.replace_sales_channel_domains(channel, &[url]).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Seeds the demo directory when the directory is empty, its storefront
 /// domains on the gateway's `storefront_port`. Returns whether it seeded.
 /// Safe to call on every start.

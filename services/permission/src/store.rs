@@ -76,6 +76,12 @@ pub trait DirectoryStore: Send + Sync + 'static {
     -> Result<(), Error>;
     /// Serves `channel` on `url` (`http(s)://host[:port]`).
     async fn insert_sales_channel_domain(&self, channel: SalesChannelId, url: &str) -> Result<(), Error>;
+    /// Makes `urls` the channel's only storefront domains, all or nothing.
+    async fn replace_sales_channel_domains(
+        &self,
+        channel: SalesChannelId,
+        urls: &[String],
+    ) -> Result<(), Error>;
     /// The rules letting an actor of `actor_kind` perform `action`, one per target kind.
     async fn rules(&self, action: Action, actor_kind: PrincipalKind) -> Result<Vec<Rule>, Error>;
     async fn profile(&self, id: i64) -> Result<Option<Profile>, Error>;
@@ -615,6 +621,40 @@ impl DirectoryStore for SqlDirectory {
                 .execute(pool)
                 .await
                 .map_err(map_conflict)?;
+        });
+        Ok(())
+    }
+
+    async fn replace_sales_channel_domains(
+        &self,
+        channel: SalesChannelId,
+        urls: &[String],
+    ) -> Result<(), Error> {
+        let rows = urls
+            .iter()
+            .map(|url| {
+                let host = domain_host(url).ok_or(Error::InvalidDomain)?;
+                Ok((url.trim_end_matches('/').to_owned(), host))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        with_pool!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM sales_channel_domain WHERE sales_channel_id = $1")
+                .bind(channel.to_string())
+                .execute(&mut *tx)
+                .await?;
+            for (url, host) in &rows {
+                sqlx::query(
+                    "INSERT INTO sales_channel_domain (url, host, sales_channel_id) VALUES ($1, $2, $3)",
+                )
+                .bind(url)
+                .bind(host)
+                .bind(channel.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_conflict)?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }

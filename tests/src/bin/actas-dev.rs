@@ -59,7 +59,7 @@ impl Default for DevConfig {
 async fn main() -> anyhow::Result<()> {
     let config: DevConfig = actas_shared::config::load()?;
     let _telemetry = actas_shared::telemetry::init("actas-dev")?;
-    actas_shared::metrics::spawn_admin(&config.admin_addr).await?;
+    let admin = actas_shared::metrics::spawn_admin(&config.admin_addr).await?;
     let database_url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
@@ -96,6 +96,13 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         walkthrough(&sandbox.gateway_url(), sandbox.gateway.port(), &backends)
+    );
+    // Every address this run chose (port 0 picks a free one), by the
+    // variable that sets it: a second instance needs other ones.
+    println!(
+        "Listening: ACTAS_HTTP_ADDR={} ACTAS_PERMISSION_ADDR={} ACTAS_TOKEN_ISSUER_ADDR={} \
+         ACTAS_SESSION_ADDR={} ACTAS_ADMIN_ADDR={admin} (metrics)\n",
+        sandbox.gateway, sandbox.permission, sandbox.token_issuer, sandbox.session
     );
 
     tokio::select! {

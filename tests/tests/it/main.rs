@@ -9,6 +9,7 @@ mod bodies;
 mod connections;
 mod coworkers;
 mod deactivation;
+mod dev_run;
 mod grpc_api;
 mod guests;
 mod helpers;

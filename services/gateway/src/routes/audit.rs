@@ -30,7 +30,8 @@ fn record_json(record: &AuditRecord) -> Value {
         "reason": record.reason,
         "clientIp": record.client_ip,
         "userAgent": record.user_agent,
-        "traceId": record.trace_id,
+        // Null when the request behind it was not traced.
+        "traceId": Some(&record.trace_id).filter(|id| !id.is_empty()),
         "occurredAt": chrono::DateTime::from_timestamp(record.occurred_at_unix, 0).map(|t| t.to_rfc3339()),
     })
 }

@@ -160,7 +160,13 @@ pub struct LoginPageQuery {
 /// login-as-customer link (Shopware's parameter), `?credentialsError=true`
 /// after a wrong password. A query that cannot be read (a repeated flag)
 /// still shows the page, without its message: a browser gets a page.
-pub async fn login_page(locale: Locale, query: Result<Query<LoginPageQuery>, HttpError>) -> Response {
+/// Only on a storefront's host: another host names no storefront (404, as
+/// its POST answers).
+pub async fn login_page(
+    StorefrontHost(_): StorefrontHost,
+    locale: Locale,
+    query: Result<Query<LoginPageQuery>, HttpError>,
+) -> Response {
     let query = query.map(|Query(query)| query).unwrap_or_default();
     Page {
         template: "login.html",

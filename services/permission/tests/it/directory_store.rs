@@ -41,6 +41,7 @@ pub const CHECKS: &[Check] = checks![
     customer_search_matches_pages_and_escapes,
     policy_defaults_to_on_and_opt_outs_toggle,
     context_options_belong_to_their_channel,
+    replaced_domains_are_the_channels_only_ones,
 ];
 
 fn channel(name: &str) -> SalesChannel {
@@ -709,5 +710,51 @@ async fn context_options_belong_to_their_channel(store: Arc<dyn DirectoryStore>)
     );
     let twice = store.insert_context_option(eu.id, &offered[0]).await;
     assert!(matches!(twice, Err(Error::Conflict)), "got {twice:?}");
+    Ok(())
+}
+
+async fn replaced_domains_are_the_channels_only_ones(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let (eu, ch) = (channel("EU"), channel("CH"));
+    store.insert_sales_channel(&eu, "DOMAINS-EU").await?;
+    store.insert_sales_channel(&ch, "DOMAINS-CH").await?;
+    store
+        .insert_sales_channel_domain(eu.id, "http://127.0.0.1:8080")
+        .await?;
+    store
+        .insert_sales_channel_domain(eu.id, "http://eu.localhost:8080")
+        .await?;
+    store
+        .insert_sales_channel_domain(ch.id, "http://localhost:8080")
+        .await?;
+
+    store
+        .replace_sales_channel_domains(eu.id, &["http://127.0.0.1:9090/".to_owned()])
+        .await?;
+    let found = |host: &'static str| {
+        let store = store.clone();
+        async move { store.sales_channel_by_host(host).await.map(|c| c.map(|c| c.id)) }
+    };
+    assert_eq!(found("127.0.0.1:9090").await?, Some(eu.id));
+    assert_eq!(found("127.0.0.1:8080").await?, None);
+    assert_eq!(found("eu.localhost:8080").await?, None);
+    assert_eq!(
+        found("localhost:8080").await?,
+        Some(ch.id),
+        "other channels keep theirs"
+    );
+
+    // All or nothing: a host another channel holds leaves the old domains.
+    let taken = store
+        .replace_sales_channel_domains(
+            eu.id,
+            &[
+                "http://127.0.0.1:7070".to_owned(),
+                "http://localhost:8080".to_owned(),
+            ],
+        )
+        .await;
+    assert!(matches!(taken, Err(Error::Conflict)), "got {taken:?}");
+    assert_eq!(found("127.0.0.1:9090").await?, Some(eu.id));
+    assert_eq!(found("127.0.0.1:7070").await?, None);
     Ok(())
 }
