@@ -16,7 +16,6 @@ use actas_shared::{
     ErrorCode,
     cache::TtlCache,
     grpc,
-    ids::SalesChannelId,
     proto::{
         SessionContext, permission_service_client::PermissionServiceClient,
         session_service_client::SessionServiceClient, token_issuer_client::TokenIssuerClient,
@@ -159,7 +158,10 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<IpNet>>,
     /// Sales channels by `sw-access-key`, trusted for a second: every
     /// Store API request names one, and they almost never change.
-    pub access_keys: Arc<TtlCache<String, SalesChannelId>>,
+    pub access_keys: Arc<TtlCache<String, Arc<crate::extract::StoreChannel>>>,
+    /// Customers as the directory holds them, trusted for a second: the
+    /// context answers their email and flags, and a page asks it in bursts.
+    pub customers: Arc<TtlCache<String, actas_shared::proto::Principal>>,
     /// Session contexts by token hash, as the session service answered them
     /// within [`CONTEXT_TTL`]: most requests of a session come in bursts
     /// (a storefront page is several calls), and each would otherwise be a
@@ -382,6 +384,7 @@ impl Application {
             trusted_proxies: Arc::new(parse_trusted_proxies(&config.trusted_proxies)?),
             // Only keys that resolved are kept, so guessing fills nothing.
             access_keys: Arc::new(TtlCache::new("access_key", ACCESS_KEY_TTL, 10_000)),
+            customers: Arc::new(TtlCache::new("customer", ACCESS_KEY_TTL, CONTEXT_CAPACITY)),
             contexts: Arc::new(TtlCache::new("context", CONTEXT_TTL, CONTEXT_CAPACITY)),
             body_read_timeout: config.body_read_timeout()?,
             ready: Arc::new(AtomicBool::new(true)),

@@ -6,7 +6,7 @@ use actas_shared::{
     ErrorCode,
     ids::{PrincipalId, SalesChannelId, parse_uuid},
     principal::PrincipalKind,
-    proto::{GetContextRequest, ResolveSalesChannelRequest, SessionContext},
+    proto::{GetContextOptionsRequest, GetContextRequest, ResolveSalesChannelRequest, SessionContext},
     secret::hash_token,
 };
 use axum::{
@@ -14,7 +14,7 @@ use axum::{
     extract::{FromRef, FromRequest, FromRequestParts, Request},
     http::{HeaderMap, request::Parts},
 };
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use ipnet::IpNet;
 use serde_json::{Map, Value};
@@ -451,6 +451,67 @@ where
 /// The sales channel named by the `sw-access-key` header.
 pub struct SalesChannelKey(pub SalesChannelId);
 
+/// A Store API sales channel as the directory holds it: its name and, of
+/// each kind of context option, its default (the context answers them).
+#[derive(Clone, Debug)]
+pub struct StoreChannel {
+    pub id: SalesChannelId,
+    pub name: String,
+    pub defaults: Vec<actas_shared::proto::ContextOption>,
+}
+
+impl StoreChannel {
+    /// The default id of `kind`, if the channel offers one.
+    pub fn default_of(&self, kind: actas_shared::proto::ContextOptionKind) -> Option<&str> {
+        self.defaults
+            .iter()
+            .find(|option| option.kind == i32::from(kind))
+            .map(|option| option.id.as_str())
+    }
+}
+
+/// The sales channel of the request's `sw-access-key`, from the cache or
+/// the directory (then kept for [`crate::app::AppState::access_keys`]' second).
+pub async fn store_channel(parts: &Parts, state: &AppState) -> Result<Arc<StoreChannel>, HttpError> {
+    let Some(access_key) = header(&parts.headers, ACCESS_KEY_HEADER) else {
+        return Err(HttpError::new(
+            ErrorCode::InvalidAccessKey,
+            "The sw-access-key header is required.",
+        ));
+    };
+    if let Some(channel) = state.access_keys.get(access_key) {
+        return Ok(channel);
+    }
+    let channel = state
+        .permission
+        .clone()
+        .resolve_sales_channel(ResolveSalesChannelRequest {
+            access_key: access_key.to_owned(),
+            domain_host: String::new(),
+        })
+        .await?
+        .into_inner();
+    let options = state
+        .permission
+        .clone()
+        .get_context_options(GetContextOptionsRequest {
+            sales_channel_id: channel.id.clone(),
+        })
+        .await?
+        .into_inner()
+        .options;
+    let channel = Arc::new(StoreChannel {
+        id: channel
+            .id
+            .parse()
+            .map_err(|_| HttpError(actas_shared::ApiError::internal()))?,
+        name: channel.name,
+        defaults: options.into_iter().filter(|option| option.is_default).collect(),
+    });
+    state.access_keys.put(access_key.to_owned(), channel.clone());
+    Ok(channel)
+}
+
 impl<S> FromRequestParts<S> for SalesChannelKey
 where
     AppState: FromRef<S>,
@@ -460,30 +521,20 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
         let state = AppState::from_ref(state);
-        let Some(access_key) = header(&parts.headers, ACCESS_KEY_HEADER) else {
-            return Err(HttpError::new(
-                ErrorCode::InvalidAccessKey,
-                "The sw-access-key header is required.",
-            ));
-        };
-        if let Some(id) = state.access_keys.get(access_key) {
-            return Ok(SalesChannelKey(id));
-        }
-        let channel = state
-            .permission
-            .clone()
-            .resolve_sales_channel(ResolveSalesChannelRequest {
-                access_key: access_key.to_owned(),
-                domain_host: String::new(),
-            })
-            .await?
-            .into_inner();
-        let id: SalesChannelId = channel
-            .id
-            .parse()
-            .map_err(|_| HttpError(actas_shared::ApiError::internal()))?;
-        state.access_keys.put(access_key.to_owned(), id);
-        Ok(SalesChannelKey(id))
+        Ok(SalesChannelKey(store_channel(parts, &state).await?.id))
+    }
+}
+
+impl<S> FromRequestParts<S> for StoreChannel
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let state = AppState::from_ref(state);
+        Ok(store_channel(parts, &state).await?.as_ref().clone())
     }
 }
 

@@ -68,6 +68,7 @@ async fn a_client_without_a_token_gets_a_guest_context_that_is_nobody() {
     assert_eq!(context["customerId"], Value::Null);
     assert_eq!(context["imitated"], false);
     assert_eq!(context["salesChannelId"], simple(seed::STOREFRONT_EU));
+    assert_eq!(context["salesChannel"]["name"], "Storefront EU");
     assert_eq!(context["payload"], json!({}));
     // Each client its own.
     let (other, _) = guest_of(system.context_without_token(EU_KEY).await).await;

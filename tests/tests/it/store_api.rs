@@ -20,6 +20,21 @@ async fn admin_logs_in_as_alice_and_the_context_says_so() {
     assert_eq!(context["customerId"], simple(seed::ALICE));
     assert_eq!(context["customer"]["id"], simple(seed::ALICE));
     assert_eq!(context["salesChannelId"], simple(seed::STOREFRONT_EU));
+    // What the directory holds of the customer and the channel is there.
+    assert_eq!(context["customer"]["email"], "alice@example.com");
+    assert_eq!(context["customer"]["active"], true);
+    assert_eq!(context["customer"]["guest"], false);
+    let channel = &context["salesChannel"];
+    assert_eq!(channel["id"], simple(seed::STOREFRONT_EU));
+    assert_eq!(channel["name"], "Storefront EU");
+    assert_eq!(channel["languageId"], simple(seed::LANGUAGE_EN_GB));
+    assert_eq!(channel["currencyId"], simple(seed::CURRENCY_EUR));
+    assert_eq!(channel["countryId"], simple(seed::COUNTRY_DE));
+    // Nothing the shop owns is made up.
+    for owned in ["itemRounding", "totalRounding", "languageInfo", "currency"] {
+        assert!(context.get(owned).is_none(), "{owned}: {context}");
+    }
+    assert!(context["customer"].get("firstName").is_none(), "{context}");
     assert_eq!(context["imitated"], true);
     assert_eq!(context["imitatingUserId"], simple(seed::ADMIN));
     assert_eq!(context["token"], context_token);

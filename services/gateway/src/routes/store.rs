@@ -5,8 +5,8 @@ use actas_shared::{
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
     proto::{
-        ImitateCustomerRequest, LoginRequest, LogoutRequest, SessionContext, SessionToken,
-        StartGuestContextRequest, UpdateContextRequest,
+        ContextOptionKind, GetPrincipalRequest, ImitateCustomerRequest, LoginRequest, LogoutRequest,
+        Principal, SessionContext, SessionToken, StartGuestContextRequest, UpdateContextRequest,
     },
 };
 use axum::{
@@ -21,8 +21,8 @@ use crate::{
     app::AppState,
     error::HttpError,
     extract::{
-        BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, forget_context,
-        not_logged_in, remember_context, store_context,
+        BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, SalesChannelKey, StoreChannel,
+        forget_context, not_logged_in, remember_context, store_context,
     },
     guard::Intent,
 };
@@ -35,27 +35,73 @@ pub fn simple_id(id: &str) -> Value {
 }
 
 /// The JSON of a storefront context; headless clients read `imitated`. A
-/// guest's names no customer (`customer: null`, as Shopware's).
-pub fn context_json(token: &str, context: &SessionContext) -> Value {
+/// guest's names no customer (`customer: null`, as Shopware's). What the
+/// directory holds of the customer and the sales channel is filled in;
+/// the rest of Shopware's context (names, rounding, language details) is
+/// the shop's, and is not answered with invented values.
+pub fn context_json(
+    token: &str,
+    context: &SessionContext,
+    channel: &StoreChannel,
+    customer: Option<&Principal>,
+) -> Value {
     let payload: Value = serde_json::from_str(&context.payload_json).unwrap_or_else(|_| json!({}));
-    let customer = if context.guest {
-        Value::Null
-    } else {
-        json!({ "id": simple_id(&context.principal_id) })
+    let customer = match customer {
+        Some(customer) if !context.guest => json!({
+            "apiAlias": "customer",
+            "id": simple_id(&customer.id),
+            "email": customer.email,
+            "active": customer.active,
+            "guest": customer.guest,
+            "salesChannelId": simple_id(&context.sales_channel_id),
+        }),
+        _ => Value::Null,
     };
+    let default = |kind| channel.default_of(kind).map_or(Value::Null, simple_id);
     json!({
         "apiAlias": "sales_channel_context",
         "token": token,
         "customerId": simple_id(&context.principal_id),
         "salesChannelId": simple_id(&context.sales_channel_id),
         "customer": customer,
-        "salesChannel": { "id": simple_id(&context.sales_channel_id) },
+        "salesChannel": {
+            "apiAlias": "sales_channel",
+            "id": simple_id(&context.sales_channel_id),
+            "name": channel.name,
+            "languageId": default(ContextOptionKind::Language),
+            "currencyId": default(ContextOptionKind::Currency),
+            "countryId": default(ContextOptionKind::Country),
+            "paymentMethodId": default(ContextOptionKind::PaymentMethod),
+            "shippingMethodId": default(ContextOptionKind::ShippingMethod),
+        },
         "imitated": context.imitated,
         "imitatingUserId": simple_id(&context.imitating_user_id),
         "readOnly": context.read_only,
         "payload": payload,
         "expiresAt": chrono::DateTime::from_timestamp(context.expires_at_unix, 0).map(|t| t.to_rfc3339()),
     })
+}
+
+/// The customer behind a context, as the directory holds them (kept a second).
+async fn customer_of(state: &AppState, context: &SessionContext) -> Result<Option<Principal>, HttpError> {
+    if context.guest || context.principal_id.is_empty() {
+        return Ok(None);
+    }
+    if let Some(customer) = state.customers.get(&context.principal_id) {
+        return Ok(Some(customer));
+    }
+    let customer = state
+        .permission
+        .clone()
+        .get_principal(GetPrincipalRequest {
+            id: context.principal_id.clone(),
+        })
+        .await?
+        .into_inner();
+    state
+        .customers
+        .put(context.principal_id.clone(), customer.clone());
+    Ok(Some(customer))
 }
 
 /// `response` with the context token in the `sw-context-token` header,
@@ -185,16 +231,18 @@ pub async fn imitate_customer(
 /// frontends ask this at start-up).
 pub async fn context(
     State(state): State<AppState>,
-    SalesChannelKey(channel): SalesChannelKey,
+    channel: StoreChannel,
     ContextToken(token): ContextToken,
     client: Client,
     intent: Intent,
 ) -> Result<Response, HttpError> {
     let (token, context) = match token {
-        Some(token) => store_context(&state, Some(token), Some(channel), &intent).await?,
-        None => open_guest(&state, channel, &client).await?,
+        Some(token) => store_context(&state, Some(token), Some(channel.id), &intent).await?,
+        None => open_guest(&state, channel.id, &client).await?,
     };
-    with_context_token(Json(context_json(&token, &context)).into_response(), &token)
+    let customer = customer_of(&state, &context).await?;
+    let body = context_json(&token, &context, &channel, customer.as_ref());
+    with_context_token(Json(body).into_response(), &token)
 }
 
 /// `PATCH /store-api/context` {languageId?, currencyId?, …}: sets the
