@@ -200,3 +200,31 @@ fn the_handler_serves_the_document_as_json() {
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(actas_gateway::routes::openapi::DOCUMENT, SPEC);
 }
+
+/// The enumerations the code owns are the document's, word for word: an
+/// error code or an audit kind added in code and not here fails this.
+#[test]
+fn the_documented_error_codes_and_audit_kinds_are_the_codes() {
+    let spec = spec();
+    let words = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .expect("an enum")
+            .iter()
+            .map(|word| word.as_str().expect("a string").to_owned())
+            .collect()
+    };
+    let codes: Vec<String> = actas_shared::ErrorCode::ALL
+        .iter()
+        .map(|code| code.as_str().to_owned())
+        .collect();
+    assert_eq!(words(&spec["components"]["schemas"]["ErrorCode"]["enum"]), codes);
+    let kinds: Vec<String> = actas_shared::proto::AuditKind::ALL
+        .iter()
+        .map(|kind| kind.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        words(&spec["components"]["schemas"]["AuditRecord"]["properties"]["kind"]["enum"]),
+        kinds
+    );
+}
