@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{EU_KEY, TestSystem, assert_error, context_token_of, simple};
+use crate::helpers::{EU_KEY, TestSystem, assert_error, simple};
 
 fn field_name() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -91,12 +91,7 @@ fn no_body_gets_a_server_error_from_the_running_system() {
     let (system, admin, context, coworker, operator) = runtime.block_on(async {
         let system = TestSystem::start().await;
         let admin = system.admin().await;
-        let context = context_token_of(
-            system
-                .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-                .await,
-        )
-        .await;
+        let context = system.alice_own_context().await;
         let coworker = system.bearer_of("tina@example.com").await;
         let operator = system.operator().await;
         (system, admin, context, coworker, operator)

@@ -8,7 +8,7 @@ use actas_shared::proto::AuditKind;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{EU_KEY, TestSystem, assert_error, context_token_of, simple};
+use crate::helpers::{EU_KEY, TestSystem, assert_error, simple};
 
 impl TestSystem {
     async fn set_active(&self, route: &str, bearer: &str, principal: uuid::Uuid, change: &str) -> Response {
@@ -19,16 +19,6 @@ impl TestSystem {
             .send()
             .await
             .unwrap()
-    }
-
-    async fn me_status(&self, bearer: &str) -> StatusCode {
-        self.http
-            .get(self.url("/api/_info/me"))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .unwrap()
-            .status()
     }
 
     async fn context_status(&self, context_token: &str) -> StatusCode {
@@ -46,12 +36,7 @@ async fn deactivating_a_principal_ends_all_of_its_sessions_on_the_record() {
     let admin = system.admin().await;
     let second_admin_session = system.admin().await;
     let admin_as_alice = system.exchange_alice(&system.alice_token(&admin).await).await;
-    let alice_own = context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let alice_own = system.alice_own_context().await;
     assert_eq!(system.context_status(&admin_as_alice).await, StatusCode::OK);
 
     // Who may not: an admin without the privilege learns nothing, nobody
@@ -156,12 +141,7 @@ async fn deactivating_a_principal_ends_all_of_its_sessions_on_the_record() {
 #[tokio::test]
 async fn own_sessions_end_when_the_principal_turns_inactive_by_any_path() {
     let system = TestSystem::start().await;
-    let alice = context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let alice = system.alice_own_context().await;
     let admin = system.admin().await;
     assert_eq!(system.context_status(&alice).await, StatusCode::OK);
     let mut database = <sqlx::PgConnection as sqlx::Connection>::connect(&system.database.url)

@@ -197,17 +197,7 @@ async fn the_context_update_answers_its_token_and_a_login_carries_the_guests_cho
 
     // Alice signs in on the device holding the guest context: her session
     // starts with the language she chose, and the guest context is over.
-    let login = system
-        .http
-        .post(system.url("/store-api/account/login"))
-        .header("sw-access-key", EU_KEY)
-        .header("sw-context-token", &guest)
-        .json(&json!({ "email": "alice@example.com", "password": "alice-demo-password" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::OK);
-    let own = context_token_of(login).await;
+    let own = system.alice_login_holding(&guest).await;
     assert_ne!(own, guest);
     let context = system.context_json(&own).await;
     assert_eq!(context["customerId"], simple(seed::ALICE));
@@ -220,12 +210,7 @@ async fn the_context_update_answers_its_token_and_a_login_carries_the_guests_cho
 #[tokio::test]
 async fn logout_hands_out_a_guest_context_and_ends_only_the_session() {
     let system = TestSystem::start().await;
-    let own = context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let own = system.alice_own_context().await;
     let logout = system.store_logout(&own).await;
     let guest = context_token_of(logout).await;
     assert_ne!(guest, own);
@@ -252,12 +237,7 @@ async fn new_guest_contexts_are_limited_per_client_address() {
     )
     .await;
     // A client that holds its context is not counted.
-    let own = context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let own = system.alice_own_context().await;
     assert_eq!(system.context(EU_KEY, &own).await.status(), StatusCode::OK);
     system.stop().await;
 }

@@ -190,6 +190,43 @@ impl TestSystem {
             .expect("request")
     }
 
+    /// Alice signs in on the EU storefront on a device holding `previous`
+    /// (an imitation, a guest context): her new context token.
+    pub async fn alice_login_holding(&self, previous: &str) -> String {
+        let login = self
+            .http
+            .post(self.url("/store-api/account/login"))
+            .header("sw-access-key", EU_KEY)
+            .header("sw-context-token", previous)
+            .json(&json!({ "email": "alice@example.com", "password": "alice-demo-password" }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(login.status(), StatusCode::OK);
+        context_token_of(login).await
+    }
+
+    /// Alice's own context token on the EU storefront (her password login).
+    pub async fn alice_own_context(&self) -> String {
+        context_token_of(
+            self.customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
+                .await,
+        )
+        .await
+    }
+
+    /// The status `GET /api/_info/me` answers `bearer`: whether an admin
+    /// session is alive.
+    pub async fn me_status(&self, bearer: &str) -> StatusCode {
+        self.http
+            .get(self.url("/api/_info/me"))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .expect("request")
+            .status()
+    }
+
     pub async fn context(&self, access_key: &str, context_token: &str) -> Response {
         self.http
             .get(self.url("/store-api/context"))

@@ -388,12 +388,7 @@ async fn health_follows_the_backends_and_outages_answer_503() {
 async fn revoking_the_actors_right_ends_the_impersonated_session() {
     let system = TestSystem::start().await;
     let admin = system.admin().await;
-    let own = crate::helpers::context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let own = system.alice_own_context().await;
     let imitated = system.exchange_alice(&system.alice_token(&admin).await).await;
     assert_eq!(system.context_json(&imitated).await["imitated"], true);
 
@@ -465,12 +460,7 @@ async fn an_impersonated_session_left_unused_ends() {
     // Idle 2 s: reads write last-seen at most every 0.5 s.
     let system = TestSystem::start_with(|options| options.impersonation_idle_secs = 2).await;
     let admin = system.admin().await;
-    let own = crate::helpers::context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let own = system.alice_own_context().await;
     let imitated = system.exchange_alice(&system.alice_token(&admin).await).await;
 
     // Used now and then, it lives past the idle time: use keeps it open.

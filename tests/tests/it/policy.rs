@@ -245,12 +245,7 @@ async fn read_only_impersonations_look_and_end_but_change_nothing() {
     assert!(started.reason.contains("read-only"), "{}", started.reason);
 
     // Alice's own session is never read-only.
-    let own = crate::helpers::context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let own = system.alice_own_context().await;
     assert_eq!(system.context_json(&own).await["readOnly"], false);
     assert_eq!(
         system.patch_context(&own, currency.clone()).await.status(),

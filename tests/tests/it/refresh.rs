@@ -43,16 +43,6 @@ impl TestSystem {
         }))
         .await
     }
-
-    async fn me(&self, bearer: &str) -> StatusCode {
-        self.http
-            .get(self.url("/api/_info/me"))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    }
 }
 
 fn text(body: &Value, field: &str) -> String {
@@ -68,7 +58,7 @@ async fn a_refresh_rotates_both_tokens_once() {
     let first = system.password_grant().await;
     let (bearer, refresh) = (text(&first, "access_token"), text(&first, "refresh_token"));
     assert_ne!(bearer, refresh);
-    assert_eq!(system.me(&bearer).await, StatusCode::OK);
+    assert_eq!(system.me_status(&bearer).await, StatusCode::OK);
 
     let refreshed = system.refresh_grant(&refresh).await;
     assert_eq!(refreshed.status(), StatusCode::OK);
@@ -77,10 +67,10 @@ async fn a_refresh_rotates_both_tokens_once() {
     assert_eq!(second["token_type"], "Bearer");
     assert!(second["expires_in"].as_i64().unwrap() > 0, "{second}");
     assert!(new_bearer != bearer && new_refresh != refresh);
-    assert_eq!(system.me(&new_bearer).await, StatusCode::OK);
+    assert_eq!(system.me_status(&new_bearer).await, StatusCode::OK);
     // The old bearer is over (its cache entries live at most a second).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(system.me(&bearer).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(system.me_status(&bearer).await, StatusCode::UNAUTHORIZED);
 
     // Single use: the used one, and a bearer passed as one, refresh nothing.
     assert_error(

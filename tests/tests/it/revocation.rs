@@ -53,12 +53,7 @@ async fn revoking_by_target_or_actor_ends_exactly_those_impersonations() {
     let system = TestSystem::start().await;
     let admin = system.admin().await;
     let operator = system.operator().await;
-    let alice_own = context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let alice_own = system.alice_own_context().await;
     let admin_as_alice = system.exchange_alice(&system.alice_token(&admin).await).await;
     let operator_as_alice = system.operator_as(&operator, seed::ALICE).await;
     let bob_token = system

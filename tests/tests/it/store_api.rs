@@ -206,12 +206,7 @@ async fn any_mismatch_fails_and_spends_the_token() {
 #[tokio::test]
 async fn ending_the_imitation_never_logs_the_customer_out() {
     let system = TestSystem::start().await;
-    let own = context_token_of(
-        system
-            .customer_login(EU_KEY, "alice@example.com", "alice-demo-password")
-            .await,
-    )
-    .await;
+    let own = system.alice_own_context().await;
     let admin = system.admin().await;
     let imitated = system.exchange_alice(&system.alice_token(&admin).await).await;
     assert_ne!(own, imitated, "a separate session");
@@ -265,17 +260,7 @@ async fn a_normal_login_ends_the_imitation_and_restores_the_payload_without_the_
     .await;
 
     // Alice logs in on the device holding the imitated context.
-    let login = system
-        .http
-        .post(system.url("/store-api/account/login"))
-        .header("sw-access-key", EU_KEY)
-        .header("sw-context-token", &imitated)
-        .json(&json!({ "email": "alice@example.com", "password": "alice-demo-password" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::OK);
-    let own = context_token_of(login).await;
+    let own = system.alice_login_holding(&imitated).await;
     let context = system.context_json(&own).await;
     assert_eq!(context["imitated"], false);
     assert_eq!(context["imitatingUserId"], Value::Null);
