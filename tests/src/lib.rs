@@ -45,6 +45,9 @@ pub struct Options {
     pub require_reason: bool,
     /// `ACTAS_CONTEXT_READERS` of the session service.
     pub context_readers: String,
+    /// `ACTAS_ADMIN_SESSION_TTL_SECS` and `ACTAS_ADMIN_SESSION_MAX_SECS`.
+    pub admin_session_ttl_secs: u64,
+    pub admin_session_max_secs: u64,
     /// The gateway's rate limits per minute (0: off, the tests' default).
     pub issue_limit_per_minute: u32,
     pub redeem_limit_per_minute: u32,
@@ -82,6 +85,8 @@ impl Options {
             seed_demo: true,
             require_reason: false,
             context_readers: String::new(),
+            admin_session_ttl_secs: actas_session::Config::default().admin_session_ttl_secs,
+            admin_session_max_secs: actas_session::Config::default().admin_session_max_secs,
             issue_limit_per_minute: 0,
             redeem_limit_per_minute: 0,
             guest_context_limit_per_minute: 0,
@@ -200,6 +205,8 @@ impl Sandbox {
                 impersonation_idle_secs: options.impersonation_idle_secs,
                 require_reason: options.require_reason,
                 context_readers: options.context_readers.clone(),
+                admin_session_ttl_secs: options.admin_session_ttl_secs,
+                admin_session_max_secs: options.admin_session_max_secs,
                 webhook_url: options.webhook.as_ref().map(|(url, _)| url.clone()),
                 webhook_secret: options.webhook.as_ref().map(|(_, secret)| secret.clone().into()),
                 grpc_tls: tls_of("session"),

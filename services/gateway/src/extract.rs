@@ -311,33 +311,42 @@ async fn bearer_session(parts: &Parts, state: &AppState) -> Result<(String, Sess
 /// and it has not reached its maximum since; otherwise asked (and kept).
 /// Refusals are not kept: a bad token is asked about each time.
 pub async fn session_context(state: &AppState, token: &str) -> Result<SessionContext, HttpError> {
-    let context = any_context(state, token).await?;
-    if context.guest {
-        return Err(HttpError(actas_shared::ApiError::unauthorized()));
-    }
-    Ok(context)
+    context_of(state, token, false).await
 }
 
-/// Like [`session_context`], but a guest context answers too (marked
-/// `guest`): only the Store API's own routes ask this way.
-pub async fn any_context(state: &AppState, token: &str) -> Result<SessionContext, HttpError> {
+/// The context behind `token`, from the cache or the session service;
+/// guest contexts only when `include_guests` (the Store API's own routes):
+/// a cached guest is refused to everyone else as well.
+async fn context_of(
+    state: &AppState,
+    token: &str,
+    include_guests: bool,
+) -> Result<SessionContext, HttpError> {
     let key = hash_token(token);
     let now = chrono::Utc::now().timestamp();
-    if let Some(context) = state.contexts.get(&key)
-        && context.expires_at_unix > now
-    {
-        return Ok(context);
+    let cached = state
+        .contexts
+        .get(&key)
+        .filter(|context| context.expires_at_unix > now);
+    let context = match cached {
+        Some(context) => context,
+        None => {
+            let context = state
+                .sessions
+                .clone()
+                .get_context(GetContextRequest {
+                    token: token.to_owned(),
+                    include_guests,
+                })
+                .await?
+                .into_inner();
+            state.contexts.put(key, context.clone());
+            context
+        }
+    };
+    if context.guest && !include_guests {
+        return Err(HttpError(actas_shared::ApiError::unauthorized()));
     }
-    let context = state
-        .sessions
-        .clone()
-        .get_context(GetContextRequest {
-            token: token.to_owned(),
-            include_guests: true,
-        })
-        .await?
-        .into_inner();
-    state.contexts.put(key, context.clone());
     Ok(context)
 }
 
@@ -491,15 +500,20 @@ pub async fn store_channel(parts: &Parts, state: &AppState) -> Result<Arc<StoreC
         })
         .await?
         .into_inner();
-    let options = state
+    let options = match state
         .permission
         .clone()
         .get_context_options(GetContextOptionsRequest {
             sales_channel_id: channel.id.clone(),
         })
-        .await?
-        .into_inner()
-        .options;
+        .await
+    {
+        Ok(answer) => answer.into_inner().options,
+        // A permission service older than this gateway (a rolling
+        // upgrade): the channel's defaults are unknown, nothing else is.
+        Err(status) if status.code() == tonic::Code::Unimplemented => Vec::new(),
+        Err(status) => return Err(status.into()),
+    };
     let channel = Arc::new(StoreChannel {
         id: channel
             .id
@@ -691,7 +705,7 @@ pub async fn store_context(
     intent: &Intent,
 ) -> Result<(String, SessionContext), HttpError> {
     let token = token.ok_or_else(|| HttpError(actas_shared::ApiError::unauthorized()))?;
-    let context = any_context(state, &token).await?;
+    let context = context_of(state, &token, true).await?;
     let is_customer = PrincipalKind::from_proto(context.principal_kind) == Some(PrincipalKind::Customer);
     let same_channel = channel.is_none_or(|channel| context.sales_channel_id == channel.to_string());
     if !(is_customer || context.guest) || !same_channel {

@@ -100,6 +100,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 /// How often expired spent-token ids and guest contexts are forgotten
 /// (every this many sweeps).
 const SPENT_TOKEN_SWEEPS: u32 = 15;
+/// Expired guest contexts deleted per sweep at most (one statement).
+const GUEST_SWEEP_BATCH: i64 = 10_000;
 
 /// Ends due impersonations and those whose actor lost the right, a batch at
 /// a time, and forgets expired spent tokens and guest contexts, until stopped.
@@ -126,7 +128,7 @@ async fn sweep(manager: SessionManager) {
                 Ok(forgotten) => tracing::debug!(forgotten, "expired spent tokens forgotten"),
                 Err(error) => tracing::warn!(%error, "forgetting spent tokens failed"),
             }
-            match manager.forget_expired_guests().await {
+            match manager.forget_expired_guests(GUEST_SWEEP_BATCH).await {
                 Ok(0) => {}
                 Ok(forgotten) => tracing::debug!(forgotten, "expired guest contexts forgotten"),
                 Err(error) => tracing::warn!(%error, "forgetting guest contexts failed"),
@@ -217,6 +219,12 @@ impl Application {
                 anyhow::bail!("{name} must be at least 1");
             }
         }
+        anyhow::ensure!(
+            config.admin_session_max_secs >= config.admin_session_ttl_secs,
+            "ACTAS_ADMIN_SESSION_MAX_SECS ({}) must be at least ACTAS_ADMIN_SESSION_TTL_SECS ({})",
+            config.admin_session_max_secs,
+            config.admin_session_ttl_secs
+        );
         let webhook = match (&config.webhook_url, &config.webhook_secret) {
             (Some(url), Some(secret)) if !secret.expose_secret().is_empty() => {
                 Some(Webhook::new(url.clone(), secret.clone()).context("ACTAS_WEBHOOK_URL")?)

@@ -174,6 +174,11 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         &self,
         request: Request<proto::GetContextRequest>,
     ) -> Result<Response<proto::SessionContext>, Status> {
+        // Guests are the Store API's business: a context reader asking who
+        // acts never gets a visitor.
+        if request.get_ref().include_guests {
+            self.gateway_only(&request)?;
+        }
         let request = request.get_ref();
         if request.include_guests {
             let found = self.inner.store_context(&request.token).await?;

@@ -34,11 +34,12 @@ impl GuestContext {
 pub trait GuestStore: Send + Sync + 'static {
     async fn insert_guest(&self, guest: &GuestContext) -> Result<(), Error>;
     async fn guest_by_token_hash(&self, token_hash: &str) -> Result<Option<GuestContext>, Error>;
-    async fn update_guest_payload(&self, token_hash: &str, payload: &str) -> Result<(), Error>;
+    /// Whether the guest context was still there to change.
+    async fn update_guest_payload(&self, token_hash: &str, payload: &str) -> Result<bool, Error>;
     /// Ends a guest context (its visitor signed in); whether it existed.
     async fn delete_guest(&self, token_hash: &str) -> Result<bool, Error>;
-    /// Deletes the guest contexts that expired before `now`; how many.
-    async fn forget_expired_guests(&self, now: i64) -> Result<u64, Error>;
+    /// Deletes up to `limit` guest contexts that expired before `now`; how many.
+    async fn forget_expired_guests(&self, now: i64, limit: i64) -> Result<u64, Error>;
 }
 
 type GuestRow = (String, String, String, i64, i64);
@@ -87,15 +88,16 @@ impl GuestStore for SqlSessions {
         row.map(guest_from_row).transpose()
     }
 
-    async fn update_guest_payload(&self, token_hash: &str, payload: &str) -> Result<(), Error> {
-        with_pool!(self.pool(), |pool| {
+    async fn update_guest_payload(&self, token_hash: &str, payload: &str) -> Result<bool, Error> {
+        Ok(with_pool!(self.pool(), |pool| {
             sqlx::query("UPDATE guest_context SET payload = $1 WHERE token_hash = $2")
                 .bind(payload)
                 .bind(token_hash)
                 .execute(pool)
-                .await?;
-        });
-        Ok(())
+                .await?
+                .rows_affected()
+                == 1
+        }))
     }
 
     async fn delete_guest(&self, token_hash: &str) -> Result<bool, Error> {
@@ -109,13 +111,19 @@ impl GuestStore for SqlSessions {
         }))
     }
 
-    async fn forget_expired_guests(&self, now: i64) -> Result<u64, Error> {
+    async fn forget_expired_guests(&self, now: i64, limit: i64) -> Result<u64, Error> {
+        // A batch at a time, by the expiry index: a backlog never becomes
+        // one long delete holding its locks.
         Ok(with_pool!(self.pool(), |pool| {
-            sqlx::query("DELETE FROM guest_context WHERE expires_at <= $1")
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "DELETE FROM guest_context WHERE token_hash IN \
+                 (SELECT token_hash FROM guest_context WHERE expires_at <= $1 LIMIT $2)",
+            )
+            .bind(now)
+            .bind(limit)
+            .execute(pool)
+            .await?
+            .rows_affected()
         }))
     }
 }

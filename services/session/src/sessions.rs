@@ -822,12 +822,12 @@ impl Sessions for SessionManager {
 
         // The context the client held is replaced: an imitation in it ends;
         // a guest's choices carry over.
-        let mut guest_payload = None;
+        let mut guest = None;
         if let Some(previous) = request.previous_token.filter(|t| !t.is_empty()) {
             if let Ok(previous) = self.live_session(&previous).await {
                 self.end(&previous, "replaced by login").await?;
             } else {
-                guest_payload = self.take_guest(&previous, request.sales_channel).await?;
+                guest = self.guest_on(&previous, request.sales_channel).await?;
             }
         }
         // Restore the customer's latest context payload, never its mark: the
@@ -836,7 +836,7 @@ impl Sessions for SessionManager {
             .store
             .latest_payload(principal_id, request.sales_channel)
             .await?;
-        let payload = guests::overlay(latest.as_deref(), guest_payload.as_deref());
+        let payload = guests::overlay(latest.as_deref(), guest.as_ref().map(|g| g.payload.as_str()));
         let lifetime = match request.kind {
             PrincipalKind::Customer => self.lifetimes.customer,
             PrincipalKind::Admin | PrincipalKind::Operator => self.lifetimes.admin,
@@ -865,6 +865,10 @@ impl Sessions for SessionManager {
             read_only: false,
         };
         self.store.insert(&session).await?;
+        // Only now: a login that failed leaves the visitor their guest context.
+        if let Some(guest) = &guest {
+            self.end_guest(guest).await?;
+        }
         let refresh_token = if request.with_refresh_token {
             let refresh = random_token();
             self.store

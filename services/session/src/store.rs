@@ -13,15 +13,16 @@ use async_trait::async_trait;
 pub use crate::guests::GuestStore;
 use crate::model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken};
 
-/// What a refresh writes: the new credential hashes, and the lifetime the
-/// session gets from `now` (never past its maximum since it started).
+/// What a refresh writes: the new credential hashes and the session's new
+/// end; refused past `refresh_until` after the login (its maximum).
 #[derive(Debug)]
 pub struct Rotation {
     pub previous: String,
     pub token_hash: String,
     pub refresh_token_hash: String,
+    pub expires_at: i64,
     pub now: i64,
-    pub lifetime_ms: i64,
+    /// How long after its login a session may still be refreshed.
     pub max_lifetime_ms: i64,
 }
 
@@ -39,12 +40,16 @@ pub trait SessionStore: GuestStore + Send + Sync + 'static {
     async fn insert(&self, session: &Session) -> Result<(), Error>;
     /// Gives a session just started its refresh token (the hash of it).
     async fn grant_refresh(&self, id: SessionId, refresh_token_hash: &str) -> Result<(), Error>;
-    /// Rotates the credentials of the live own session whose refresh token
-    /// hash is `rotation.previous`, in one conditional write so that of
-    /// any number of concurrent uses one wins: the session as it is now
-    /// and the token hash it had. `None` when no live session that is not
-    /// an impersonation holds it (unknown, used, ended or expired).
-    async fn rotate_refresh(&self, rotation: &Rotation) -> Result<Option<(Session, String)>, Error>;
+    /// The session whose current refresh token hashes to `refresh_token_hash`.
+    async fn by_refresh_hash(&self, refresh_token_hash: &str) -> Result<Option<Session>, Error>;
+    /// Rotates a session's credentials in one conditional write, so that of
+    /// any number of concurrent uses of one refresh token one wins: the
+    /// session still holding `rotation.previous`, not ended, not an
+    /// impersonation, and within its maximum since the login, gets the new
+    /// token and refresh token hashes and ends at `rotation.expires_at`.
+    /// Whether it did. Its bearer may have expired: the refresh token
+    /// outlives it, up to the maximum.
+    async fn rotate_refresh(&self, rotation: &Rotation) -> Result<bool, Error>;
     /// Starts an impersonated session: spends the token it was exchanged
     /// for, inserts the session and its start record, in one transaction:
     /// all exist afterwards, or none does. Returns false, writing nothing,
@@ -547,47 +552,37 @@ impl SessionStore for SqlSessions {
         Ok(())
     }
 
-    async fn rotate_refresh(&self, rotation: &Rotation) -> Result<Option<(Session, String)>, Error> {
+    async fn by_refresh_hash(&self, refresh_token_hash: &str) -> Result<Option<Session>, Error> {
         let row: Option<SessionRow> = with_pool!(&self.pool, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {SESSION_COLUMNS} FROM session WHERE refresh_token_hash = $1"
             )))
-            .bind(&rotation.previous)
+            .bind(refresh_token_hash)
             .fetch_optional(pool)
             .await?
         });
-        let Some(mut session) = row.map(session_from_row).transpose()? else {
-            return Ok(None);
-        };
-        if !session.is_live(rotation.now) || session.imitating_user_id.is_some() {
-            return Ok(None);
-        }
-        let expires_at = rotation
-            .now
-            .saturating_add(rotation.lifetime_ms)
-            .min(session.created_at.saturating_add(rotation.max_lifetime_ms));
+        row.map(session_from_row).transpose()
+    }
+
+    async fn rotate_refresh(&self, rotation: &Rotation) -> Result<bool, Error> {
         // The refresh token in the condition makes the use single: a second
         // use, concurrent or later, matches nothing.
         let rotated = with_pool!(&self.pool, |pool| {
             sqlx::query(
                 "UPDATE session SET token_hash = $1, refresh_token_hash = $2, expires_at = $3 \
-                 WHERE refresh_token_hash = $4 AND ended_at IS NULL AND expires_at > $5",
+                 WHERE refresh_token_hash = $4 AND ended_at IS NULL AND imitating_user_id IS NULL \
+                 AND created_at > $5",
             )
             .bind(&rotation.token_hash)
             .bind(&rotation.refresh_token_hash)
-            .bind(expires_at)
+            .bind(rotation.expires_at)
             .bind(&rotation.previous)
-            .bind(rotation.now)
+            .bind(rotation.now.saturating_sub(rotation.max_lifetime_ms))
             .execute(pool)
             .await?
             .rows_affected()
         });
-        if rotated != 1 {
-            return Ok(None);
-        }
-        let previous_token_hash = std::mem::replace(&mut session.token_hash, rotation.token_hash.clone());
-        session.expires_at = expires_at;
-        Ok(Some((session, previous_token_hash)))
+        Ok(rotated == 1)
     }
 
     async fn start_impersonation(

@@ -161,3 +161,40 @@ async fn a_refresh_token_ends_with_its_session_and_impersonations_have_none() {
     .await;
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_refresh_token_outlives_its_bearer_up_to_the_sessions_maximum() {
+    let system = TestSystem::start_with(|options| {
+        options.admin_session_ttl_secs = 1;
+        options.admin_session_max_secs = 4;
+    })
+    .await;
+    let signed_in = std::time::Instant::now();
+    let grant = system.password_grant().await;
+    assert!(grant["expires_in"].as_i64().unwrap() <= 1, "{grant}");
+    let (bearer, mut refresh) = (text(&grant, "access_token"), text(&grant, "refresh_token"));
+
+    // The bearer runs out, as Shopware's client waits for before it
+    // refreshes; the refresh token still works.
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    assert_eq!(system.me_status(&bearer).await, StatusCode::UNAUTHORIZED);
+    let refreshed = system.refresh_grant(&refresh).await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let answer: Value = refreshed.json().await.unwrap();
+    assert_eq!(
+        system.me_status(&text(&answer, "access_token")).await,
+        StatusCode::OK
+    );
+    refresh = text(&answer, "refresh_token");
+
+    // Past the maximum since the sign-in, nothing refreshes it.
+    let past_max = std::time::Duration::from_millis(4300).saturating_sub(signed_in.elapsed());
+    tokio::time::sleep(past_max).await;
+    assert_error(
+        system.refresh_grant(&refresh).await,
+        StatusCode::BAD_REQUEST,
+        INVALID_GRANT,
+    )
+    .await;
+    system.stop().await;
+}

@@ -598,6 +598,15 @@ async fn a_service_listed_as_a_context_reader_resolves_contexts_and_nothing_else
     assert_eq!(context.imitating_user_id, seed::ADMIN.to_string());
     assert_eq!(context.sales_channel_id, seed::STOREFRONT_EU.to_string());
 
+    // Guests are the Store API's: a reader asking for them is refused.
+    let guests = orders
+        .get_context(GetContextRequest {
+            include_guests: true,
+            ..ask.clone()
+        })
+        .await;
+    assert_eq!(guests.unwrap_err().code(), Code::Unauthenticated);
+
     // Nothing else: no policy read, no logout of the session it saw.
     let refused = orders.get_issue_policy(GetIssuePolicyRequest {}).await;
     assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);

@@ -124,14 +124,18 @@ fn context_token_response(token: &str) -> Result<Response, HttpError> {
     with_context_token(body.into_response(), token)
 }
 
-/// A new guest context on `channel` for a client that holds none (or
-/// just ended its session); limited per client address.
+/// A new guest context on `channel` for a client that holds none (limited
+/// per client address: the one write anybody may make) or that just ended
+/// its session (`client` is `None`: it had a session, and must get the
+/// guest its logout answers).
 async fn open_guest(
     state: &AppState,
     channel: SalesChannelId,
-    client: &Client,
+    client: Option<&Client>,
 ) -> Result<(String, SessionContext), HttpError> {
-    state.limits.guest(&client.ip)?;
+    if let Some(client) = client {
+        state.limits.guest(&client.ip)?;
+    }
     let issued = state
         .sessions
         .clone()
@@ -238,7 +242,7 @@ pub async fn context(
 ) -> Result<Response, HttpError> {
     let (token, context) = match token {
         Some(token) => store_context(&state, Some(token), Some(channel.id), &intent).await?,
-        None => open_guest(&state, channel.id, &client).await?,
+        None => open_guest(&state, channel.id, Some(&client)).await?,
     };
     let customer = customer_of(&state, &context).await?;
     let body = context_json(&token, &context, &channel, customer.as_ref());
@@ -262,7 +266,7 @@ pub async fn update_context(
                 .await?
                 .0
         }
-        None => open_guest(&state, channel, &client).await?.0,
+        None => open_guest(&state, channel, Some(&client)).await?.0,
     };
     let updated = state
         .sessions
@@ -284,7 +288,6 @@ pub async fn logout(
     State(state): State<AppState>,
     SalesChannelKey(channel): SalesChannelKey,
     ContextToken(token): ContextToken,
-    client: Client,
     intent: Intent,
 ) -> Result<Response, HttpError> {
     let (token, context) = store_context(&state, token, Some(channel), &intent).await?;
@@ -298,6 +301,6 @@ pub async fn logout(
         .await;
     forget_context(&state, &token);
     ended?;
-    let (guest, _) = open_guest(&state, channel, &client).await?;
+    let (guest, _) = open_guest(&state, channel, None).await?;
     context_token_response(&guest)
 }

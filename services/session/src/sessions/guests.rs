@@ -40,36 +40,45 @@ impl SessionManager {
         guest.payload = self
             .apply_changes(Some(guest.sales_channel_id), &guest.payload, changes)
             .await?;
-        self.store
+        // Taken by a login meanwhile: the change lands nowhere, say so.
+        if !self
+            .store
             .update_guest_payload(&guest.token_hash, &guest.payload)
-            .await?;
+            .await?
+        {
+            return Err(Error::Unauthorized);
+        }
         Ok(StoreContext::Guest(guest))
     }
 
-    /// Ends the guest context `token` names on `channel` and answers its
-    /// payload: the visitor signed in there. Nothing for another channel's
+    /// The guest context `token` names on `channel`, when a customer signs
+    /// in there holding it: its payload carries over ([`Self::end_guest`]
+    /// ends it once the session exists). Nothing for another channel's
     /// guest, or for a login that is not on a channel.
-    pub(super) async fn take_guest(
+    pub(super) async fn guest_on(
         &self,
         token: &str,
         channel: Option<SalesChannelId>,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Option<GuestContext>, Error> {
         let Some(channel) = channel else {
             return Ok(None);
         };
-        let guest = match self.guest(token).await {
-            Ok(guest) if guest.sales_channel_id == channel => guest,
-            Ok(_) | Err(Error::Unauthorized) => return Ok(None),
-            Err(error) => return Err(error),
-        };
-        // Whoever deletes it takes it: two logins naming one guest carry it once.
-        let taken = self.store.delete_guest(&guest.token_hash).await?;
-        Ok(taken.then_some(guest.payload))
+        match self.guest(token).await {
+            Ok(guest) if guest.sales_channel_id == channel => Ok(Some(guest)),
+            Ok(_) | Err(Error::Unauthorized) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
-    /// Forgets the guest contexts that have expired; how many.
-    pub async fn forget_expired_guests(&self) -> Result<u64, Error> {
-        Ok(self.store.forget_expired_guests(now_millis()).await?)
+    /// Ends a guest context its visitor signed in from.
+    pub(super) async fn end_guest(&self, guest: &GuestContext) -> Result<(), Error> {
+        self.store.delete_guest(&guest.token_hash).await?;
+        Ok(())
+    }
+
+    /// Forgets up to `limit` guest contexts that have expired; how many.
+    pub async fn forget_expired_guests(&self, limit: i64) -> Result<u64, Error> {
+        Ok(self.store.forget_expired_guests(now_millis(), limit).await?)
     }
 }
 

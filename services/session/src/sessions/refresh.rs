@@ -1,8 +1,10 @@
 //! The OAuth refresh grant: an admin session's refresh token is single use
-//! and bound to its session. Using it gives the session a new token and a
-//! new refresh token and moves its end forward, never past its maximum
-//! since the login; the old token stops working. Ending the session ends
-//! its refresh token with it, and impersonated sessions never hold one.
+//! and bound to its session. It outlives the bearer (a client refreshes
+//! once its bearer has expired), up to the session's maximum since the
+//! login. Using it gives the session a new bearer and a new refresh token
+//! and moves its end forward, never past that maximum; the old ones stop
+//! working. Ending the session ends its refresh token with it, and
+//! impersonated sessions never hold one.
 
 use actas_shared::{
     db::now_millis,
@@ -19,28 +21,45 @@ impl SessionManager {
                 field: "refresh_token",
             });
         }
+        let refused = || {
+            metrics::counter!("actas_refresh_refused_total").increment(1);
+            Error::InvalidRefreshToken
+        };
+        let previous = hash_token(refresh_token);
+        let now = now_millis();
+        let max = lifetime_ms(self.lifetimes.admin_max);
+        let Some(mut session) = self.store.by_refresh_hash(&previous).await? else {
+            return Err(refused());
+        };
+        let refreshable = session.ended_at.is_none()
+            && session.imitating_user_id.is_none()
+            && session.created_at.saturating_add(max) > now;
+        // Everything that can fail is asked before the write: a rotation
+        // that committed is always handed to the client.
+        if !refreshable || !self.principal_active(session.principal_id).await? {
+            return Err(refused());
+        }
         let token = random_token();
         let refresh = random_token();
         let rotation = Rotation {
-            previous: hash_token(refresh_token),
+            previous,
             token_hash: hash_token(&token),
             refresh_token_hash: hash_token(&refresh),
-            now: now_millis(),
-            lifetime_ms: lifetime_ms(self.lifetimes.admin),
-            max_lifetime_ms: lifetime_ms(self.lifetimes.admin_max),
+            expires_at: now
+                .saturating_add(lifetime_ms(self.lifetimes.admin))
+                .min(session.created_at.saturating_add(max)),
+            now,
+            max_lifetime_ms: max,
         };
-        let Some((_, previous_token_hash)) = self.store.rotate_refresh(&rotation).await? else {
-            metrics::counter!("actas_refresh_refused_total").increment(1);
-            return Err(Error::InvalidRefreshToken);
-        };
-        // The old token is over here at once (other replicas within their
-        // cache interval); the new one is checked like any session,
-        // principal still active included.
-        self.cache.forget(&previous_token_hash);
-        let session = self.live_session(&token).await.map_err(|error| match error {
-            Error::Unauthorized => Error::InvalidRefreshToken,
-            error => error,
-        })?;
+        if !self.store.rotate_refresh(&rotation).await? {
+            return Err(refused());
+        }
+        // The old bearer is over here at once (other replicas within their
+        // cache interval).
+        self.cache.forget(&session.token_hash);
+        session.token_hash = rotation.token_hash;
+        session.expires_at = rotation.expires_at;
+        self.cache.put(session.token_hash.clone(), session.clone());
         tracing::info!(session = %session.id, "session refreshed");
         Ok(Issued {
             token,

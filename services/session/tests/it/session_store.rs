@@ -950,7 +950,7 @@ async fn guest_contexts_round_trip_change_and_go(subject: Subject) -> anyhow::Re
     assert_eq!(store.by_token_hash(&guest.token_hash).await?, None);
 
     let payload = r#"{"languageId":"2fbb5fe2e29a4d70aa5854ce7ce3e20b"}"#;
-    store.update_guest_payload(&guest.token_hash, payload).await?;
+    assert!(store.update_guest_payload(&guest.token_hash, payload).await?);
     let changed = store
         .guest_by_token_hash(&guest.token_hash)
         .await?
@@ -958,11 +958,24 @@ async fn guest_contexts_round_trip_change_and_go(subject: Subject) -> anyhow::Re
     assert_eq!(changed.payload, payload);
 
     // The sweep takes the expired one only; a delete is taken once.
-    assert!(store.forget_expired_guests(now).await? >= 1);
+    // A batch at a time.
+    for _ in 0..3 {
+        let more = GuestContext {
+            token_hash: format!("guest-{}", uuid::Uuid::new_v4().simple()),
+            ..expired.clone()
+        };
+        store.insert_guest(&more).await?;
+    }
+    assert_eq!(store.forget_expired_guests(now, 2).await?, 2);
+    assert!(store.forget_expired_guests(now, 1_000).await? >= 2);
     assert_eq!(store.guest_by_token_hash(&expired.token_hash).await?, None);
     assert!(store.guest_by_token_hash(&guest.token_hash).await?.is_some());
     assert!(store.delete_guest(&guest.token_hash).await?);
     assert!(!store.delete_guest(&guest.token_hash).await?);
+    assert!(
+        !store.update_guest_payload(&guest.token_hash, payload).await?,
+        "gone"
+    );
     assert_eq!(store.guest_by_token_hash(&guest.token_hash).await?, None);
     Ok(())
 }
@@ -970,19 +983,26 @@ async fn guest_contexts_round_trip_change_and_go(subject: Subject) -> anyhow::Re
 async fn a_refresh_rotates_once_and_only_a_live_own_session(subject: Subject) -> anyhow::Result<()> {
     let store = subject.store.as_ref();
     let now = now_millis();
+    // Its bearer expired a second ago: the refresh token outlives it.
     let admin = Session {
         principal_kind: PrincipalKind::Admin,
-        ..customer_session(PrincipalId::new_random(), None, now - 1_000)
+        expires_at: now - 1_000,
+        ..customer_session(PrincipalId::new_random(), None, now - 10_000)
     };
     store.insert(&admin).await?;
     store.grant_refresh(admin.id, "refresh-1").await?;
+    assert_eq!(
+        store.by_refresh_hash("refresh-1").await?.map(|s| s.id),
+        Some(admin.id)
+    );
+    assert_eq!(store.by_refresh_hash("no-such-refresh").await?, None);
     let rotation = |previous: &str, next: &str| Rotation {
         previous: previous.to_owned(),
         token_hash: format!("token-{next}"),
         refresh_token_hash: next.to_owned(),
+        expires_at: now + 3_600_000,
         now,
-        lifetime_ms: 3_600_000,
-        max_lifetime_ms: 7_200_000,
+        max_lifetime_ms: 60_000,
     };
 
     // Eight at once with one refresh token: one rotation.
@@ -990,44 +1010,40 @@ async fn a_refresh_rotates_once_and_only_a_live_own_session(subject: Subject) ->
         .map(|n| rotation("refresh-1", &format!("refresh-2-{n}")))
         .collect();
     let rotated = futures::future::join_all(attempts.iter().map(|r| store.rotate_refresh(r))).await;
-    let winners: Vec<_> = rotated
+    let won: Vec<usize> = rotated
         .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
+        .collect::<Result<Vec<bool>, _>>()?
         .into_iter()
-        .flatten()
+        .enumerate()
+        .filter_map(|(n, won)| won.then_some(n))
         .collect();
-    assert_eq!(winners.len(), 1);
-    let (session, previous) = &winners[0];
-    assert_eq!(previous, &admin.token_hash);
-    assert_eq!(session.id, admin.id);
-    assert_eq!(session.expires_at, now + 3_600_000);
+    assert_eq!(won.len(), 1, "{won:?}");
+    let winner = &attempts[won[0]];
     assert_eq!(
         store.by_token_hash(&admin.token_hash).await?,
         None,
         "the old token is gone"
     );
     let current = store
-        .by_token_hash(&session.token_hash)
+        .by_token_hash(&winner.token_hash)
         .await?
         .expect("the new token");
-    assert_eq!(current.expires_at, session.expires_at);
-    let next = session.token_hash.trim_start_matches("token-").to_owned();
+    assert_eq!((current.id, current.expires_at), (admin.id, now + 3_600_000));
+    assert_eq!(store.by_refresh_hash("refresh-1").await?, None, "used once");
 
-    // Never past its maximum since the login.
-    let capped = Rotation {
-        lifetime_ms: 10_000_000,
-        ..rotation(&next, "refresh-3")
+    // Past its maximum since the login: nothing.
+    let late = Rotation {
+        max_lifetime_ms: 5_000,
+        ..rotation(&winner.refresh_token_hash, "refresh-3")
     };
-    let (capped_session, _) = store.rotate_refresh(&capped).await?.expect("rotated");
-    assert_eq!(capped_session.expires_at, admin.created_at + 7_200_000);
+    assert!(!store.rotate_refresh(&late).await?);
 
-    // Ended: nothing to refresh.
-    assert!(store.end(capped_session.id, "logout", now, None).await?);
+    // Ended: nothing.
+    assert!(store.end(admin.id, "logout", now, None).await?);
     assert!(
-        store
-            .rotate_refresh(&rotation("refresh-3", "refresh-4"))
+        !store
+            .rotate_refresh(&rotation(&winner.refresh_token_hash, "refresh-4"))
             .await?
-            .is_none()
     );
 
     // An impersonation holding one (it never should) refreshes nothing.
@@ -1035,10 +1051,9 @@ async fn a_refresh_rotates_once_and_only_a_live_own_session(subject: Subject) ->
     store.insert(&impersonated).await?;
     store.grant_refresh(impersonated.id, "refresh-imp").await?;
     assert!(
-        store
+        !store
             .rotate_refresh(&rotation("refresh-imp", "refresh-5"))
             .await?
-            .is_none()
     );
     Ok(())
 }
