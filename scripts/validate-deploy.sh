@@ -11,7 +11,8 @@
 #     the services read (README's Configuration table), every configMapKeyRef
 #     names a key the rendered ConfigMap has, every secretKeyRef a key of the
 #     Secret in base/secrets.example.yaml, and every ConfigMap key is used;
-#   - services/gateway/openapi.json is a valid OpenAPI 3.1 document.
+#   - services/gateway/openapi.json is a valid OpenAPI 3.1 document, and
+#     every example in it matches its own schema.
 #
 # Tools come from PyPI, pinned, into a venv that is kept between runs
 # (${XDG_CACHE_HOME:-~/.cache}/actas-tools/venv, or under ACTAS_TOOLS_DIR;
@@ -272,6 +273,63 @@ PY
     pass "openapi: $OPENAPI valid (OpenAPI 3.1)"
 else
     fail "openapi: $OPENAPI is invalid" "$WORK/err"
+fi
+
+if "$VENV/bin/python" - "$OPENAPI" >"$WORK/err" 2>&1 <<'PY'; then
+"""Every example in the gateway's OpenAPI document matches its own schema."""
+import json
+import sys
+
+from openapi_schema_validator import OAS31Validator
+
+spec = json.load(open(sys.argv[1], encoding="utf-8"))
+components = spec.get("components", {})
+problems = []
+checked = 0
+
+
+def check(where, schema, example):
+    global checked
+    checked += 1
+    rooted = dict(schema)
+    rooted["components"] = components
+    for error in OAS31Validator(rooted).iter_errors(example):
+        path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        problems.append(f"{where}: at {path}: {error.message[:200]}")
+
+
+def media(where, content):
+    for media_type, item in (content or {}).items():
+        schema = item.get("schema")
+        if schema is None or "json" not in media_type and "form" not in media_type:
+            continue
+        if "example" in item:
+            check(f"{where} {media_type} example", schema, item["example"])
+        for name, example in (item.get("examples") or {}).items():
+            if "value" in example:
+                check(f"{where} {media_type} examples/{name}", schema, example["value"])
+
+
+for path, item in spec.get("paths", {}).items():
+    for method, operation in item.items():
+        if method not in ("get", "put", "post", "patch", "delete"):
+            continue
+        where = f"{method.upper()} {path}"
+        media(f"{where} request", (operation.get("requestBody") or {}).get("content"))
+        for status, response in operation.get("responses", {}).items():
+            media(f"{where} {status}", response.get("content"))
+for name, schema in components.get("schemas", {}).items():
+    for example in schema.get("examples", []):
+        check(f"components/schemas/{name} examples", schema, example)
+
+for problem in problems:
+    print(problem)
+print(f"{checked} examples checked, {len(problems)} not matching their schema")
+sys.exit(1 if problems else 0)
+PY
+    pass "openapi examples: $(tail -1 "$WORK/err")"
+else
+    fail "openapi examples: some do not match their own schemas" "$WORK/err"
 fi
 
 if ((failures > 0)); then
