@@ -41,24 +41,10 @@ Werkzeug==3.1.9"
 . scripts/python-tools.sh
 python_tools schemathesis-venv "$REQUIREMENTS"
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --locked --quiet --bin actas-dev
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-http="127.0.0.1:$(free_port)"
-base="http://$http"
-data=$(mktemp -d)
-log="$data/actas-dev.log"
-ACTAS_DATA_DIR="$data" ACTAS_HTTP_ADDR="$http" ACTAS_ADMIN_ADDR="127.0.0.1:0" \
-    ACTAS_PERMISSION_ADDR=127.0.0.1:0 ACTAS_TOKEN_ISSUER_ADDR=127.0.0.1:0 ACTAS_SESSION_ADDR=127.0.0.1:0 \
-    ACTAS_ISSUE_LIMIT_PER_MINUTE=0 ACTAS_REDEEM_LIMIT_PER_MINUTE=0 ACTAS_GUEST_CONTEXT_LIMIT_PER_MINUTE=0 \
-    RUST_LOG=warn "$CARGO_TARGET_DIR/debug/actas-dev" >"$log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 1 150); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "actas-dev exited" >&2; exit 1; }
-    sleep 0.2
-done
+# shellcheck source=scripts/actas-dev-run.sh
+. scripts/actas-dev-run.sh
+start_actas_dev ACTAS_ISSUE_LIMIT_PER_MINUTE=0 ACTAS_REDEEM_LIMIT_PER_MINUTE=0 ACTAS_GUEST_CONTEXT_LIMIT_PER_MINUTE=0
+base="$ACTAS_DEV_BASE"
 
 # Real credentials, from the demo directory.
 field() { "$VENV/bin/python" -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
@@ -72,7 +58,7 @@ ACTAS_ACCESS_KEY=SWSCDEMOEU0000000000000000
 ACTAS_CONTEXT_TOKEN=$(post /store-api/account/login '{"email":"alice@example.com","password":"alice-demo-password"}' \
     -H "sw-access-key: $ACTAS_ACCESS_KEY" | field contextToken)
 
-report="${ACTAS_FUZZ_REPORT:-$data/report}"
+report="${ACTAS_FUZZ_REPORT:-$ACTAS_DEV_DATA/report}"
 status=0
 "$VENV/bin/schemathesis" --config-file tests/contract/schemathesis.toml run "$base/api/openapi.json" \
     --url "$base" \
@@ -82,6 +68,6 @@ status=0
     --report junit --report-dir "$report" || status=$?
 if [[ $status != 0 ]]; then
     echo "contract fuzzing failed (exit $status); actas-dev's log:" >&2
-    tail -50 "$log" >&2
+    tail -50 "$ACTAS_DEV_LOG" >&2
 fi
 exit "$status"

@@ -15,24 +15,10 @@ typing_extensions==4.16.0"
 . scripts/python-tools.sh
 python_tools grpc-venv "$REQUIREMENTS"
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --locked --quiet --bin actas-dev
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/actas-dev-run.sh
+. scripts/actas-dev-run.sh
 permission="127.0.0.1:$(free_port)"
 token_issuer="127.0.0.1:$(free_port)"
 session="127.0.0.1:$(free_port)"
-data=$(mktemp -d)
-log="$data/actas-dev.log"
-ACTAS_DATA_DIR="$data" ACTAS_HTTP_ADDR="127.0.0.1:$(free_port)" ACTAS_ADMIN_ADDR="127.0.0.1:$(free_port)" \
-    ACTAS_PERMISSION_ADDR="$permission" ACTAS_TOKEN_ISSUER_ADDR="$token_issuer" ACTAS_SESSION_ADDR="$session" \
-    RUST_LOG=warn "$CARGO_TARGET_DIR/debug/actas-dev" >"$log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
-for address in "$permission" "$token_issuer" "$session"; do
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/${address%:*}/${address#*:}") 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "actas-dev exited" >&2; exit 1; }
-        sleep 0.2
-    done
-done
+start_actas_dev ACTAS_PERMISSION_ADDR="$permission" ACTAS_TOKEN_ISSUER_ADDR="$token_issuer" ACTAS_SESSION_ADDR="$session"
 "$VENV/bin/python" scripts/grpc_clients_check.py "$permission" "$token_issuer" "$session"
