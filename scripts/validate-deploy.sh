@@ -318,9 +318,24 @@ for path, item in spec.get("paths", {}).items():
         media(f"{where} request", (operation.get("requestBody") or {}).get("content"))
         for status, response in operation.get("responses", {}).items():
             media(f"{where} {status}", response.get("content"))
-for name, schema in components.get("schemas", {}).items():
+def walk(where, schema):
+    """The examples of a schema and of every schema inside it."""
+    if not isinstance(schema, dict):
+        return
+    if "example" in schema:
+        check(f"{where} example", schema, schema["example"])
     for example in schema.get("examples", []):
-        check(f"components/schemas/{name} examples", schema, example)
+        check(f"{where} examples", schema, example)
+    for name, inner in (schema.get("properties") or {}).items():
+        walk(f"{where}/{name}", inner)
+    for key in ("allOf", "oneOf", "anyOf"):
+        for index, inner in enumerate(schema.get(key) or []):
+            walk(f"{where}/{key}/{index}", inner)
+    walk(f"{where}/items", schema.get("items"))
+
+
+for name, schema in components.get("schemas", {}).items():
+    walk(f"components/schemas/{name}", schema)
 
 for problem in problems:
     print(problem)

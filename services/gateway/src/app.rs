@@ -28,11 +28,12 @@ use axum::{
     http::StatusCode,
     middleware::{self, Next},
     response::{IntoResponse as _, Response},
-    routing::{get, post, put},
 };
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
 use ipnet::IpNet;
 
@@ -226,97 +227,57 @@ async fn deadline(request: Request, next: Next) -> Response {
     }
 }
 
+/// Every route with its handler, each documented by its `#[utoipa::path]`:
+/// the router and the OpenAPI document are built from this one table.
+pub fn routes() -> OpenApiRouter<AppState> {
+    use crate::routes::{jwks, policy, principals, revoke};
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(utoipa_axum::routes!(admin::oauth_token))
+        .routes(utoipa_axum::routes!(admin::me))
+        .routes(utoipa_axum::routes!(admin::generate_imitate_customer_token))
+        .routes(utoipa_axum::routes!(admin::search_customers))
+        .routes(utoipa_axum::routes!(coworkers::login))
+        .routes(utoipa_axum::routes!(coworkers::exchange))
+        .routes(utoipa_axum::routes!(coworkers::profiles))
+        .routes(utoipa_axum::routes!(coworkers::switch_profile))
+        .routes(utoipa_axum::routes!(coworkers::impersonate))
+        .routes(utoipa_axum::routes!(audit::my_impersonations))
+        .routes(utoipa_axum::routes!(audit::consent, audit::set_consent))
+        .routes(utoipa_axum::routes!(sys::login))
+        .routes(utoipa_axum::routes!(sys::impersonate))
+        .routes(utoipa_axum::routes!(audit::records))
+        .routes(utoipa_axum::routes!(audit::records_for_admins))
+        .routes(utoipa_axum::routes!(revoke::by_admin))
+        .routes(utoipa_axum::routes!(revoke::by_operator))
+        .routes(utoipa_axum::routes!(principals::deactivate_by_admin))
+        .routes(utoipa_axum::routes!(principals::reactivate_by_admin))
+        .routes(utoipa_axum::routes!(principals::deactivate_by_operator))
+        .routes(utoipa_axum::routes!(principals::reactivate_by_operator))
+        .routes(utoipa_axum::routes!(policy::get_by_admin, policy::set_by_admin))
+        .routes(utoipa_axum::routes!(
+            policy::get_by_operator,
+            policy::set_by_operator
+        ))
+        .routes(utoipa_axum::routes!(store::login))
+        .routes(utoipa_axum::routes!(store::imitate_customer))
+        .routes(utoipa_axum::routes!(store::logout))
+        .routes(utoipa_axum::routes!(store::context, store::update_context))
+        .routes(utoipa_axum::routes!(storefront::account))
+        .routes(utoipa_axum::routes!(storefront::login_page, storefront::login))
+        .routes(utoipa_axum::routes!(storefront::imitate_customer))
+        .routes(utoipa_axum::routes!(storefront::stop_imitation))
+        .routes(utoipa_axum::routes!(storefront::logout))
+        .routes(utoipa_axum::routes!(admin::page))
+        .routes(utoipa_axum::routes!(crate::ui::asset))
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(utoipa_axum::routes!(ready))
+        .routes(utoipa_axum::routes!(crate::openapi::serve))
+        .routes(utoipa_axum::routes!(jwks::jwks))
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/oauth/token", post(admin::oauth_token))
-        .route("/api/_info/me", get(admin::me))
-        .route(
-            "/api/_proxy/generate-imitate-customer-token",
-            post(admin::generate_imitate_customer_token),
-        )
-        .route("/api/public/auth/login", post(coworkers::login))
-        .route("/api/public/auth/login/{token}", post(coworkers::exchange))
-        .route("/api/public/coworkers/profiles", get(coworkers::profiles))
-        .route(
-            "/api/public/coworkers/profiles/current",
-            put(coworkers::switch_profile),
-        )
-        .route(
-            "/api/public/coworkers/{coworkerId}/impersonate",
-            get(coworkers::impersonate),
-        )
-        .route("/api/sys/auth/login", post(sys::login))
-        .route("/api/sys/users/impersonate", get(sys::impersonate))
-        .route("/api/sys/audit-records", get(audit::records))
-        .route("/api/_action/audit-records", get(audit::records_for_admins))
-        .route(
-            "/api/_action/impersonations/revoke",
-            post(crate::routes::revoke::by_admin),
-        )
-        .route(
-            "/api/sys/impersonations/revoke",
-            post(crate::routes::revoke::by_operator),
-        )
-        .route(
-            "/api/_action/principals/{principalId}/deactivate",
-            post(crate::routes::principals::deactivate_by_admin),
-        )
-        .route(
-            "/api/_action/principals/{principalId}/reactivate",
-            post(crate::routes::principals::reactivate_by_admin),
-        )
-        .route(
-            "/api/sys/principals/{principalId}/deactivate",
-            post(crate::routes::principals::deactivate_by_operator),
-        )
-        .route(
-            "/api/sys/principals/{principalId}/reactivate",
-            post(crate::routes::principals::reactivate_by_operator),
-        )
-        .route(
-            "/api/_action/impersonation-policies/{scope}",
-            get(crate::routes::policy::get_by_admin).put(crate::routes::policy::set_by_admin),
-        )
-        .route(
-            "/api/sys/impersonation-policies/{scope}",
-            get(crate::routes::policy::get_by_operator).put(crate::routes::policy::set_by_operator),
-        )
-        .route(
-            "/api/public/account/impersonations",
-            get(audit::my_impersonations),
-        )
-        .route(
-            "/api/public/account/impersonation-consent",
-            get(audit::consent).put(audit::set_consent),
-        )
-        .route("/store-api/account/login", post(store::login))
-        .route(
-            "/store-api/account/login/imitate-customer",
-            post(store::imitate_customer),
-        )
-        .route("/store-api/account/logout", post(store::logout))
-        .route(
-            "/store-api/context",
-            get(store::context).patch(store::update_context),
-        )
-        .route("/api/search/customer", post(admin::search_customers))
-        .route("/admin", get(admin::page))
-        .route("/assets/{file}", get(crate::ui::asset))
-        .route("/account", get(storefront::account))
-        .route(
-            "/account/login",
-            get(storefront::login_page).post(storefront::login),
-        )
-        .route("/account/imitation/stop", post(storefront::stop_imitation))
-        .route(
-            "/account/login/imitate-customer",
-            post(storefront::imitate_customer),
-        )
-        .route("/account/logout", post(storefront::logout))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .route("/api/openapi.json", get(crate::routes::openapi::document))
-        .route("/.well-known/jwks.json", get(crate::routes::jwks::jwks))
+    let (router, _) = routes().split_for_parts();
+    router
         .fallback(|| async { HttpError::new(ErrorCode::RouteNotFound, "No route matches this path.") })
         .method_not_allowed_fallback(|| async {
             HttpError::new(
@@ -356,6 +317,31 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "probes",
+    operation_id = "healthz",
+    summary = "Liveness",
+    security(()),
+    responses((status = 200, description = "The process is alive.", body = String, content_type = "text/plain")),
+)]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "probes",
+    operation_id = "readyz",
+    summary = "Readiness (off while draining)",
+    security(()),
+    responses(
+        (status = 200, description = "Ready; empty body."),
+        (status = 503, description = "Draining after the shutdown signal; empty body (no envelope)."),
+    ),
+)]
 async fn ready(State(state): State<AppState>) -> StatusCode {
     if state.ready.load(Ordering::Relaxed) {
         StatusCode::OK

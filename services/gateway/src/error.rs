@@ -7,7 +7,8 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error answered to an HTTP client.
 #[derive(Debug)]
@@ -76,19 +77,59 @@ impl From<tonic::Status> for HttpError {
     }
 }
 
+/// Shopware's error envelope; every error answer has exactly one error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    #[schema(min_items = 1)]
+    pub errors: Vec<ErrorObject>,
+}
+
+/// One error of the envelope.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorObject {
+    /// The HTTP status, as a string.
+    #[schema(examples("403"))]
+    pub status: String,
+    #[schema(value_type = crate::openapi::ErrorCodes)]
+    pub code: &'static str,
+    /// The status's reason phrase.
+    #[schema(examples("Forbidden"))]
+    pub title: &'static str,
+    /// A human-readable explanation; never echoes a token.
+    pub detail: String,
+    /// Only with `FRAMEWORK__MISSING_PRIVILEGE_ERROR`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<ErrorMeta>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorMeta {
+    pub parameters: MissingPrivileges,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"missingPrivileges": ["api_proxy_login-as-customer"]})))]
+pub struct MissingPrivileges {
+    pub missing_privileges: Vec<String>,
+}
+
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = http_status(self.0.code);
-        let mut error = json!({
-            "status": status.as_str(),
-            "code": self.0.code.as_str(),
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "detail": self.0.detail,
-        });
-        if !self.0.missing_privileges.is_empty() {
-            error["meta"] = json!({ "parameters": { "missingPrivileges": self.0.missing_privileges } });
-        }
-        let mut response = (status, Json(json!({ "errors": [error] }))).into_response();
+        let error = ErrorObject {
+            status: status.as_str().to_owned(),
+            code: self.0.code.as_str(),
+            title: status.canonical_reason().unwrap_or("Error"),
+            detail: self.0.detail,
+            meta: (!self.0.missing_privileges.is_empty()).then_some(ErrorMeta {
+                parameters: MissingPrivileges {
+                    missing_privileges: self.0.missing_privileges,
+                },
+            }),
+        };
+        let mut response = (status, Json(ErrorEnvelope { errors: vec![error] })).into_response();
         if let Some(secs) = self.0.retry_after_secs {
             response
                 .headers_mut()

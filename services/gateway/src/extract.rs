@@ -89,6 +89,28 @@ where
     }
 }
 
+/// A request body a handler takes: read from a [`BodyObject`] field by
+/// field, so a missing field and a mistyped one keep their own codes, and
+/// described by its `ToSchema`, which is what the OpenAPI document says the
+/// route accepts.
+pub trait FromBody: Sized {
+    fn from_body(body: BodyObject) -> Result<Self, HttpError>;
+}
+
+/// The extractor of a [`FromBody`] type.
+pub struct Body<T>(pub T);
+
+impl<T: FromBody, S: Send + Sync> FromRequest<S> for Body<T>
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = HttpError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, HttpError> {
+        T::from_body(BodyObject::from_request(request, state).await?).map(Body)
+    }
+}
+
 /// A body string, refused when it holds a character no text here means:
 /// control characters, and the line and paragraph separators and
 /// bidirectional controls that forge lines or reorder text where the text

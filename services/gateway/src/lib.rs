@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod limits;
+pub mod openapi;
 pub mod routes;
 pub mod serve;
 pub mod ui;

@@ -13,10 +13,14 @@ use axum::{
 use minijinja::{Environment, State, Value, value::Kwargs};
 use serde_json::Value as Json;
 
+use crate::openapi::errors;
+
 /// The languages pages are offered in; the first is the fallback.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, utoipa::ToSchema)]
 pub enum Lang {
+    #[schema(rename = "en-GB")]
     EnGb,
+    #[schema(rename = "de-DE")]
     DeDe,
 }
 
@@ -295,21 +299,61 @@ impl Page {
     }
 }
 
+/// The pages' assets: name, body, content type.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "admin.js",
+        include_str!("../assets/admin.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "actas.css",
+        include_str!("../assets/actas.css"),
+        "text/css; charset=utf-8",
+    ),
+];
+
+/// The names of [`ASSETS`], for the OpenAPI document.
+pub struct AssetName;
+
+impl utoipa::PartialSchema for AssetName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(ASSETS.iter().map(|(name, _, _)| *name)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AssetName {}
+
+errors!(AssetErrors {
+    InvalidRequestParameter,
+    RouteNotFound,
+});
+#[utoipa::path(
+    get,
+    path = "/assets/{file}",
+    tag = "pages",
+    operation_id = "asset",
+    summary = "The pages' script and stylesheet",
+    security(()),
+    params(
+        ("file" = AssetName, Path, description = "The asset's file name.")
+    ),
+    responses(
+        (status = 200, description = "The file.", content((String = "text/javascript"), (String = "text/css"))),
+        AssetErrors,
+    ),
+)]
 /// `GET /assets/{file}`: the pages' script and stylesheet.
 pub async fn asset(crate::extract::Path(file): crate::extract::Path<String>) -> Response {
-    let (body, kind) = match file.as_str() {
-        "admin.js" => (
-            include_str!("../assets/admin.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "actas.css" => (include_str!("../assets/actas.css"), "text/css; charset=utf-8"),
-        _ => {
-            return crate::error::HttpError::new(
-                actas_shared::ErrorCode::RouteNotFound,
-                "No asset has this name.",
-            )
-            .into_response();
-        }
+    let Some(&(_, body, kind)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
+        return crate::error::HttpError::new(
+            actas_shared::ErrorCode::RouteNotFound,
+            "No asset has this name.",
+        )
+        .into_response();
     };
     (
         StatusCode::OK,

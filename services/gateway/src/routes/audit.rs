@@ -5,38 +5,147 @@
 use actas_shared::{
     ErrorCode,
     ids::PrincipalId,
-    proto::{AuditRecord, ListAuditRecordsRequest, TeamImpersonationConsent},
+    proto::{Action, AuditKind, AuditRecord, ListAuditRecordsRequest, TeamImpersonationConsent},
 };
 use axum::{Json, extract::State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{AdminSession, BodyObject, CoworkerSession, OperatorSession, Query, parse_id},
+    extract::{AdminSession, Body, BodyObject, CoworkerSession, FromBody, OperatorSession, Query, parse_id},
+    openapi::{Id, ShopwareId, errors},
     routes::store::simple_id,
 };
 
-fn record_json(record: &AuditRecord) -> Value {
-    json!({
-        "id": simple_id(&record.id),
-        "kind": record.kind().as_str(),
-        "action": record.action().as_str(),
-        "actorId": simple_id(&record.actor_id),
-        "targetId": simple_id(&record.target_id),
-        "audience": record.audience,
-        "sessionId": simple_id(&record.session_id),
-        "reason": record.reason,
-        "clientIp": record.client_ip,
-        "userAgent": record.user_agent,
-        // Null when the request behind it was not traced.
-        "traceId": Some(&record.trace_id).filter(|id| !id.is_empty()),
-        "occurredAt": chrono::DateTime::from_timestamp(record.occurred_at_unix, 0).map(|t| t.to_rfc3339()),
-    })
+/// One record of the audit trail.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AuditRecord)]
+pub struct AuditRecordAnswer {
+    #[schema(value_type = Option<ShopwareId>)]
+    pub id: Option<String>,
+    /// `token_issued` (written before the token exists), `token_issue_failed`
+    /// (its grant could not be stored: no token was handed out),
+    /// `token_redeem_failed` (a validly signed token refused: spent, unknown
+    /// or mismatched), the impersonated session's `impersonation_started`,
+    /// `impersonation_ended` (logout, stop, idle, lost right),
+    /// `impersonation_revoked`, `impersonation_expired` (its maximum
+    /// lifetime), and `principal_deactivated`, `principal_reactivated`.
+    /// "Who accessed my account" lists the session kinds only.
+    #[schema(value_type = AuditKindName)]
+    pub kind: &'static str,
+    #[schema(value_type = ActionName)]
+    pub action: &'static str,
+    #[schema(value_type = Option<ShopwareId>)]
+    pub actor_id: Option<String>,
+    #[schema(value_type = Option<ShopwareId>)]
+    pub target_id: Option<String>,
+    /// The sales channel id as stored (dashed form), or empty when the
+    /// impersonation names none.
+    pub audience: String,
+    #[schema(value_type = Option<ShopwareId>)]
+    pub session_id: Option<String>,
+    pub reason: String,
+    pub client_ip: String,
+    pub user_agent: String,
+    /// The W3C trace id of the request that caused the record (32 hex
+    /// digits); null when that request was not traced.
+    pub trace_id: Option<String>,
+    #[schema(format = DateTime)]
+    pub occurred_at: Option<String>,
 }
 
-async fn list(state: &AppState, request: ListAuditRecordsRequest) -> Result<Json<Value>, HttpError> {
+/// The kinds of audit record, from [`AuditKind`] itself.
+pub struct AuditKindName;
+
+impl utoipa::PartialSchema for AuditKindName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_enum(AuditKind::ALL.iter().map(|kind| kind.as_str()))
+    }
+}
+
+impl ToSchema for AuditKindName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "AuditKind".into()
+    }
+}
+
+/// The actions an impersonation is for, from [`Action`] itself; empty on
+/// records of no impersonation (a deactivation).
+pub struct ActionName;
+
+impl utoipa::PartialSchema for ActionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let actions = (0..)
+            .map_while(|number| Action::try_from(number).ok())
+            .map(|action| action.as_str());
+        string_enum(actions)
+    }
+}
+
+impl ToSchema for ActionName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Action".into()
+    }
+}
+
+fn string_enum<'a>(
+    values: impl Iterator<Item = &'a str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(values.collect::<Vec<_>>()))
+        .into()
+}
+
+/// Audit records, newest first.
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({"records": [{
+    "id": "018f8d3a5e0070008000000000ad0001",
+    "kind": "impersonation_started",
+    "action": "impersonate_team_member",
+    "actorId": "018f8d3a5e007000800000000000c005",
+    "targetId": "018f8d3a5e007000800000000000c006",
+    "audience": "",
+    "sessionId": "018f8d3a5e0070008000000000005e01",
+    "reason": "",
+    "clientIp": "127.0.0.1",
+    "userAgent": "curl/8.5.0",
+    "traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
+    "occurredAt": "2026-01-01T12:00:00+00:00",
+}], "page": 1, "limit": 100})))]
+pub struct AuditRecordList {
+    #[schema(value_type = Vec<AuditRecordAnswer>)]
+    pub records: Vec<AuditRecordAnswer>,
+    /// The page answered (trail queries only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// Records per page (trail queries only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+fn record_json(record: &AuditRecord) -> AuditRecordAnswer {
+    AuditRecordAnswer {
+        id: simple_id(&record.id),
+        kind: record.kind().as_str(),
+        action: record.action().as_str(),
+        actor_id: simple_id(&record.actor_id),
+        target_id: simple_id(&record.target_id),
+        audience: record.audience.clone(),
+        session_id: simple_id(&record.session_id),
+        reason: record.reason.clone(),
+        client_ip: record.client_ip.clone(),
+        user_agent: record.user_agent.clone(),
+        // Null when the request behind it was not traced.
+        trace_id: Some(record.trace_id.clone()).filter(|id| !id.is_empty()),
+        occurred_at: chrono::DateTime::from_timestamp(record.occurred_at_unix, 0).map(|t| t.to_rfc3339()),
+    }
+}
+
+async fn list(state: &AppState, request: ListAuditRecordsRequest) -> Result<AuditRecordList, HttpError> {
     let records = state
         .sessions
         .clone()
@@ -44,22 +153,37 @@ async fn list(state: &AppState, request: ListAuditRecordsRequest) -> Result<Json
         .await?
         .into_inner()
         .records;
-    Ok(Json(
-        json!({ "records": records.iter().map(record_json).collect::<Vec<_>>() }),
-    ))
+    Ok(AuditRecordList {
+        records: records.iter().map(record_json).collect(),
+        page: None,
+        limit: None,
+    })
 }
 
-#[derive(Deserialize)]
+/// A query of the audit trail. Every value is read as text and parsed
+/// here: a bad one gets the error envelope, not axum's plain text.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only records of this actor (empty: any).
     #[serde(rename = "actorId")]
+    #[param(value_type = Option<Id>, example = "018f8d3a5e007000800000000000f001")]
     actor_id: Option<String>,
+    /// Only records of this target (empty: any).
     #[serde(rename = "targetId")]
+    #[param(value_type = Option<Id>, example = "018f8d3a5e007000800000000000c001")]
     target_id: Option<String>,
-    /// RFC 3339 times; records at or after `since`, before `until`.
+    /// Records at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     since: Option<String>,
+    /// Records before this time (RFC 3339).
+    #[param(format = DateTime)]
     until: Option<String>,
-    /// Text, parsed here: a bad value gets the error envelope, not axum's plain text.
+    /// Records per page, 1..=500 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500, default = 100)]
     limit: Option<String>,
+    /// 1-based page of `limit` records, newest first.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000000, default = 1)]
     page: Option<String>,
 }
 
@@ -124,37 +248,113 @@ impl AuditQuery {
     }
 }
 
-async fn query(state: &AppState, reader: String, query: AuditQuery) -> Result<Json<Value>, HttpError> {
+async fn query(
+    state: &AppState,
+    reader: String,
+    query: AuditQuery,
+) -> Result<Json<AuditRecordList>, HttpError> {
     let (request, page, limit) = query.request(reader)?;
-    let Json(mut body) = list(state, request).await?;
-    body["page"] = json!(page);
-    body["limit"] = json!(limit);
-    Ok(Json(body))
+    let list = list(state, request).await?;
+    Ok(Json(AuditRecordList {
+        page: Some(page),
+        limit: Some(limit),
+        ..list
+    }))
 }
 
+errors!(ListAuditRecordsErrors {
+    InvalidUuid,
+    InvalidRequestBody => "`since`/`until` not RFC 3339",
+    InvalidLimit,
+    InvalidPage,
+    InvalidRequestParameter,
+    Unauthorized,
+    MissingPrivilege => "no `impersonation:audit`",
+    ForbiddenWhileImpersonating,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    get,
+    path = "/api/sys/audit-records",
+    tag = "operator",
+    operation_id = "listAuditRecords",
+    summary = "Query the audit trail",
+    description = "Needs `impersonation:audit`; the reader's session is verified by the session service. The answer also carries `page` and `limit`.",
+    security(("operatorBearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit records, newest first.", body = AuditRecordList),
+        ListAuditRecordsErrors,
+    ),
+)]
 /// `GET /api/sys/audit-records?actorId=&targetId=&since=&until=&limit=&page=` (operators)
 pub async fn records(
     State(state): State<AppState>,
     operator: OperatorSession,
     Query(audit): Query<AuditQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<AuditRecordList>, HttpError> {
     query(&state, operator.token, audit).await
 }
 
+errors!(AdminAuditRecordsErrors {
+    InvalidUuid,
+    InvalidRequestBody => "`since`/`until` not RFC 3339",
+    InvalidLimit,
+    InvalidPage,
+    InvalidRequestParameter,
+    Unauthorized,
+    MissingPrivilege => "no `impersonation:audit`",
+    ForbiddenWhileImpersonating,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    get,
+    path = "/api/_action/audit-records",
+    tag = "admin",
+    operation_id = "adminAuditRecords",
+    summary = "The audit trail (admins holding impersonation:audit)",
+    description = "Needs `impersonation:audit`; the reader's session is verified by the session service. The answer also carries `page` and `limit`.",
+    security(("adminBearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit records, newest first.", body = AuditRecordList),
+        AdminAuditRecordsErrors,
+    ),
+)]
 /// `GET /api/_action/audit-records?…` (admins holding `impersonation:audit`)
 pub async fn records_for_admins(
     State(state): State<AppState>,
     admin: AdminSession,
     Query(audit): Query<AuditQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<AuditRecordList>, HttpError> {
     query(&state, admin.token, audit).await
 }
 
+errors!(MyImpersonationsErrors {
+    Unauthorized,
+    ForbiddenWhileImpersonating,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    get,
+    path = "/api/public/account/impersonations",
+    tag = "public",
+    operation_id = "myImpersonations",
+    summary = "Who acted as the signed-in person (their audit records)",
+    security(("publicBearer" = [])),
+    responses(
+        (status = 200, description = "The audit records of impersonations of the signed-in person.", body = AuditRecordList),
+        MyImpersonationsErrors,
+    ),
+)]
 /// `GET /api/public/account/impersonations`: who acted as the signed-in person.
 pub async fn my_impersonations(
     State(state): State<AppState>,
     session: CoworkerSession,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<AuditRecordList>, HttpError> {
     // The list names other actors, their addresses and agents: it is the
     // person's own, not something an impersonator reads.
     if session.context.imitated {
@@ -173,14 +373,50 @@ pub async fn my_impersonations(
         },
     )
     .await
+    .map(Json)
 }
 
+/// Whether a person's team administrators may act as them.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"teamAdmins": true})))]
+pub struct ImpersonationConsent {
+    /// Whether the person's team administrators may act as them.
+    pub team_admins: bool,
+}
+
+impl FromBody for ImpersonationConsent {
+    fn from_body(body: BodyObject) -> Result<Self, HttpError> {
+        Ok(Self {
+            team_admins: body
+                .optional_bool("teamAdmins")?
+                .ok_or_else(|| crate::extract::missing("teamAdmins"))?,
+        })
+    }
+}
+
+errors!(GetImpersonationConsentErrors {
+    Unauthorized,
+    Unavailable => "a downstream service or its database is unavailable",
+});
+#[utoipa::path(
+    get,
+    path = "/api/public/account/impersonation-consent",
+    tag = "public",
+    operation_id = "getImpersonationConsent",
+    summary = "Whether my team administrators may act as me",
+    security(("publicBearer" = [])),
+    responses(
+        (status = 200, description = "The person's choice (default: allowed).", body = ImpersonationConsent),
+        GetImpersonationConsentErrors,
+    ),
+)]
 /// `GET /api/public/account/impersonation-consent`: whether the signed-in
 /// person's team administrators may act as them.
 pub async fn consent(
     State(state): State<AppState>,
     session: CoworkerSession,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<ImpersonationConsent>, HttpError> {
     let consent = state
         .permission
         .clone()
@@ -190,20 +426,40 @@ pub async fn consent(
         })
         .await?
         .into_inner();
-    Ok(Json(json!({ "teamAdmins": consent.team_admins_allowed })))
+    Ok(Json(ImpersonationConsent {
+        team_admins: consent.team_admins_allowed,
+    }))
 }
 
+errors!(SetImpersonationConsentErrors {
+    MissingParameter => "no `teamAdmins`",
+    InvalidRequestBody => "not a boolean or not a JSON object",
+    Unauthorized,
+    ForbiddenWhileImpersonating => "the bearer is an impersonation",
+    Unavailable => "a downstream service or its database is unavailable",
+});
+#[utoipa::path(
+    put,
+    path = "/api/public/account/impersonation-consent",
+    tag = "public",
+    operation_id = "setImpersonationConsent",
+    summary = "Decide whether my team administrators may act as me",
+    description = "The person's own session only: an impersonated session cannot change it. Operators are not affected by it.",
+    security(("publicBearer" = [])),
+    request_body = ImpersonationConsent,
+    responses(
+        (status = 200, description = "The choice now in force.", body = ImpersonationConsent),
+        SetImpersonationConsentErrors,
+    ),
+)]
 /// `PUT /api/public/account/impersonation-consent` {teamAdmins: bool}: the
 /// person's own choice; never from an impersonated session (a sensitive
 /// action, see [`crate::guard::SENSITIVE`]).
 pub async fn set_consent(
     State(state): State<AppState>,
     session: CoworkerSession,
-    body: BodyObject,
-) -> Result<Json<Value>, HttpError> {
-    let allowed = body
-        .optional_bool("teamAdmins")?
-        .ok_or_else(|| crate::extract::missing("teamAdmins"))?;
+    Body(ImpersonationConsent { team_admins: allowed }): Body<ImpersonationConsent>,
+) -> Result<Json<ImpersonationConsent>, HttpError> {
     let consent = state
         .permission
         .clone()
@@ -213,5 +469,7 @@ pub async fn set_consent(
         })
         .await?
         .into_inner();
-    Ok(Json(json!({ "teamAdmins": consent.team_admins_allowed })))
+    Ok(Json(ImpersonationConsent {
+        team_admins: consent.team_admins_allowed,
+    }))
 }

@@ -11,18 +11,129 @@ use actas_shared::{
     },
 };
 use axum::{Json, extract::State};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, CoworkerSession, Path, StatedReason, forget_context, remember_context},
-    routes::store::simple_id,
+    extract::{
+        Body, BodyObject, Client, CoworkerSession, FromBody, Path, StatedReason, forget_context,
+        remember_context,
+    },
+    openapi::{ShopwareId, errors},
+    routes::{admin::OneTimeToken, store::simple_id},
 };
+
+/// A person's (or operator's) credentials.
+#[derive(ToSchema)]
+#[schema(examples(json!({"email": "tina@example.com", "password": "tina-demo-password"})))]
+pub struct EmailPasswordRequest {
+    pub email: String,
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+impl FromBody for EmailPasswordRequest {
+    fn from_body(body: BodyObject) -> Result<Self, HttpError> {
+        Ok(Self {
+            email: body.string("email")?,
+            password: body.password("password")?,
+        })
+    }
+}
+
+/// A profile (coworker): one person's membership of one team.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Profile {
+    /// The profile (coworker) id.
+    #[schema(examples(1002))]
+    pub id: i64,
+    pub full_name: String,
+    pub team_name: String,
+}
+
+/// A profile, and whether the session is on it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+#[schema(examples(json!({"Id": 2002, "FullName": "Max Mustermann", "TeamName": "Globex", "IsCurrent": true})))]
+pub struct ProfileListItem {
+    #[serde(flatten)]
+    pub profile: Profile,
+    pub is_current: bool,
+}
+
+/// The signed-in person's profiles.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+#[schema(examples(json!({"Profiles": [
+    {"Id": 1002, "FullName": "Max Mustermann", "TeamName": "Acme", "IsCurrent": true},
+    {"Id": 2002, "FullName": "Max Mustermann", "TeamName": "Globex", "IsCurrent": false},
+]})))]
+pub struct ProfileList {
+    pub profiles: Vec<ProfileListItem>,
+}
+
+/// What kind of principal someone is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = PrincipalKind)]
+pub enum Kind {
+    Admin,
+    Customer,
+    Operator,
+    Unknown,
+}
+
+/// Who is acting, in an impersonated session.
+#[derive(Serialize, ToSchema)]
+pub struct Acting {
+    #[schema(value_type = Option<ShopwareId>)]
+    pub id: Option<String>,
+    pub name: String,
+    pub kind: Kind,
+}
+
+/// A public (or operator) session.
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "access_token": "Q2hhbmdlTWVJbURlbW9Pbmx5QmVhcmVyVG9rZW4",
+    "token_type": "Bearer",
+    "expires_in": 3600,
+    "expires_at": "2026-01-01T13:00:00+00:00",
+    "user_id": "018f8d3a5e007000800000000000c006",
+    "user_kind": "customer",
+    "profile": {"Id": 1002, "FullName": "Max Mustermann", "TeamName": "Acme"},
+    "impersonated": true,
+    "acting": {"id": "018f8d3a5e007000800000000000c005", "name": "Tina Teamadmin", "kind": "customer"},
+})))]
+pub struct PublicSession {
+    /// Use as `Authorization: Bearer …` (`publicBearer` for customers,
+    /// `operatorBearer` for operators).
+    pub access_token: String,
+    #[schema(value_type = String, pattern = "^Bearer$")]
+    pub token_type: &'static str,
+    /// Seconds until the session expires.
+    #[schema(minimum = 0)]
+    pub expires_in: i64,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    #[schema(value_type = Option<ShopwareId>)]
+    pub user_id: Option<String>,
+    pub user_kind: Kind,
+    /// The active profile, or null.
+    pub profile: Option<Profile>,
+    pub impersonated: bool,
+    /// Who is acting when impersonated, else null.
+    pub acting: Option<Acting>,
+}
 
 /// The session answer of every public sign-in: the bearer, its expiry, the
 /// active profile, and who is acting when it is an impersonation.
-pub async fn session_json(state: &AppState, issued: SessionToken) -> Result<Value, HttpError> {
+pub async fn session_json(state: &AppState, issued: SessionToken) -> Result<PublicSession, HttpError> {
     let context = issued.context.unwrap_or_default();
     let mut permission = state.permission.clone();
     let profile = if context.profile_id > 0 {
@@ -32,9 +143,13 @@ pub async fn session_json(state: &AppState, issued: SessionToken) -> Result<Valu
             })
             .await?
             .into_inner();
-        json!({ "Id": profile.id, "FullName": profile.full_name, "TeamName": profile.team_name })
+        Some(Profile {
+            id: profile.id,
+            full_name: profile.full_name,
+            team_name: profile.team_name,
+        })
     } else {
-        Value::Null
+        None
     };
     let acting = if context.imitated {
         let actor = permission
@@ -43,31 +158,64 @@ pub async fn session_json(state: &AppState, issued: SessionToken) -> Result<Valu
             })
             .await?
             .into_inner();
-        json!({ "id": simple_id(&actor.id), "name": actor.display_name, "kind": kind_name(actor.kind) })
+        Some(Acting {
+            id: simple_id(&actor.id),
+            name: actor.display_name,
+            kind: Kind::of(actor.kind),
+        })
     } else {
-        Value::Null
+        None
     };
-    Ok(json!({
-        "access_token": issued.token,
-        "token_type": "Bearer",
-        "expires_in": (context.expires_at_unix - chrono::Utc::now().timestamp()).max(0),
-        "expires_at": chrono::DateTime::from_timestamp(context.expires_at_unix, 0).map(|t| t.to_rfc3339()),
-        "user_id": simple_id(&context.principal_id),
-        "user_kind": kind_name(context.principal_kind),
-        "profile": profile,
-        "impersonated": context.imitated,
-        "acting": acting,
-    }))
+    Ok(PublicSession {
+        access_token: issued.token,
+        token_type: "Bearer",
+        expires_in: (context.expires_at_unix - chrono::Utc::now().timestamp()).max(0),
+        expires_at: chrono::DateTime::from_timestamp(context.expires_at_unix, 0).map(|t| t.to_rfc3339()),
+        user_id: simple_id(&context.principal_id),
+        user_kind: Kind::of(context.principal_kind),
+        profile,
+        impersonated: context.imitated,
+        acting,
+    })
 }
 
-fn kind_name(kind: i32) -> &'static str {
-    PrincipalKind::from_proto(kind).map_or("unknown", PrincipalKind::as_str)
+impl Kind {
+    /// The kind of a principal as the proto carries it.
+    pub fn of(kind: i32) -> Self {
+        match PrincipalKind::from_proto(kind) {
+            Some(PrincipalKind::Admin) => Kind::Admin,
+            Some(PrincipalKind::Customer) => Kind::Customer,
+            Some(PrincipalKind::Operator) => Kind::Operator,
+            None => Kind::Unknown,
+        }
+    }
 }
 
+errors!(PublicLoginErrors {
+    InvalidRequestBody,
+    MissingParameter,
+    CustomerBadCredentials,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    post,
+    path = "/api/public/auth/login",
+    tag = "public",
+    operation_id = "publicLogin",
+    summary = "Customer (coworker) sign-in for a public bearer",
+    security(()),
+    request_body = EmailPasswordRequest,
+    responses(
+        (status = 200, description = "A public session.", body = PublicSession),
+        PublicLoginErrors,
+    ),
+)]
 /// `POST /api/public/auth/login` {email, password}
-pub async fn login(State(state): State<AppState>, body: BodyObject) -> Result<Json<Value>, HttpError> {
-    let email = body.string("email")?;
-    let password = body.password("password")?;
+pub async fn login(
+    State(state): State<AppState>,
+    Body(EmailPasswordRequest { email, password }): Body<EmailPasswordRequest>,
+) -> Result<Json<PublicSession>, HttpError> {
     let issued = state
         .sessions
         .clone()
@@ -85,6 +233,32 @@ pub async fn login(State(state): State<AppState>, body: BodyObject) -> Result<Js
     Ok(Json(session_json(&state, issued).await?))
 }
 
+errors!(PublicExchangeTokenErrors {
+    InvalidRequestParameter,
+    ImpersonationTokenRejected,
+    ImpersonationNotAllowed,
+    ImpersonationChain,
+    MissingPrivilege,
+    TooManyRequests => "this client address redeemed more than `ACTAS_REDEEM_LIMIT_PER_MINUTE` tokens in a minute (per gateway replica); `Retry-After` says when to try again",
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    post,
+    path = "/api/public/auth/login/{token}",
+    tag = "public",
+    operation_id = "publicExchangeToken",
+    summary = "Exchange a team or operator impersonation token for a session as its target",
+    description = "The token comes from `GET /api/public/coworkers/{coworkerId}/impersonate` or `GET /api/sys/users/impersonate`. It is single use; the actor's right is checked again here (403). The answer has `impersonated: true` and `acting` = who. An audit record is written first: when it cannot be, no session is created (503).",
+    security(()),
+    params(
+        ("token" = String, Path, description = "The one-time impersonation token.", example = "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl")
+    ),
+    responses(
+        (status = 200, description = "A public session.", body = PublicSession),
+        PublicExchangeTokenErrors,
+    ),
+)]
 /// `POST /api/public/auth/login/{token}`: exchanges a team or operator
 /// impersonation token for a session as its target. The token travels in
 /// the path: spans record the route template, never the path itself.
@@ -92,7 +266,7 @@ pub async fn exchange(
     State(state): State<AppState>,
     client: Client,
     Path(token): Path<String>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<PublicSession>, HttpError> {
     state.limits.redeem(&client.ip)?;
     let issued = state
         .sessions
@@ -118,11 +292,28 @@ pub async fn exchange(
     Ok(Json(session_json(&state, issued).await?))
 }
 
+errors!(ListProfilesErrors {
+    Unauthorized,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    get,
+    path = "/api/public/coworkers/profiles",
+    tag = "public",
+    operation_id = "listProfiles",
+    summary = "List the signed-in person's profiles",
+    security(("publicBearer" = [])),
+    responses(
+        (status = 200, description = "The profiles.", body = ProfileList),
+        ListProfilesErrors,
+    ),
+)]
 /// `GET /api/public/coworkers/profiles`
 pub async fn profiles(
     State(state): State<AppState>,
     session: CoworkerSession,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<ProfileList>, HttpError> {
     let profiles = state
         .permission
         .clone()
@@ -132,39 +323,94 @@ pub async fn profiles(
         .await?
         .into_inner()
         .profiles;
-    let listed: Vec<Value> = profiles
-        .iter()
-        .map(|profile| {
-            json!({
-                "Id": profile.id,
-                "FullName": profile.full_name,
-                "TeamName": profile.team_name,
-                "IsCurrent": profile.id == session.context.profile_id,
-            })
+    let profiles = profiles
+        .into_iter()
+        .map(|profile| ProfileListItem {
+            is_current: profile.id == session.context.profile_id,
+            profile: Profile {
+                id: profile.id,
+                full_name: profile.full_name,
+                team_name: profile.team_name,
+            },
         })
         .collect();
-    Ok(Json(json!({ "Profiles": listed })))
+    Ok(Json(ProfileList { profiles }))
 }
 
+/// The profile to switch to: a positive integer, or a string of one.
+#[derive(ToSchema)]
+#[schema(as = SwitchProfileRequest, examples(json!({"id": 2002})))]
+pub struct SwitchProfile {
+    #[schema(value_type = ProfileIdInput)]
+    pub id: i64,
+}
+
+/// A profile id as a request may send it: a positive integer, or a string of one.
+pub struct ProfileIdInput;
+
+impl utoipa::PartialSchema for ProfileIdInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^\s*\+?[0-9]+\s*$")),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for ProfileIdInput {}
+
+impl FromBody for SwitchProfile {
+    fn from_body(body: BodyObject) -> Result<Self, HttpError> {
+        let id = match body.0.get("id") {
+            None | Some(Value::Null) => return Err(crate::extract::missing("id")),
+            Some(Value::Number(number)) => number.as_i64(),
+            Some(Value::String(text)) => text.trim().parse().ok(),
+            Some(_) => None,
+        }
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            HttpError::new(
+                ErrorCode::InvalidRequestBody,
+                "id must be a profile id (a number).",
+            )
+        })?;
+        Ok(Self { id })
+    }
+}
+
+errors!(SwitchProfileErrors {
+    InvalidRequestBody,
+    MissingParameter,
+    Unauthorized,
+    ProfileSwitchForbidden,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    put,
+    path = "/api/public/coworkers/profiles/current",
+    tag = "public",
+    operation_id = "switchProfile",
+    summary = "Switch the session to another of the person's own profiles",
+    description = "No impersonation: only the person's own profiles. An impersonated team session stays on the profile it was granted for (403).",
+    security(("publicBearer" = [])),
+    request_body = SwitchProfile,
+    responses(
+        (status = 200, description = "The profile now current.", body = ProfileListItem),
+        SwitchProfileErrors,
+    ),
+)]
 /// `PUT /api/public/coworkers/profiles/current` {id}
 pub async fn switch_profile(
     State(state): State<AppState>,
     session: CoworkerSession,
-    body: BodyObject,
-) -> Result<Json<Value>, HttpError> {
-    let id = match body.0.get("id") {
-        None | Some(Value::Null) => return Err(crate::extract::missing("id")),
-        Some(Value::Number(number)) => number.as_i64(),
-        Some(Value::String(text)) => text.trim().parse().ok(),
-        Some(_) => None,
-    }
-    .filter(|id| *id > 0)
-    .ok_or_else(|| {
-        HttpError::new(
-            ErrorCode::InvalidRequestBody,
-            "id must be a profile id (a number).",
-        )
-    })?;
+    Body(SwitchProfile { id }): Body<SwitchProfile>,
+) -> Result<Json<ProfileListItem>, HttpError> {
     let switched = state
         .sessions
         .clone()
@@ -183,14 +429,47 @@ pub async fn switch_profile(
         })
         .await?
         .into_inner();
-    Ok(Json(json!({
-        "Id": profile.id,
-        "FullName": profile.full_name,
-        "TeamName": profile.team_name,
-        "IsCurrent": true,
-    })))
+    Ok(Json(ProfileListItem {
+        profile: Profile {
+            id: profile.id,
+            full_name: profile.full_name,
+            team_name: profile.team_name,
+        },
+        is_current: true,
+    }))
 }
 
+errors!(ImpersonateCoworkerErrors {
+    ReasonRequired,
+    InvalidReason => "a bad reason",
+    InvalidRequestParameter,
+    Unauthorized,
+    ImpersonationNotAllowed,
+    ImpersonationChain,
+    ImpersonationDisabled => "switched off for this team",
+    ImpersonationOptedOut,
+    CustomerNotFound => "no such customer (or principal / profile)",
+    TooManyRequests,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    get,
+    path = "/api/public/coworkers/{coworkerId}/impersonate",
+    tag = "public",
+    operation_id = "impersonateCoworker",
+    summary = "A team administrator gets a token to act as a member of the team",
+    description = "Nexudus style. The caller must administer (admin or owner) the team in which the profile is a plain member. Exchange the token at `POST /api/public/auth/login/{token}`. A coworker id that is not a positive integer names nobody: 404, not 400.",
+    security(("publicBearer" = [])),
+    params(
+        ("coworkerId" = String, Path, description = "The target's profile id (a positive integer).", example = "1002", pattern = "^[0-9]+$"),
+        ("X-Impersonation-Reason" = Option<String>, Header, description = "Why this impersonation starts (UTF-8, at most 500 characters, no control characters); required when `ACTAS_REQUIRE_REASON` is on. Kept in the audit record. A header, not the query string: URLs end up in access logs.", max_length = 500)
+    ),
+    responses(
+        (status = 200, description = "A one-time impersonation token (a signed JWT; single use, lives `ACTAS_TOKEN_TTL_SECS`, 120 s by default).", body = OneTimeToken),
+        ImpersonateCoworkerErrors,
+    ),
+)]
 /// `GET /api/public/coworkers/{coworkerId}/impersonate`
 pub async fn impersonate(
     State(state): State<AppState>,
@@ -198,7 +477,7 @@ pub async fn impersonate(
     client: Client,
     StatedReason(reason): StatedReason,
     Path(coworker): Path<String>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<OneTimeToken>, HttpError> {
     // A coworker id is a positive number; anything else names nobody.
     state.limits.issue(&session.person_id.to_string())?;
     let Some(profile_id) = coworker.parse::<i64>().ok().filter(|id| *id > 0) else {
@@ -222,5 +501,5 @@ pub async fn impersonate(
         })
         .await?
         .into_inner();
-    Ok(Json(json!({ "token": issued.token })))
+    Ok(Json(OneTimeToken { token: issued.token }))
 }

@@ -4,7 +4,6 @@ pub mod admin;
 pub mod audit;
 pub mod coworkers;
 pub mod jwks;
-pub mod openapi;
 pub mod policy;
 pub mod principals;
 pub mod revoke;

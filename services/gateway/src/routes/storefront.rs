@@ -18,14 +18,18 @@ use serde::Deserialize;
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, Query, SameOrigin, StorefrontHost, customer_context, forget_context},
+    extract::{Body, Client, Query, SameOrigin, StorefrontHost, customer_context, forget_context},
     guard::Intent,
-    routes::store::exchange,
+    openapi::errors,
+    routes::{
+        coworkers::EmailPasswordRequest,
+        store::{ImitateCustomerRequest, exchange},
+    },
     ui::{Locale, Page},
 };
 
 /// The storefront session cookie.
-const COOKIE: &str = "actas-context";
+pub const COOKIE: &str = "actas-context";
 
 fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> Result<HeaderValue, HttpError> {
     let secure = if state.cookie_secure { "; Secure" } else { "" };
@@ -39,13 +43,32 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
     crate::ui::cookie(headers, COOKIE).map(str::to_owned)
 }
 
+errors!(StorefrontImitateCustomerErrors {
+    TooManyRequests => "this client address redeemed more than `ACTAS_REDEEM_LIMIT_PER_MINUTE` tokens in a minute (per gateway replica); `Retry-After` says when to try again",
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    post,
+    path = "/account/login/imitate-customer",
+    tag = "storefront",
+    operation_id = "storefrontImitateCustomer",
+    summary = "Login-as-customer form target: exchange the token, set the session cookie, redirect",
+    description = "The form carries no access key: the token's own signed audience names the sales channel. An outage is not the user's mistake: 503 (JSON envelope) rather than the login page. The token must be for the sales channel whose storefront domain is this request's host; a token for another channel fails (and is spent) like any mismatch. This form may be posted from another origin (the administration's): the one-time token protects it.",
+    security(()),
+    request_body = ImitateCustomerRequest,
+    responses(
+        (status = 303, description = "Success: `Location: /account` with the session cookie set. Any client-side failure (bad body, bad or used token, refused): `Location: /account/login?loginError=true`, no cookie.", headers(("Location" = String, description = "`/account` on success, `/account/login?loginError=true` on failure."), ("Set-Cookie" = String, description = "On success only: `actas-context=<token>; Path=/; HttpOnly; SameSite=Lax; Max-Age=<session lifetime>` (plus `; Secure` when `ACTAS_COOKIE_SECURE`)."))),
+        StorefrontImitateCustomerErrors,
+    ),
+)]
 /// `POST /account/login/imitate-customer` (form: token, customerId, userId):
 /// the token must be for the sales channel whose storefront this host is.
 pub async fn imitate_customer(
     State(state): State<AppState>,
     host: Result<StorefrontHost, HttpError>,
     client: Client,
-    body: Result<BodyObject, HttpError>,
+    body: Result<Body<ImitateCustomerRequest>, HttpError>,
 ) -> Response {
     let channel = match host {
         Ok(StorefrontHost(channel)) => channel,
@@ -53,10 +76,10 @@ pub async fn imitate_customer(
     };
     // A browser gets a page, not JSON: a missing or unreadable form is a
     // failed sign-in like a bad token.
-    let Ok(body) = body else {
+    let Ok(Body(request)) = body else {
         return Redirect::to("/account/login?loginError=true").into_response();
     };
-    match exchange(&state, &body, Some(channel), client).await {
+    match exchange(&state, request, Some(channel), client).await {
         Ok(issued) => signed_in(&state, issued),
         // An outage is not the user's mistake: say so rather than "login failed".
         Err(HttpError(error))
@@ -95,6 +118,24 @@ async fn storefront_session(
         .map_err(signed_out)
 }
 
+errors!(AccountPageErrors {
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    get,
+    path = "/account",
+    tag = "storefront",
+    operation_id = "accountPage",
+    summary = "Account page: who is signed in, and who is acting for them (HTML)",
+    description = "The 503 answers (and 500) use the JSON envelope, not HTML: 503 when the customer's record cannot be read. Only a session of the sales channel whose storefront domain is this request's host is shown; another channel's session is sent to the login page.",
+    security(("storefrontCookie" = []), ()),
+    responses(
+        (status = 200, description = "The account page; an impersonated session shows a banner naming the actor and a Stop button.", body = String, content_type = "text/html"),
+        (status = 303, description = "No valid session cookie (missing, expired, ended, or the session service could not be asked): to the login page.", headers(("Location" = String, description = "`/account/login`"))),
+        AccountPageErrors,
+    ),
+)]
 /// `GET /account`: who is signed in, and who is acting for them; only a
 /// session of the sales channel whose storefront this host is.
 pub async fn account(
@@ -148,6 +189,13 @@ pub async fn account(
     .render(locale)
 }
 
+/// A flag of the login page's query: present and `true`, or absent.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Flag {
+    True,
+}
+
 #[derive(Deserialize, Default)]
 pub struct LoginPageQuery {
     #[serde(rename = "loginError")]
@@ -156,6 +204,22 @@ pub struct LoginPageQuery {
     credentials_error: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/account/login",
+    tag = "storefront",
+    operation_id = "loginPage",
+    summary = "Login page (HTML): the login form; reports a failed impersonation",
+    security(()),
+    params(
+        ("loginError" = Option<Flag>, Query, description = "`true` after a failed `POST /account/login/imitate-customer`."),
+        ("credentialsError" = Option<Flag>, Query, description = "`true` after a wrong email or password in the form."),
+        ("lang" = Option<crate::ui::Lang>, Query, description = "`en-GB` or `de-DE`.")
+    ),
+    responses(
+        (status = 200, description = "The login page; with `loginError=true` an alert says the link may have expired or been used.", body = String, content_type = "text/html"),
+    ),
+)]
 /// `GET /account/login`: the login form; `?loginError=true` after a failed
 /// login-as-customer link (Shopware's parameter), `?credentialsError=true`
 /// after a wrong password. A query that cannot be read (a repeated flag)
@@ -180,6 +244,25 @@ pub async fn login_page(
     .render(locale)
 }
 
+errors!(StorefrontLoginErrors {
+    CrossSiteRequest,
+    SalesChannelNotFound => "the Host is no storefront domain",
+    Unavailable => "a downstream service or its database is unavailable",
+});
+#[utoipa::path(
+    post,
+    path = "/account/login",
+    tag = "storefront",
+    operation_id = "storefrontLogin",
+    summary = "Customer login form",
+    description = "The sales channel is the one whose storefront domain the request came to (its `Host` header). A session cookie that was an imitation ends.",
+    security(()),
+    request_body(content = EmailPasswordRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: the cookie is set and the browser sent to `/account`; wrong or missing credentials: sent to `/account/login?credentialsError=true`.", headers(("Location" = String), ("Set-Cookie" = String, description = "`actas-context=…; Path=/; HttpOnly; SameSite=Lax; Max-Age=…` on success."))),
+        StorefrontLoginErrors,
+    ),
+)]
 /// `POST /account/login` (form: email, password): a customer signs in on
 /// the storefront of this host. A session that was an imitation ends.
 pub async fn login(
@@ -187,14 +270,11 @@ pub async fn login(
     StorefrontHost(channel): StorefrontHost,
     _: SameOrigin,
     headers: HeaderMap,
-    body: Result<BodyObject, HttpError>,
+    body: Result<Body<EmailPasswordRequest>, HttpError>,
 ) -> Response {
     // No form, a malformed one or missing fields: the login page says the
     // credentials did not work, as a browser expects.
-    let Some((email, password)) = body
-        .ok()
-        .and_then(|body| Some((body.string("email").ok()?, body.password("password").ok()?)))
-    else {
+    let Ok(Body(EmailPasswordRequest { email, password })) = body else {
         return Redirect::to("/account/login?credentialsError=true").into_response();
     };
     let previous = cookie_token(&headers).unwrap_or_default();
@@ -238,6 +318,23 @@ fn signed_in(state: &AppState, issued: SessionToken) -> Response {
     }
 }
 
+errors!(StopImitationErrors {
+    CrossSiteRequest,
+    Unavailable => "a downstream service or its database is unavailable",
+});
+#[utoipa::path(
+    post,
+    path = "/account/imitation/stop",
+    tag = "storefront",
+    operation_id = "stopImitation",
+    summary = "Stop the imitation this browser holds",
+    description = "Ends the impersonated session named by the cookie, and only it (the customer's own sessions elsewhere live on), and clears the cookie. Without an imitation, nothing ends.",
+    security(("storefrontCookie" = [])),
+    responses(
+        (status = 303, description = "Ended: to `/account/login`; not an imitation: to `/account`; no valid session: to `/account/login`.", headers(("Location" = String))),
+        StopImitationErrors,
+    ),
+)]
 /// `POST /account/imitation/stop`: ends the impersonated session this
 /// browser holds, and only it; the customer's own sessions elsewhere live
 /// on. Without an imitation there is nothing to stop: back to the account.
@@ -258,6 +355,20 @@ pub async fn stop_imitation(
     end_session(&state, &headers).await
 }
 
+errors!(StorefrontLogoutErrors { CrossSiteRequest });
+#[utoipa::path(
+    post,
+    path = "/account/logout",
+    tag = "storefront",
+    operation_id = "storefrontLogout",
+    summary = "End this storefront session and clear the cookie",
+    description = "Ends the session named by the cookie. A failure to end it downstream is ignored.",
+    security(("storefrontCookie" = []), ()),
+    responses(
+        (status = 303, description = "Always (also without a cookie, or when the session was already ended): the cookie is cleared and the browser sent to the login page.", headers(("Location" = String, description = "`/account/login`"), ("Set-Cookie" = String, description = "`actas-context=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0` (plus `; Secure` when configured)."))),
+        StorefrontLogoutErrors,
+    ),
+)]
 /// `POST /account/logout`: ends this session only, clears the cookie.
 pub async fn logout(State(state): State<AppState>, _: SameOrigin, headers: HeaderMap) -> Response {
     end_session(&state, &headers).await

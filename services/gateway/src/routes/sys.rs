@@ -10,19 +10,44 @@ use actas_shared::{
 };
 use axum::{Json, extract::State};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::{
     app::AppState,
     error::HttpError,
-    extract::{BodyObject, Client, OperatorSession, Query, StatedReason, missing, parse_id},
-    routes::coworkers::session_json,
+    extract::{Body, Client, OperatorSession, Query, StatedReason, missing, parse_id},
+    openapi::{Id, errors},
+    routes::{
+        admin::OneTimeToken,
+        coworkers::{EmailPasswordRequest, PublicSession, session_json},
+    },
 };
 
+errors!(OperatorLoginErrors {
+    InvalidRequestBody,
+    MissingParameter,
+    Unauthorized,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    post,
+    path = "/api/sys/auth/login",
+    tag = "operator",
+    operation_id = "operatorLogin",
+    summary = "Operator sign-in",
+    description = "A failed sign-in is a plain 401 `FRAMEWORK__UNAUTHORIZED` (no OAuth grant here).",
+    security(()),
+    request_body = EmailPasswordRequest,
+    responses(
+        (status = 200, description = "A public session.", body = PublicSession),
+        OperatorLoginErrors,
+    ),
+)]
 /// `POST /api/sys/auth/login` {email, password}
-pub async fn login(State(state): State<AppState>, body: BodyObject) -> Result<Json<Value>, HttpError> {
-    let email = body.string("email")?;
-    let password = body.password("password")?;
+pub async fn login(
+    State(state): State<AppState>,
+    Body(EmailPasswordRequest { email, password }): Body<EmailPasswordRequest>,
+) -> Result<Json<PublicSession>, HttpError> {
     let issued = state
         .sessions
         .clone()
@@ -57,6 +82,38 @@ pub struct ImpersonateQuery {
     reason: Option<String>,
 }
 
+errors!(OperatorImpersonateErrors {
+    MissingParameter,
+    InvalidUuid => "an id is not a UUID (32 hex digits or the dashed form)",
+    ReasonRequired,
+    InvalidReason => "a bad reason, or a `reason` in the query string (use the header)",
+    InvalidRequestParameter,
+    Unauthorized,
+    MissingPrivilege,
+    ImpersonationNotAllowed,
+    ImpersonationChain,
+    CustomerNotFound => "no such customer (or principal / profile)",
+    TooManyRequests,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    get,
+    path = "/api/sys/users/impersonate",
+    tag = "operator",
+    operation_id = "operatorImpersonate",
+    summary = "An operator gets a token to act as any admin or customer",
+    description = "Needs the privilege `sys_impersonate-users`; never another operator. Exchange the token at `POST /api/public/auth/login/{token}`.",
+    security(("operatorBearer" = [])),
+    params(
+        ("userId" = Id, Query, description = "The target admin or customer.", example = "018f8d3a5e007000800000000000c001"),
+        ("X-Impersonation-Reason" = Option<String>, Header, description = "Why this impersonation starts (UTF-8, at most 500 characters, no control characters); required when `ACTAS_REQUIRE_REASON` is on. Kept in the audit record. A header, not the query string: URLs end up in access logs.", max_length = 500)
+    ),
+    responses(
+        (status = 200, description = "A one-time impersonation token (a signed JWT; single use, lives `ACTAS_TOKEN_TTL_SECS`, 120 s by default).", body = OneTimeToken),
+        OperatorImpersonateErrors,
+    ),
+)]
 /// `GET /api/sys/users/impersonate?userId=…` with the reason in the
 /// `X-Impersonation-Reason` header.
 pub async fn impersonate(
@@ -65,7 +122,7 @@ pub async fn impersonate(
     client: Client,
     StatedReason(reason): StatedReason,
     Query(query): Query<ImpersonateQuery>,
-) -> Result<Json<Value>, HttpError> {
+) -> Result<Json<OneTimeToken>, HttpError> {
     state.limits.issue(&operator.operator_id.to_string())?;
     // A reason in the URL would sit in every proxy's access log; refuse it
     // rather than quietly drop what the operator meant to record.
@@ -95,5 +152,5 @@ pub async fn impersonate(
         })
         .await?
         .into_inner();
-    Ok(Json(json!({ "token": issued.token })))
+    Ok(Json(OneTimeToken { token: issued.token }))
 }
