@@ -14,6 +14,8 @@ use tonic::{Code, Status, metadata::MetadataValue};
 const CODE_KEY: &str = "actas-error-code";
 /// Metadata key carrying the missing privileges, comma separated.
 const PRIVILEGES_KEY: &str = "actas-missing-privileges";
+/// Metadata key carrying when to try again, in seconds (a rate limit's).
+const RETRY_AFTER_KEY: &str = "actas-retry-after-secs";
 
 macro_rules! error_codes {
     ($($variant:ident => ($text:literal, $grpc:ident)),+ $(,)?) => {
@@ -73,6 +75,8 @@ error_codes! {
     ForbiddenWhileImpersonating => ("ACTAS__FORBIDDEN_WHILE_IMPERSONATING", PermissionDenied),
     CrossSiteRequest => ("ACTAS__CROSS_SITE_REQUEST", PermissionDenied),
     DeactivationNotAllowed => ("ACTAS__DEACTIVATION_NOT_ALLOWED", PermissionDenied),
+    NotImpersonating => ("ACTAS__NOT_IMPERSONATING", FailedPrecondition),
+    InvalidActionRecord => ("ACTAS__INVALID_ACTION_RECORD", InvalidArgument),
     InvalidUuid => ("FRAMEWORK__INVALID_UUID", InvalidArgument),
     MissingParameter => ("FRAMEWORK__MISSING_REQUEST_PARAMETER", InvalidArgument),
     InvalidRequestBody => ("FRAMEWORK__INVALID_REQUEST_BODY", InvalidArgument),
@@ -187,7 +191,10 @@ impl ApiError {
                     code,
                     detail: status.message().to_owned(),
                     missing_privileges,
-                    retry_after_secs: None,
+                    retry_after_secs: metadata
+                        .get(RETRY_AFTER_KEY)
+                        .and_then(|value| value.to_str().ok())
+                        .and_then(|secs| secs.parse().ok()),
                 }
             }
             None => match status.code() {
@@ -208,6 +215,9 @@ impl From<ApiError> for Status {
             && let Ok(value) = MetadataValue::try_from(error.missing_privileges.join(","))
         {
             metadata.insert(PRIVILEGES_KEY, value);
+        }
+        if let Some(secs) = error.retry_after_secs {
+            metadata.insert(RETRY_AFTER_KEY, MetadataValue::from(secs));
         }
         status
     }

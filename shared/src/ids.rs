@@ -87,6 +87,10 @@ id_type!(
     /// An audit record.
     AuditRecordId
 );
+id_type!(
+    /// An action record: something done on an impersonated session's behalf.
+    ActionRecordId
+);
 
 #[cfg(test)]
 mod tests {

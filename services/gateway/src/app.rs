@@ -17,7 +17,7 @@ use actas_shared::{
     cache::TtlCache,
     grpc,
     proto::{
-        SessionContext, permission_service_client::PermissionServiceClient,
+        RecordActionRequest, SessionContext, permission_service_client::PermissionServiceClient,
         session_service_client::SessionServiceClient, token_issuer_client::TokenIssuerClient,
     },
 };
@@ -25,7 +25,7 @@ use anyhow::Context as _;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
-    http::StatusCode,
+    http::{Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse as _, Response},
 };
@@ -39,6 +39,7 @@ use ipnet::IpNet;
 
 use crate::{
     error::HttpError,
+    guard,
     limits::Limits,
     routes::{admin, audit, coworkers, store, storefront, sys},
     serve::ConnectionLimits,
@@ -216,6 +217,46 @@ async fn record(request: Request, next: Next) -> Response {
     response
 }
 
+/// Puts each state-changing request served under an impersonated session
+/// on that session's trail (method, route template, status): the session
+/// behind it is noted by [`guard::admit`]. Requests that end the
+/// impersonation are on the trail as its end already. A failed report is
+/// logged, and the answer goes out all the same: what was done is done.
+async fn record_actions(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(String::new, |path| path.as_str().to_owned());
+    let acting = guard::ActingSession::default();
+    request.extensions_mut().insert(acting.clone());
+    let response = next.run(request).await;
+    let Some(token) = acting.take() else {
+        return response;
+    };
+    if guard::ends_impersonation(method.as_str(), &route) {
+        return response;
+    }
+    let reported = state
+        .sessions
+        .clone()
+        .record_action(RecordActionRequest {
+            token,
+            action: format!("{method} {route}"),
+            detail: String::new(),
+            outcome: response.status().as_str().to_owned(),
+            reporter: "gateway".to_owned(),
+        })
+        .await;
+    if let Err(status) = reported {
+        tracing::warn!(code = ?status.code(), route, "recording an impersonated request failed");
+    }
+    response
+}
+
 /// Answers 503 with the error envelope when a request outlives its deadline.
 async fn deadline(request: Request, next: Next) -> Response {
     match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
@@ -247,6 +288,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(sys::impersonate))
         .routes(utoipa_axum::routes!(audit::records))
         .routes(utoipa_axum::routes!(audit::records_for_admins))
+        .routes(utoipa_axum::routes!(crate::routes::actions::records))
+        .routes(utoipa_axum::routes!(crate::routes::actions::records_for_admins))
+        .routes(utoipa_axum::routes!(crate::routes::actions::my_records))
         .routes(utoipa_axum::routes!(revoke::by_admin))
         .routes(utoipa_axum::routes!(revoke::by_operator))
         .routes(utoipa_axum::routes!(principals::deactivate_by_admin))
@@ -286,6 +330,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         // Route layers run after routing, so they see the matched route.
+        .route_layer(middleware::from_fn_with_state(state.clone(), record_actions))
         .route_layer(middleware::from_fn(record))
         .route_layer(
             // Spans name the matched route, never the raw URI: paths and

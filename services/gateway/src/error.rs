@@ -42,6 +42,7 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::ForbiddenWhileImpersonating
         | ErrorCode::CrossSiteRequest
         | ErrorCode::DeactivationNotAllowed
+        | ErrorCode::NotImpersonating
         | ErrorCode::ReadOnlyImpersonation => StatusCode::FORBIDDEN,
         ErrorCode::CustomerNotFound
         | ErrorCode::SalesChannelNotFound
@@ -56,7 +57,8 @@ pub fn http_status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidLimit
         | ErrorCode::ReasonRequired
         | ErrorCode::InvalidReason
-        | ErrorCode::InvalidPolicyScope => StatusCode::BAD_REQUEST,
+        | ErrorCode::InvalidPolicyScope
+        | ErrorCode::InvalidActionRecord => StatusCode::BAD_REQUEST,
         ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

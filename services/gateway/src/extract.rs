@@ -413,7 +413,7 @@ where
         if PrincipalKind::from_proto(context.principal_kind) != Some(PrincipalKind::Admin) {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
-        guard::check(&Intent::of(parts), &context)?;
+        guard::admit(&Intent::of(parts), &token, &context)?;
         Ok(AdminSession {
             admin_id: principal_of(&context)?,
             token,
@@ -442,7 +442,7 @@ where
         if !customer || !context.sales_channel_id.is_empty() {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
-        guard::check(&Intent::of(parts), &context)?;
+        guard::admit(&Intent::of(parts), &token, &context)?;
         Ok(CoworkerSession {
             person_id: principal_of(&context)?,
             token,
@@ -471,7 +471,7 @@ where
         {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
-        guard::check(&Intent::of(parts), &context)?;
+        guard::admit(&Intent::of(parts), &token, &context)?;
         Ok(OperatorSession {
             operator_id: principal_of(&context)?,
             token,
@@ -733,7 +733,7 @@ pub async fn store_context(
     if !(is_customer || context.guest) || !same_channel {
         return Err(HttpError(actas_shared::ApiError::unauthorized()));
     }
-    guard::check(intent, &context)?;
+    guard::admit(intent, &token, &context)?;
     Ok((token, context))
 }
 

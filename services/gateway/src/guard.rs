@@ -7,6 +7,8 @@
 //! verified context before it acts, so a new route is covered by adding
 //! one line here (the tests check every line names a real route).
 
+use std::sync::{Arc, Mutex};
+
 use actas_shared::{ApiError, ErrorCode, proto::SessionContext};
 use axum::{
     extract::{FromRequestParts, MatchedPath},
@@ -122,6 +124,24 @@ pub const SENSITIVE: &[Sensitive] = &[
     ),
     sensitive(
         "GET",
+        "/api/_action/action-records",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "reading the audit trail",
+    ),
+    sensitive(
+        "GET",
+        "/api/sys/action-records",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "reading the audit trail",
+    ),
+    sensitive(
+        "GET",
+        "/api/public/account/impersonations/actions",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "reading what was done as this account",
+    ),
+    sensitive(
+        "GET",
         "/api/_action/impersonation-policies/{scope}",
         ErrorCode::ForbiddenWhileImpersonating,
         "managing impersonation policy",
@@ -158,6 +178,28 @@ pub const ENDS_IMPERSONATION: &[(&str, &str)] = &[
 pub struct Intent {
     pub method: Method,
     pub route: String,
+    /// Where a state-changing request notes the impersonated session it
+    /// acts in ([`ActingSession`]).
+    pub acting: Option<ActingSession>,
+}
+
+/// The impersonated session a state-changing request acted in, noted by
+/// [`admit`] for [`crate::app::record_actions`], which puts the request on
+/// that session's trail once it is answered ("what was done as me").
+#[derive(Clone, Debug, Default)]
+pub struct ActingSession(Arc<Mutex<Option<String>>>);
+
+impl ActingSession {
+    fn note(&self, token: &str) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(token.to_owned());
+        }
+    }
+
+    /// The noted session's token, if the request acted in one.
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
 }
 
 impl Intent {
@@ -168,6 +210,7 @@ impl Intent {
                 .extensions
                 .get::<MatchedPath>()
                 .map_or_else(String::new, |path| path.as_str().to_owned()),
+            acting: parts.extensions.get::<ActingSession>().cloned(),
         }
     }
 
@@ -182,6 +225,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Intent {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Intent::of(parts))
     }
+}
+
+/// [`check`], for the session behind `token`; an impersonated one is noted
+/// for the trail first, so a refused attempt is recorded with its answer.
+pub fn admit(intent: &Intent, token: &str, context: &SessionContext) -> Result<(), HttpError> {
+    if context.imitated
+        && let Some(acting) = &intent.acting
+    {
+        acting.note(token);
+    }
+    check(intent, context)
+}
+
+/// Whether `method route` ends the impersonation it is made in.
+pub fn ends_impersonation(method: &str, route: &str) -> bool {
+    ENDS_IMPERSONATION
+        .iter()
+        .any(|(ends_method, ends_route)| *ends_route == route && *ends_method == method)
 }
 
 /// Refuses what `context` may not do as `intent`; sessions that are not
@@ -199,9 +260,7 @@ pub fn check(intent: &Intent, context: &SessionContext) -> Result<(), HttpError>
             format!("An impersonated session may not do this: {}.", rule.action),
         )));
     }
-    let ends_it = ENDS_IMPERSONATION
-        .iter()
-        .any(|(method, route)| *route == intent.route && *method == intent.method.as_str());
+    let ends_it = ends_impersonation(intent.method.as_str(), &intent.route);
     if context.read_only && intent.changes_something() && !ends_it {
         return Err(HttpError(ApiError::new(
             ErrorCode::ReadOnlyImpersonation,
@@ -220,6 +279,7 @@ mod tests {
         Intent {
             method,
             route: route.to_owned(),
+            acting: None,
         }
     }
 

@@ -278,6 +278,10 @@ fn usual_meaning(code: ErrorCode) -> &'static str {
         ErrorCode::DeactivationNotAllowed => {
             "the principal holds rights the actor does not, the same rights, or is the actor"
         }
+        ErrorCode::NotImpersonating => "the session is its principal's own, not an impersonation",
+        ErrorCode::InvalidActionRecord => {
+            "an action name, detail or outcome is too long or holds unusable characters"
+        }
         ErrorCode::RequestTimeout => "the body did not arrive within `ACTAS_HTTP_BODY_READ_TIMEOUT_SECS`",
         ErrorCode::MethodNotAllowed => "the path does not take this method",
     }

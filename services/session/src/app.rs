@@ -56,9 +56,12 @@ pub struct Config {
     pub require_reason: bool,
     /// `ACTAS_CONTEXT_READERS`: under mutual TLS, the services (the DNS
     /// names their certificates carry, comma separated) that may resolve a
-    /// context token with `GetContext`, and nothing else; the gateway may
-    /// call everything.
+    /// context token with `GetContext` and report actions with
+    /// `RecordAction`, and nothing else; the gateway may call everything.
     pub context_readers: String,
+    /// `ACTAS_ACTION_LIMIT_PER_MINUTE`: action records one impersonated
+    /// session may report per minute (per replica; 0: unlimited).
+    pub action_limit_per_minute: u32,
     /// `ACTAS_WEBHOOK_URL`: where impersonation events are POSTed (the
     /// impersonated person's notifier); unset, no events are kept.
     pub webhook_url: Option<String>,
@@ -87,6 +90,7 @@ impl Default for Config {
             impersonation_idle_secs: 900,
             require_reason: false,
             context_readers: String::new(),
+            action_limit_per_minute: crate::sessions::DEFAULT_ACTION_LIMIT_PER_MINUTE,
             webhook_url: None,
             webhook_secret: None,
             grpc_tls: grpc::TlsConfig::default(),
@@ -248,7 +252,8 @@ impl Application {
             )),
             config.lifetimes(),
         )
-        .require_reason(config.require_reason);
+        .require_reason(config.require_reason)
+        .action_limit_per_minute(config.action_limit_per_minute);
         Ok(Self {
             listener,
             tls,
@@ -269,12 +274,14 @@ impl Application {
         let sweeper = tokio::spawn(sweep(self.manager.clone()));
         // Under mutual TLS only the gateway has business here (the services
         // this one calls never call back), and the context readers, which
-        // may ask GetContext alone (SessionGrpc checks the rest).
+        // may ask GetContext and RecordAction alone (SessionGrpc checks the rest).
         let check = self.tls.is_some();
         let mut callers = vec![crate::grpc::GATEWAY.to_owned()];
         callers.extend(self.context_readers.iter().cloned());
         let routes = Routes::new(SessionServiceServer::with_interceptor(
-            SessionGrpc::new(self.manager).checking_callers(check),
+            SessionGrpc::new(self.manager)
+                .checking_callers(check)
+                .reporters(&self.context_readers),
             move |request: tonic::Request<()>| {
                 let callers: Vec<&str> = callers.iter().map(String::as_str).collect();
                 grpc::tls::require_caller_among(&request, check, &callers).map_err(tonic::Status::from)?;

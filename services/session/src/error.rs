@@ -30,6 +30,14 @@ pub enum Error {
     Denied(ApiError),
     #[error(transparent)]
     Reason(#[from] actas_shared::reason::ReasonError),
+    /// An action reported for a session nobody else acts in.
+    #[error("not an impersonated session")]
+    NotImpersonating,
+    #[error("invalid action record: {0}")]
+    InvalidActionRecord(&'static str),
+    /// One session reported more actions than its rate allows.
+    #[error("too many action records")]
+    ActionsTooFast { retry_after_secs: u64 },
 }
 
 impl From<tonic::Status> for Error {
@@ -57,6 +65,23 @@ impl From<Error> for ApiError {
             Error::ProfileSwitch(detail) => ApiError::new(ErrorCode::ProfileSwitchForbidden, detail),
             Error::Upstream(api) | Error::Denied(api) => api,
             Error::Reason(error) => error.into(),
+            Error::NotImpersonating => ApiError::new(
+                ErrorCode::NotImpersonating,
+                "Actions are recorded for impersonated sessions only; this session is its principal's own.",
+            ),
+            Error::InvalidActionRecord(detail) => {
+                let mut detail = detail.to_owned();
+                detail.replace_range(..1, &detail[..1].to_uppercase());
+                ApiError::new(ErrorCode::InvalidActionRecord, format!("{detail}."))
+            }
+            Error::ActionsTooFast { retry_after_secs } => {
+                let mut error = ApiError::new(
+                    ErrorCode::TooManyRequests,
+                    format!("This session reports too many actions; try again in {retry_after_secs} s."),
+                );
+                error.retry_after_secs = Some(retry_after_secs);
+                error
+            }
             Error::Store(crate::store::Error::Database(source))
                 if actas_shared::db::is_unstorable_text(&source) =>
             {

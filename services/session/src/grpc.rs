@@ -10,20 +10,25 @@ use serde_json::{Map, Value};
 use tonic::{Request, Response, Status};
 
 use crate::{
+    actions::{ActionFilter, ActionRecord},
     error::Error,
     guests::{GuestContext, IssuedGuest},
     model::{AuditFilter, Session},
     sessions::{
-        Activation, Exchange, ImitateCustomer, IssueToken, Issued, Login, Revoke, Sessions, StoreContext,
-        Target,
+        Activation, Exchange, ImitateCustomer, IssueToken, Issued, Login, ReportedAction, Revoke, Sessions,
+        StoreContext, Target,
     },
 };
 
 pub struct SessionGrpc<S> {
     inner: S,
     /// Under mutual TLS: only the gateway makes every call; the services
-    /// named in `ACTAS_CONTEXT_READERS` may ask `GetContext` alone.
+    /// named in `ACTAS_CONTEXT_READERS` may ask `GetContext` and report
+    /// actions (`RecordAction`) alone.
     check_callers: bool,
+    /// The callers that may report actions, by certificate name: the
+    /// gateway and the context readers.
+    reporters: Vec<String>,
 }
 
 /// The one caller of every RPC here, under mutual TLS.
@@ -34,7 +39,35 @@ impl<S: Sessions> SessionGrpc<S> {
         Self {
             inner,
             check_callers: false,
+            reporters: vec![GATEWAY.to_owned()],
         }
+    }
+
+    /// The services besides the gateway that may report actions (the
+    /// context readers), by the names their certificates carry.
+    pub fn reporters(mut self, readers: &[String]) -> Self {
+        self.reporters.extend(readers.iter().cloned());
+        self
+    }
+
+    /// Who reports: under mutual TLS the caller's certificate name, which
+    /// a stated name must match; without it, the stated name.
+    fn reporter<T>(&self, request: &Request<T>, stated: &str) -> Result<String, Status> {
+        if !self.check_callers {
+            return Ok(stated.to_owned());
+        }
+        let verified = self
+            .reporters
+            .iter()
+            .find(|name| actas_shared::grpc::tls::peer_is(request, name))
+            .ok_or_else(|| Status::from(actas_shared::ApiError::unauthorized()))?;
+        if !stated.is_empty() && stated != verified {
+            return Err(Status::from(actas_shared::ApiError::new(
+                actas_shared::ErrorCode::Unauthorized,
+                "The stated reporter is not the calling service.",
+            )));
+        }
+        Ok(verified.clone())
     }
 
     /// Checks callers (mutual TLS is on): every RPC but `GetContext`
@@ -352,6 +385,49 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         self.set_principal_active(request.into_inner(), true).await
     }
 
+    async fn record_action(
+        &self,
+        request: Request<proto::RecordActionRequest>,
+    ) -> Result<Response<proto::ActionRecord>, Status> {
+        let reporter = self.reporter(&request, &request.get_ref().reporter)?;
+        let request = request.into_inner();
+        let record = self
+            .inner
+            .record_action(ReportedAction {
+                token: request.token,
+                action: request.action,
+                detail: request.detail,
+                outcome: request.outcome,
+                reporter,
+            })
+            .await?;
+        Ok(Response::new(action_record(record)))
+    }
+
+    async fn list_action_records(
+        &self,
+        request: Request<proto::ListActionRecordsRequest>,
+    ) -> Result<Response<proto::ListActionRecordsResponse>, Status> {
+        self.gateway_only(&request)?;
+        let request = request.into_inner();
+        let records = self
+            .inner
+            .action_records(
+                &request.reader_session_token,
+                ActionFilter {
+                    session_id: optional_id(&request.session_id, "sessionId")?,
+                    actor_id: optional_id(&request.actor_id, "actorId")?,
+                    target_id: optional_id(&request.target_id, "targetId")?,
+                    limit: request.limit,
+                    offset: request.offset,
+                },
+            )
+            .await?;
+        Ok(Response::new(proto::ListActionRecordsResponse {
+            records: records.into_iter().map(action_record).collect(),
+        }))
+    }
+
     async fn list_audit_records(
         &self,
         request: Request<proto::ListAuditRecordsRequest>,
@@ -393,6 +469,21 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                 })
                 .collect(),
         }))
+    }
+}
+
+fn action_record(record: ActionRecord) -> proto::ActionRecord {
+    proto::ActionRecord {
+        id: record.id.to_string(),
+        session_id: record.session_id.to_string(),
+        actor_id: record.actor_id.to_string(),
+        target_id: record.target_id.to_string(),
+        action: record.action,
+        detail: record.detail,
+        outcome: record.outcome,
+        reporter: record.reporter,
+        occurred_at_unix_ms: record.occurred_at,
+        trace_id: record.trace_id,
     }
 }
 

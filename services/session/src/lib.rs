@@ -1,6 +1,7 @@
 //! actas session service: sessions and their context, the exchange of a
 //! one-time token for an impersonated session, and the audit records.
 
+pub mod actions;
 pub mod app;
 pub mod error;
 pub mod grpc;

@@ -23,11 +23,15 @@ use actas_shared::{
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+mod actions;
 mod context;
 mod guests;
 mod refresh;
 
+pub use actions::{ActionLimit, ReportedAction};
+
 use crate::{
+    actions::{ActionFilter, ActionRecord},
     error::Error,
     guests::{GuestContext, IssuedGuest},
     model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken},
@@ -77,6 +81,14 @@ pub trait Sessions: Send + Sync + 'static {
         request: Activation,
         active: bool,
     ) -> Result<(proto::Principal, i64), Error>;
+    /// Appends an action done on a live impersonated session's behalf.
+    async fn record_action(&self, report: ReportedAction) -> Result<ActionRecord, Error>;
+    /// Action records, newest first, under the audit trail's reading rule.
+    async fn action_records(
+        &self,
+        reader_token: &str,
+        filter: ActionFilter,
+    ) -> Result<Vec<ActionRecord>, Error>;
 }
 
 #[derive(Debug)]
@@ -240,6 +252,8 @@ pub struct SessionManager {
     /// (a deactivation whose revocation failed half-way or raced a login, a
     /// directory changed by hand). One lookup per principal per interval.
     active: Arc<TtlCache<PrincipalId, ()>>,
+    /// Action reports per session and minute (`ACTAS_ACTION_LIMIT_PER_MINUTE`).
+    action_limit: Option<Arc<ActionLimit>>,
 }
 
 /// How long a positive re-check of an impersonating actor's right stands,
@@ -248,6 +262,10 @@ pub struct SessionManager {
 /// again (`actas_gateway::app::CONTEXT_TTL`). A context read costs at most
 /// one decision per session per interval.
 pub const RECHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Action reports one session may make per minute unless configured: a
+/// page of clicks is a few, a runaway loop is refused.
+pub const DEFAULT_ACTION_LIMIT_PER_MINUTE: u32 = 120;
 
 /// Sessions kept in memory per replica at most (a few MiB).
 const SESSION_CACHE_CAPACITY: usize = 50_000;
@@ -284,7 +302,14 @@ impl SessionManager {
                 RECHECK_INTERVAL,
                 SESSION_CACHE_CAPACITY,
             )),
+            action_limit: ActionLimit::per_minute(DEFAULT_ACTION_LIMIT_PER_MINUTE),
         }
+    }
+
+    /// Action reports one session may make per minute; 0: unlimited.
+    pub fn action_limit_per_minute(mut self, per_minute: u32) -> Self {
+        self.action_limit = ActionLimit::per_minute(per_minute);
+        self
     }
 
     /// Whether `actor` may act as `target`, as the permission service
@@ -800,6 +825,18 @@ fn lifetime_ms(duration: Duration) -> i64 {
 
 #[async_trait]
 impl Sessions for SessionManager {
+    async fn record_action(&self, report: ReportedAction) -> Result<ActionRecord, Error> {
+        self.append_action(report).await
+    }
+
+    async fn action_records(
+        &self,
+        reader_token: &str,
+        filter: ActionFilter,
+    ) -> Result<Vec<ActionRecord>, Error> {
+        self.read_actions(reader_token, filter).await
+    }
+
     #[tracing::instrument(skip_all, fields(kind = %request.kind))]
     async fn login(&self, request: Login) -> Result<Issued, Error> {
         let principal = self

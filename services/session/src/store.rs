@@ -10,6 +10,7 @@ use actas_shared::{
 };
 use async_trait::async_trait;
 
+use crate::actions::ActionStore;
 pub use crate::guests::GuestStore;
 use crate::model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken};
 
@@ -36,7 +37,7 @@ pub enum Error {
 
 /// Guest contexts live beside the sessions, in the same database.
 #[async_trait]
-pub trait SessionStore: GuestStore + Send + Sync + 'static {
+pub trait SessionStore: GuestStore + ActionStore + Send + Sync + 'static {
     async fn insert(&self, session: &Session) -> Result<(), Error>;
     /// Gives a session just started its refresh token (the hash of it).
     async fn grant_refresh(&self, id: SessionId, refresh_token_hash: &str) -> Result<(), Error>;
@@ -149,6 +150,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "guests and refresh tokens",
             include_str!("../migrations/postgres/0006_guests_and_refresh.sql"),
         ),
+        (
+            7,
+            "action records",
+            include_str!("../migrations/postgres/0007_action_records.sql"),
+        ),
     ],
     sqlite: &[
         (
@@ -176,6 +182,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             6,
             "guests and refresh tokens",
             include_str!("../migrations/sqlite/0006_guests_and_refresh.sql"),
+        ),
+        (
+            7,
+            "action records",
+            include_str!("../migrations/sqlite/0007_action_records.sql"),
         ),
     ],
 };

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod actions;
 mod admin_api;
 mod audit_query;
 mod bodies;

@@ -574,7 +574,7 @@ async fn the_probe_checks_health_over_mutual_tls() {
 }
 
 #[tokio::test]
-async fn a_service_listed_as_a_context_reader_resolves_contexts_and_nothing_else() {
+async fn a_service_listed_as_a_context_reader_resolves_contexts_reports_actions_and_nothing_else() {
     let system = TestSystem::start_with(|options| {
         options.mutual_tls = true;
         options.context_readers = "orders".into();
@@ -606,6 +606,40 @@ async fn a_service_listed_as_a_context_reader_resolves_contexts_and_nothing_else
         })
         .await;
     assert_eq!(guests.unwrap_err().code(), Code::Unauthenticated);
+
+    // It reports what it did as alice, under the name its certificate
+    // carries: a name it merely states is not taken.
+    let recorded = orders
+        .record_action(actas_shared::proto::RecordActionRequest {
+            token: context_token.clone(),
+            action: "orders.cancel".into(),
+            detail: "order 10042".into(),
+            outcome: "ok".into(),
+            reporter: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(recorded.reporter, "orders");
+    assert_eq!(recorded.actor_id, seed::ADMIN.to_string());
+    let posing = orders
+        .record_action(actas_shared::proto::RecordActionRequest {
+            token: context_token.clone(),
+            action: "orders.cancel".into(),
+            detail: String::new(),
+            outcome: "ok".into(),
+            reporter: "gateway".into(),
+        })
+        .await;
+    assert_eq!(posing.unwrap_err().code(), Code::Unauthenticated);
+    // Reading the actions is the gateway's: readers list nothing.
+    let refused = orders
+        .list_action_records(actas_shared::proto::ListActionRecordsRequest {
+            reader_session_token: context_token.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(refused.unwrap_err().code(), Code::Unauthenticated);
 
     // Nothing else: no policy read, no logout of the session it saw.
     let refused = orders.get_issue_policy(GetIssuePolicyRequest {}).await;

@@ -1,5 +1,6 @@
 //! The HTTP routes, one module per audience.
 
+pub mod actions;
 pub mod admin;
 pub mod audit;
 pub mod coworkers;

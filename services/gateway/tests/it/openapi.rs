@@ -69,7 +69,7 @@ fn the_document_has_the_routes_users_call() {
     assert!(has("GET", "/healthz"), "{routes:?}");
     assert!(has("POST", "/api/public/auth/login/{token}"), "{routes:?}");
     assert!(has("GET", "/api/openapi.json"), "{routes:?}");
-    assert_eq!(routes.len(), 43, "{routes:?}");
+    assert_eq!(routes.len(), 46, "{routes:?}");
 }
 
 #[test]

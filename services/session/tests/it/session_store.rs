@@ -4,13 +4,14 @@
 //! first, and never let an audit record change or vanish.
 
 use actas_session::{
+    actions::{ActionFilter, ActionRecord},
     guests::GuestContext,
     model::{AuditFilter, AuditKind, AuditRecord, Session, SpentToken},
     store::{REVOKE_BATCH, Revocation, Rotation, SessionStore, Whose},
 };
 use actas_shared::{
     db::now_millis,
-    ids::{AuditRecordId, PrincipalId, SalesChannelId, SessionId},
+    ids::{ActionRecordId, AuditRecordId, PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
     proto::Action,
     with_pool,
@@ -46,6 +47,7 @@ pub const CHECKS: &[Check] = checks![
     audit_records_are_append_only,
     guest_contexts_round_trip_change_and_go,
     a_refresh_rotates_once_and_only_a_live_own_session,
+    action_records_round_trip_filter_page_and_stay,
 ];
 
 /// A token id never spent before, expiring in two minutes.
@@ -1055,5 +1057,99 @@ async fn a_refresh_rotates_once_and_only_a_live_own_session(subject: Subject) ->
             .rotate_refresh(&rotation("refresh-imp", "refresh-5"))
             .await?
     );
+    Ok(())
+}
+
+fn action(session: SessionId, actor: PrincipalId, target: PrincipalId, at: i64, name: &str) -> ActionRecord {
+    ActionRecord {
+        id: ActionRecordId::new_random(),
+        session_id: session,
+        actor_id: actor,
+        target_id: target,
+        action: name.to_owned(),
+        detail: format!("detail of {name} — ünïcode kept"),
+        outcome: "ok".to_owned(),
+        reporter: "orders".to_owned(),
+        occurred_at: at,
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+    }
+}
+
+async fn action_records_round_trip_filter_page_and_stay(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let (ada, vic, alice, bob) = (
+        PrincipalId::new_random(),
+        PrincipalId::new_random(),
+        PrincipalId::new_random(),
+        PrincipalId::new_random(),
+    );
+    let (first, second) = (SessionId::new_random(), SessionId::new_random());
+    let now = now_millis();
+    let cancel = action(first, ada, alice, now, "orders.cancel");
+    let refund = action(first, ada, alice, now + 1, "orders.refund");
+    let search = action(second, vic, bob, now + 2, "search.run");
+    for record in [&cancel, &refund, &search] {
+        store.append_action(record).await?;
+    }
+    let list = |filter: ActionFilter| async move { store.action_records(&filter).await };
+
+    assert_eq!(
+        list(ActionFilter::default()).await?,
+        [search.clone(), refund.clone(), cancel.clone()],
+        "every field back, newest first"
+    );
+    let of_first = ActionFilter {
+        session_id: Some(first),
+        ..ActionFilter::default()
+    };
+    assert_eq!(list(of_first.clone()).await?, [refund.clone(), cancel.clone()]);
+    assert_eq!(
+        list(ActionFilter {
+            target_id: Some(bob),
+            ..ActionFilter::default()
+        })
+        .await?,
+        std::slice::from_ref(&search)
+    );
+    assert_eq!(
+        list(ActionFilter {
+            actor_id: Some(ada),
+            target_id: Some(bob),
+            ..ActionFilter::default()
+        })
+        .await?,
+        []
+    );
+    assert_eq!(
+        list(ActionFilter {
+            limit: 1,
+            offset: 1,
+            ..of_first
+        })
+        .await?,
+        std::slice::from_ref(&cancel),
+        "pages of the session's actions"
+    );
+
+    // Append-only, whatever the application does.
+    let update = with_pool!(&subject.pool, |pool| {
+        sqlx::query("UPDATE action_record SET detail = 'x'")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    });
+    assert!(update.is_err(), "UPDATE of an action record: {update:?}");
+    let delete = with_pool!(&subject.pool, |pool| {
+        sqlx::query("DELETE FROM action_record")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    });
+    assert!(delete.is_err(), "DELETE of an action record: {delete:?}");
+    if let actas_shared::db::Pool::Postgres(pool) = &subject.pool {
+        let truncate = sqlx::query("TRUNCATE action_record").execute(pool).await;
+        assert!(truncate.is_err(), "TRUNCATE of the action records: {truncate:?}");
+    }
+    assert_eq!(list(ActionFilter::default()).await?.len(), 3, "all still there");
     Ok(())
 }
