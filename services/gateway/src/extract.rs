@@ -661,7 +661,14 @@ pub const REASON_HEADER: &str = "x-impersonation-reason";
 
 /// The `X-Impersonation-Reason` header: UTF-8 text, absent means none.
 /// Its content is checked by the token issuer against the policy.
+///
+/// Browsers send header values as Latin-1 only, so a reason in German or
+/// any other script also comes as an RFC 8187 value: `UTF-8''` followed by
+/// the percent-encoded UTF-8 bytes (`UTF-8''Pr%C3%BCfung`).
 pub struct StatedReason(pub String);
+
+/// The RFC 8187 `ext-value` prefix of a percent-encoded UTF-8 reason.
+const EXT_VALUE_PREFIX: &str = "utf-8''";
 
 impl<S: Send + Sync> FromRequestParts<S> for StatedReason {
     type Rejection = HttpError;
@@ -676,6 +683,19 @@ impl<S: Send + Sync> FromRequestParts<S> for StatedReason {
                 "The X-Impersonation-Reason header is not UTF-8 text.",
             )
         })?;
+        let text = match text.get(..EXT_VALUE_PREFIX.len()) {
+            Some(prefix) if prefix.eq_ignore_ascii_case(EXT_VALUE_PREFIX) => {
+                percent_encoding::percent_decode_str(&text[EXT_VALUE_PREFIX.len()..])
+                    .decode_utf8()
+                    .map_err(|_| {
+                        HttpError::new(
+                            ErrorCode::InvalidReason,
+                            "The X-Impersonation-Reason header's UTF-8'' value is not percent-encoded UTF-8.",
+                        )
+                    })?
+            }
+            _ => text.into(),
+        };
         Ok(StatedReason(text.trim().to_owned()))
     }
 }

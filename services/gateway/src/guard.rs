@@ -70,6 +70,12 @@ pub const SENSITIVE: &[Sensitive] = &[
     ),
     sensitive(
         "GET",
+        "/api/public/coworkers/team",
+        ErrorCode::ForbiddenWhileImpersonating,
+        "listing the team's members",
+    ),
+    sensitive(
+        "GET",
         "/api/public/account/impersonations",
         ErrorCode::ForbiddenWhileImpersonating,
         "reading who accessed this account",
@@ -171,6 +177,7 @@ pub const ENDS_IMPERSONATION: &[(&str, &str)] = &[
     ("POST", "/store-api/account/logout"),
     ("POST", "/account/logout"),
     ("POST", "/account/imitation/stop"),
+    ("POST", "/api/public/auth/logout"),
 ];
 
 /// The method and matched route of a request: what [`check`] judges.

@@ -149,11 +149,12 @@ pub fn snippets(lang: Lang) -> &'static Snippets {
 }
 
 /// The page templates, by name.
-pub const TEMPLATES: [(&str, &str); 4] = [
+pub const TEMPLATES: [(&str, &str); 5] = [
     ("base.html", include_str!("../templates/base.html")),
     ("admin.html", include_str!("../templates/admin.html")),
     ("account.html", include_str!("../templates/account.html")),
     ("login.html", include_str!("../templates/login.html")),
+    ("portal.html", include_str!("../templates/portal.html")),
 ];
 
 /// `t("key", name=value...)`: the snippet of the page's language with each
@@ -304,6 +305,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     (
         "admin.js",
         include_str!("../assets/admin.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "portal.js",
+        include_str!("../assets/portal.js"),
         "text/javascript; charset=utf-8",
     ),
     (

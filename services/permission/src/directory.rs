@@ -49,6 +49,9 @@ pub trait Permission: Send + Sync + 'static {
     /// The profiles a person holds, by id.
     async fn profiles(&self, person: PrincipalId) -> Result<Vec<Profile>, Error>;
 
+    /// The profiles of a team (its members), by id.
+    async fn team_profiles(&self, team: i64) -> Result<Vec<Profile>, Error>;
+
     async fn profile(&self, id: i64) -> Result<Profile, Error>;
 
     async fn principal(&self, id: PrincipalId) -> Result<Principal, Error>;
@@ -435,6 +438,10 @@ impl Permission for Directory {
 
     async fn profiles(&self, person: PrincipalId) -> Result<Vec<Profile>, Error> {
         Ok(self.store.profiles_of(person).await?)
+    }
+
+    async fn team_profiles(&self, team: i64) -> Result<Vec<Profile>, Error> {
+        Ok(self.store.team_profiles(team).await?)
     }
 
     async fn profile(&self, id: i64) -> Result<Profile, Error> {

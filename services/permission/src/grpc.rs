@@ -225,8 +225,15 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         &self,
         request: Request<proto::ListProfilesRequest>,
     ) -> Result<Response<proto::ListProfilesResponse>, Status> {
-        let person = parse_id::<PrincipalId>(&request.get_ref().person_id, "personId")?;
-        let profiles = self.inner.profiles(person).await?;
+        let request = request.into_inner();
+        let profiles = match (request.person_id.as_str(), request.team_id) {
+            ("", team) if team > 0 => self.inner.team_profiles(team).await?,
+            (person, _) => {
+                self.inner
+                    .profiles(parse_id::<PrincipalId>(person, "personId")?)
+                    .await?
+            }
+        };
         Ok(Response::new(proto::ListProfilesResponse {
             profiles: profiles.into_iter().map(profile_to_proto).collect(),
         }))

@@ -87,6 +87,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn profile(&self, id: i64) -> Result<Option<Profile>, Error>;
     /// A person's profiles, by id.
     async fn profiles_of(&self, person: PrincipalId) -> Result<Vec<Profile>, Error>;
+    /// A team's profiles (its members with their roles), by id.
+    async fn team_profiles(&self, team: i64) -> Result<Vec<Profile>, Error>;
     async fn insert_team(&self, id: i64, name: &str) -> Result<(), Error>;
     async fn insert_profile(&self, profile: &Profile) -> Result<(), Error>;
     async fn is_empty(&self) -> Result<bool, Error>;
@@ -700,6 +702,18 @@ impl DirectoryStore for SqlDirectory {
                 "{PROFILE_SELECT} WHERE p.person_id = $1 ORDER BY p.id"
             )))
             .bind(person.to_string())
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(profile_from_row).collect()
+    }
+
+    async fn team_profiles(&self, team: i64) -> Result<Vec<Profile>, Error> {
+        let rows: Vec<ProfileRow> = with_pool!(&self.pool, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{PROFILE_SELECT} WHERE p.team_id = $1 ORDER BY p.id"
+            )))
+            .bind(team)
             .fetch_all(pool)
             .await?
         });

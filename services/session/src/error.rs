@@ -38,6 +38,9 @@ pub enum Error {
     /// One session reported more actions than its rate allows.
     #[error("too many action records")]
     ActionsTooFast { retry_after_secs: u64 },
+    /// A team's roster asked by someone who does not administer the team.
+    #[error("not a team administrator: {0}")]
+    NotTeamAdministrator(&'static str),
 }
 
 impl From<tonic::Status> for Error {
@@ -82,6 +85,7 @@ impl From<Error> for ApiError {
                 error.retry_after_secs = Some(retry_after_secs);
                 error
             }
+            Error::NotTeamAdministrator(detail) => ApiError::new(ErrorCode::ImpersonationNotAllowed, detail),
             Error::Store(crate::store::Error::Database(source))
                 if actas_shared::db::is_unstorable_text(&source) =>
             {

@@ -332,6 +332,34 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         }))
     }
 
+    async fn list_team_members(
+        &self,
+        request: Request<proto::ListTeamMembersRequest>,
+    ) -> Result<Response<proto::ListTeamMembersResponse>, Status> {
+        self.gateway_only(&request)?;
+        let roster = self.inner.team_members(&request.get_ref().token).await?;
+        Ok(Response::new(proto::ListTeamMembersResponse {
+            team_id: roster.team_id,
+            team_name: roster.team_name,
+            members: roster
+                .members
+                .into_iter()
+                .map(|member| {
+                    let (code, reason) = match member.decision {
+                        Ok(()) => (String::new(), String::new()),
+                        Err(denied) => (denied.code.as_str().to_owned(), denied.detail),
+                    };
+                    proto::TeamMember {
+                        may_impersonate: code.is_empty(),
+                        profile: Some(member.profile),
+                        code,
+                        reason,
+                    }
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_issue_policy(
         &self,
         request: Request<proto::GetIssuePolicyRequest>,

@@ -27,8 +27,10 @@ mod actions;
 mod context;
 mod guests;
 mod refresh;
+mod team;
 
 pub use actions::{ActionLimit, ReportedAction};
+pub use team::{TeamMember, TeamRoster};
 
 use crate::{
     actions::{ActionFilter, ActionRecord},
@@ -89,6 +91,9 @@ pub trait Sessions: Send + Sync + 'static {
         reader_token: &str,
         filter: ActionFilter,
     ) -> Result<Vec<ActionRecord>, Error>;
+    /// The team of a team administrator's own session profile, with what
+    /// the administrator may do to each member.
+    async fn team_members(&self, token: &str) -> Result<TeamRoster, Error>;
 }
 
 #[derive(Debug)]
@@ -277,6 +282,7 @@ impl SessionManager {
             .permission
             .list_profiles(proto::ListProfilesRequest {
                 person_id: person.to_string(),
+                team_id: 0,
             })
             .await?
             .profiles;
@@ -825,6 +831,10 @@ fn lifetime_ms(duration: Duration) -> i64 {
 
 #[async_trait]
 impl Sessions for SessionManager {
+    async fn team_members(&self, token: &str) -> Result<TeamRoster, Error> {
+        self.roster(token).await
+    }
+
     async fn record_action(&self, report: ReportedAction) -> Result<ActionRecord, Error> {
         self.append_action(report).await
     }

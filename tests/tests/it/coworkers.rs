@@ -51,7 +51,7 @@ impl TestSystem {
             .to_owned()
     }
 
-    async fn impersonate_coworker(&self, bearer: &str, coworker: &str) -> Response {
+    pub(crate) async fn impersonate_coworker(&self, bearer: &str, coworker: &str) -> Response {
         self.http
             .get(self.url(&format!("/api/public/coworkers/{coworker}/impersonate")))
             .bearer_auth(bearer)
@@ -433,14 +433,14 @@ async fn an_operator_signs_in_as_customers_and_admins_but_never_operators() {
 
 /// Extra people for the matrix: an owner of Acme and a second operator.
 const OLGA: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000d0a1);
-const PROFILE_OLGA_ACME: i64 = 1004;
+pub(crate) const PROFILE_OLGA_ACME: i64 = 1004;
 const OSCAR: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000f0a2);
 /// An admin holding a right operators lack: privilege ordering keeps them out.
 const ROOT: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000a0a3);
 /// An admin holding exactly an operator's rights: a peer, also out of reach.
 const TWIN: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000a0a4);
 
-async fn add_matrix_people(system: &TestSystem) {
+pub(crate) async fn add_matrix_people(system: &TestSystem) {
     let pool = Pool::connect(&system.database.url, 2).await.unwrap();
     let directory = SqlDirectory::new(pool.clone());
     directory

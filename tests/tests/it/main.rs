@@ -25,6 +25,7 @@ mod shopware_client;
 mod single_use;
 mod store_api;
 mod storefront;
+mod team;
 mod tls;
 mod token_events;
 mod webhook;

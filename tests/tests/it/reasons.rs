@@ -93,6 +93,20 @@ async fn a_required_reason_is_asked_for_on_every_start_and_kept() {
         impersonate(Some("Max asked for help")).await.status(),
         StatusCode::OK
     );
+    // Browsers send headers in Latin-1 only: other text comes RFC 8187
+    // encoded, and must be percent-encoded UTF-8 then.
+    assert_eq!(
+        impersonate(Some("UTF-8''Pr%C3%BCfung f%C3%BCr Max %E2%80%93 Ticket 12"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_error(
+        impersonate(Some("utf-8''%FF%FE")).await,
+        StatusCode::BAD_REQUEST,
+        INVALID,
+    )
+    .await;
 
     // Operator -> anyone: a reason in the query string is refused outright.
     let operator = system.operator().await;
@@ -155,6 +169,30 @@ async fn a_required_reason_is_asked_for_on_every_start_and_kept() {
             .iter()
             .any(|r| r.ends_with("stated reason: Ticket 4711: checkout fails")),
         "trimmed: {reasons:?}"
+    );
+    let issued_for_max: Value = system
+        .http
+        .get(system.url(&format!("/api/sys/audit-records?targetId={}", simple(seed::MAX))))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        issued_for_max["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|record| {
+                record["kind"] == "token_issued"
+                    && record["reason"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("stated reason: Prüfung für Max – Ticket 12")
+            }),
+        "decoded: {issued_for_max}"
     );
     system.stop().await;
 }

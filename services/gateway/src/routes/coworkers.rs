@@ -7,7 +7,7 @@ use actas_shared::{
     principal::PrincipalKind,
     proto::{
         Action, ExchangeRequest, GetPrincipalRequest, GetProfileRequest, IssueImpersonationTokenRequest,
-        ListProfilesRequest, LoginRequest, SessionToken, SwitchProfileRequest,
+        ListProfilesRequest, LoginRequest, LogoutRequest, SessionToken, SwitchProfileRequest,
     },
 };
 use axum::{Json, extract::State};
@@ -103,6 +103,7 @@ pub struct Acting {
     "token_type": "Bearer",
     "expires_in": 3600,
     "expires_at": "2026-01-01T13:00:00+00:00",
+    "started_at": "2026-01-01T12:00:00+00:00",
     "user_id": "018f8d3a5e007000800000000000c006",
     "user_kind": "customer",
     "profile": {"Id": 1002, "FullName": "Max Mustermann", "TeamName": "Acme"},
@@ -121,6 +122,10 @@ pub struct PublicSession {
     /// RFC 3339.
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    /// When the session started (for an impersonation: since when someone
+    /// acts as its principal); RFC 3339.
+    #[schema(format = DateTime)]
+    pub started_at: Option<String>,
     #[schema(value_type = Option<ShopwareId>)]
     pub user_id: Option<String>,
     pub user_kind: Kind,
@@ -171,6 +176,7 @@ pub async fn session_json(state: &AppState, issued: SessionToken) -> Result<Publ
         token_type: "Bearer",
         expires_in: (context.expires_at_unix - chrono::Utc::now().timestamp()).max(0),
         expires_at: chrono::DateTime::from_timestamp(context.expires_at_unix, 0).map(|t| t.to_rfc3339()),
+        started_at: chrono::DateTime::from_timestamp(context.created_at_unix, 0).map(|t| t.to_rfc3339()),
         user_id: simple_id(&context.principal_id),
         user_kind: Kind::of(context.principal_kind),
         profile,
@@ -292,6 +298,41 @@ pub async fn exchange(
     Ok(Json(session_json(&state, issued).await?))
 }
 
+errors!(PublicLogoutErrors {
+    Unauthorized,
+    Internal,
+    Unavailable,
+});
+#[utoipa::path(
+    post,
+    path = "/api/public/auth/logout",
+    tag = "public",
+    operation_id = "publicLogout",
+    summary = "End this public session only",
+    description = "Ends the session of the bearer and nothing else: an impersonated session ends (its audit record says so) and the administrator's own session goes on, so a portal returns to it. The bearer answers 401 afterwards.",
+    security(("publicBearer" = [])),
+    responses(
+        (status = 204, description = "The session has ended."),
+        PublicLogoutErrors,
+    ),
+)]
+/// `POST /api/public/auth/logout`
+pub async fn logout(
+    State(state): State<AppState>,
+    session: CoworkerSession,
+) -> Result<axum::http::StatusCode, HttpError> {
+    let ended = state
+        .sessions
+        .clone()
+        .logout(LogoutRequest {
+            token: session.token.clone(),
+        })
+        .await;
+    forget_context(&state, &session.token);
+    ended?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 errors!(ListProfilesErrors {
     Unauthorized,
     Internal,
@@ -319,6 +360,7 @@ pub async fn profiles(
         .clone()
         .list_profiles(ListProfilesRequest {
             person_id: session.person_id.to_string(),
+            team_id: 0,
         })
         .await?
         .into_inner()
@@ -463,7 +505,7 @@ errors!(ImpersonateCoworkerErrors {
     security(("publicBearer" = [])),
     params(
         ("coworkerId" = String, Path, description = "The target's profile id (a positive integer).", example = "1002", pattern = "^[0-9]+$"),
-        ("X-Impersonation-Reason" = Option<String>, Header, description = "Why this impersonation starts (UTF-8, at most 500 characters, no control characters); required when `ACTAS_REQUIRE_REASON` is on. Kept in the audit record. A header, not the query string: URLs end up in access logs.", max_length = 500)
+        ("X-Impersonation-Reason" = Option<String>, Header, description = "Why this impersonation starts (UTF-8, at most 500 characters, no control characters); required when `ACTAS_REQUIRE_REASON` is on. Kept in the audit record. A header, not the query string: URLs end up in access logs. Text beyond Latin-1 (which browsers cannot send in a header) goes as an RFC 8187 value: `UTF-8''` and the percent-encoded UTF-8, e.g. `UTF-8''Pr%C3%BCfung`.")
     ),
     responses(
         (status = 200, description = "A one-time impersonation token (a signed JWT; single use, lives `ACTAS_TOKEN_TTL_SECS`, 120 s by default).", body = OneTimeToken),

@@ -107,7 +107,7 @@ errors!(OperatorImpersonateErrors {
     security(("operatorBearer" = [])),
     params(
         ("userId" = Id, Query, description = "The target admin or customer.", example = "018f8d3a5e007000800000000000c001"),
-        ("X-Impersonation-Reason" = Option<String>, Header, description = "Why this impersonation starts (UTF-8, at most 500 characters, no control characters); required when `ACTAS_REQUIRE_REASON` is on. Kept in the audit record. A header, not the query string: URLs end up in access logs.", max_length = 500)
+        ("X-Impersonation-Reason" = Option<String>, Header, description = "Why this impersonation starts (UTF-8, at most 500 characters, no control characters); required when `ACTAS_REQUIRE_REASON` is on. Kept in the audit record. A header, not the query string: URLs end up in access logs. Text beyond Latin-1 (which browsers cannot send in a header) goes as an RFC 8187 value: `UTF-8''` and the percent-encoded UTF-8, e.g. `UTF-8''Pr%C3%BCfung`.")
     ),
     responses(
         (status = 200, description = "A one-time impersonation token (a signed JWT; single use, lives `ACTAS_TOKEN_TTL_SECS`, 120 s by default).", body = OneTimeToken),

@@ -19,6 +19,7 @@ const NO_ENVELOPE_NEEDED: &[&str] = &[
     "/account/login/imitate-customer",
     "/account/imitation/stop",
     "/admin",
+    "/portal",
     "/assets/{file}",
 ];
 
@@ -69,7 +70,10 @@ fn the_document_has_the_routes_users_call() {
     assert!(has("GET", "/healthz"), "{routes:?}");
     assert!(has("POST", "/api/public/auth/login/{token}"), "{routes:?}");
     assert!(has("GET", "/api/openapi.json"), "{routes:?}");
-    assert_eq!(routes.len(), 46, "{routes:?}");
+    assert!(has("GET", "/api/public/coworkers/team"), "{routes:?}");
+    assert!(has("POST", "/api/public/auth/logout"), "{routes:?}");
+    assert!(has("GET", "/portal"), "{routes:?}");
+    assert_eq!(routes.len(), 49, "{routes:?}");
 }
 
 #[test]

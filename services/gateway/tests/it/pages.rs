@@ -1,5 +1,5 @@
 //! The pages' texts: both snippet files hold the same keys, and every key
-//! the templates and the admin script use exists (a missing one would show
+//! the templates and the pages' scripts use exists (a missing one would show
 //! its key instead of a text). Language negotiation picks what users expect.
 
 use std::collections::BTreeSet;
@@ -7,7 +7,15 @@ use std::collections::BTreeSet;
 use actas_gateway::ui::{Lang, TEMPLATES, snippets};
 
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
-const GROUPS: [&str; 5] = ["common.", "admin.", "account.", "login.", "privileges."];
+const PORTAL_JS: &str = include_str!("../../assets/portal.js");
+const GROUPS: [&str; 6] = [
+    "common.",
+    "admin.",
+    "account.",
+    "login.",
+    "privileges.",
+    "portal.",
+];
 
 fn keys(lang: Lang) -> BTreeSet<String> {
     snippets(lang).keys().map(str::to_owned).collect()
@@ -54,11 +62,19 @@ fn both_languages_have_the_same_non_empty_snippets() {
 fn every_key_the_pages_use_exists() {
     let known = keys(Lang::EnGb);
     let mut used = quoted_keys(ADMIN_JS);
+    used.extend(quoted_keys(PORTAL_JS));
+    // The portal builds these from a member's role and refusal.
+    for role in ["member", "admin", "owner"] {
+        used.insert(format!("portal.team.roles.{role}"));
+    }
+    for why in ["you", "admin", "owner", "optedOut", "policyOff", "other"] {
+        used.insert(format!("portal.team.denied.{why}"));
+    }
     for (_, source) in TEMPLATES {
         used.extend(quoted_keys(source));
     }
     // The title keys the handlers pass.
-    used.extend(["admin.title", "account.title", "login.title"].map(str::to_owned));
+    used.extend(["admin.title", "account.title", "login.title", "portal.title"].map(str::to_owned));
     assert!(used.len() > 30, "the scan finds the keys: {used:?}");
     let missing: Vec<_> = used.difference(&known).collect();
     assert!(

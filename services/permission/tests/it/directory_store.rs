@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use actas_permission::{
     model::{
-        Action, ContextOption, LOGIN_AS_CUSTOMER, NewPrincipal, OptionKind, Policy, Principal, Relation,
-        Rule, SalesChannel, StorefrontChannel,
+        Action, ContextOption, LOGIN_AS_CUSTOMER, NewPrincipal, OptionKind, Policy, Principal, Profile,
+        Relation, Rule, SalesChannel, StorefrontChannel, TeamRole,
     },
     store::{DecisionReads, DirectoryStore, Error},
 };
@@ -42,6 +42,7 @@ pub const CHECKS: &[Check] = checks![
     policy_defaults_to_on_and_opt_outs_toggle,
     context_options_belong_to_their_channel,
     replaced_domains_are_the_channels_only_ones,
+    a_teams_profiles_are_its_members_with_their_roles,
 ];
 
 fn channel(name: &str) -> SalesChannel {
@@ -756,5 +757,40 @@ async fn replaced_domains_are_the_channels_only_ones(store: Arc<dyn DirectorySto
     assert!(matches!(taken, Err(Error::Conflict)), "got {taken:?}");
     assert_eq!(found("127.0.0.1:9090").await?, Some(eu.id));
     assert_eq!(found("127.0.0.1:7070").await?, None);
+    Ok(())
+}
+
+async fn a_teams_profiles_are_its_members_with_their_roles(
+    store: Arc<dyn DirectoryStore>,
+) -> anyhow::Result<()> {
+    let (ann, ben) = (
+        new_principal(PrincipalKind::Customer, "ann@example.com"),
+        new_principal(PrincipalKind::Customer, "ben@example.com"),
+    );
+    store.insert_principal(&ann).await?;
+    store.insert_principal(&ben).await?;
+    store.insert_team(41, "Initrode").await?;
+    store.insert_team(42, "Hooli").await?;
+    let profile = |id, person: &NewPrincipal, team_id, team_name: &str, role| Profile {
+        id,
+        person_id: person.id,
+        team_id,
+        team_name: team_name.to_owned(),
+        role,
+        full_name: person.display_name.clone(),
+    };
+    let ann_admin = profile(4102, &ann, 41, "Initrode", TeamRole::Admin);
+    let ben_member = profile(4101, &ben, 41, "Initrode", TeamRole::Member);
+    let ann_elsewhere = profile(4201, &ann, 42, "Hooli", TeamRole::Owner);
+    for profile in [&ann_admin, &ben_member, &ann_elsewhere] {
+        store.insert_profile(profile).await?;
+    }
+    assert_eq!(
+        store.team_profiles(41).await?,
+        [ben_member, ann_admin],
+        "by id, roles and names kept"
+    );
+    assert_eq!(store.team_profiles(42).await?, [ann_elsewhere]);
+    assert_eq!(store.team_profiles(43).await?, []);
     Ok(())
 }
