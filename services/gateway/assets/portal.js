@@ -431,7 +431,11 @@
       const issued = await api('GET', `/api/public/coworkers/${encodeURIComponent(member.Id)}/impersonate`,
         { token: own.token, headers });
       // The one-time token goes straight to the exchange and is dropped.
-      const session = await api('POST', `/api/public/auth/login/${encodeURIComponent(issued.token)}`);
+      // Its 401 is a refused token, not the end of the administrator's session.
+      const session = await api('POST', `/api/public/auth/login/${encodeURIComponent(issued.token)}`)
+        .catch((err) => {
+          throw err instanceof ApiError && err.status === 401 ? new ApiError(403, err.code, err.detail) : err;
+        });
       if (mine !== epoch) return;
       el.modal.close();
       chosen = null;
