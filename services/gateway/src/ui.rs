@@ -300,6 +300,19 @@ impl Page {
     }
 }
 
+/// A page whose script reads its texts from the snippets of its language
+/// (the admin page, the portal).
+pub fn scripted_page(template: &'static str, title_key: &'static str, locale: Locale) -> Response {
+    Page {
+        template,
+        title_key,
+        context: minijinja::context! {
+            snippets_json => snippets(locale.lang).script_json(),
+        },
+    }
+    .render(locale)
+}
+
 /// The pages' assets: name, body, content type.
 const ASSETS: &[(&str, &str, &str)] = &[
     (

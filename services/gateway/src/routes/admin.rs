@@ -20,7 +20,7 @@ use crate::{
     extract::{AdminSession, Body, BodyObject, Client, FromBody},
     openapi::{Id, ShopwareId, errors},
     routes::store::simple_id,
-    ui::{Locale, Page},
+    ui::Locale,
 };
 
 /// The grants `POST /api/oauth/token` takes.
@@ -513,12 +513,5 @@ pub async fn search_customers(
 /// as them). Its script talks to the admin API above with the bearer kept
 /// in memory only.
 pub async fn page(locale: Locale) -> Response {
-    Page {
-        template: "admin.html",
-        title_key: "admin.title",
-        context: minijinja::context! {
-            snippets_json => crate::ui::snippets(locale.lang).script_json(),
-        },
-    }
-    .render(locale)
+    crate::ui::scripted_page("admin.html", "admin.title", locale)
 }

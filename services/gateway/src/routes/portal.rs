@@ -3,7 +3,7 @@
 
 use axum::response::Response;
 
-use crate::ui::{Locale, Page};
+use crate::ui::Locale;
 
 #[utoipa::path(
     get,
@@ -23,12 +23,5 @@ use crate::ui::{Locale, Page};
 /// `GET /portal`: the member portal. Its script talks to the public API
 /// (`/api/public/*`) with the bearers kept in memory only.
 pub async fn page(locale: Locale) -> Response {
-    Page {
-        template: "portal.html",
-        title_key: "portal.title",
-        context: minijinja::context! {
-            snippets_json => crate::ui::snippets(locale.lang).script_json(),
-        },
-    }
-    .render(locale)
+    crate::ui::scripted_page("portal.html", "portal.title", locale)
 }
