@@ -57,11 +57,17 @@ struct Claims {
     jti: String,
 }
 
+/// The same claims on every call: the clock is read once per test
+/// process, so a token signed in one second compares equal to the claims
+/// built in the next.
 fn claims() -> Claims {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs() as i64;
+    static NOW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let now = *NOW.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64
+    });
     Claims {
         iss: "actas".into(),
         aud: "018f8d3a5e0070008000000000000e01".into(),
