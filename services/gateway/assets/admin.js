@@ -267,6 +267,18 @@
     el.searchTerm.value = '';
     el.searchTerm.focus();
     runSearch('', 1);
+    // The consoles (console.js) call the API through this page: the bearer
+    // never leaves this closure, and a 401 signs out here as anywhere.
+    const seen = epoch;
+    document.dispatchEvent(new CustomEvent('actas:console', {
+      detail: {
+        api: (method, path, body) => (seen === epoch ? api(method, path, body) : Promise.reject(new ApiError(401, '', { handled: true }))),
+        t,
+        handleError,
+        privileges: me.privileges.slice(),
+        base: '/api/_action',
+      },
+    }));
   }
 
   function renderPrivileges(privileges) {
@@ -289,6 +301,7 @@
   function resetToSignedOut() {
     session = null;
     epoch += 1;
+    document.dispatchEvent(new CustomEvent('actas:console-closed'));
     searchSeq += 1;
     current = null;
     modalChannels = [];

@@ -293,6 +293,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(crate::routes::actions::records))
         .routes(utoipa_axum::routes!(crate::routes::actions::records_for_admins))
         .routes(utoipa_axum::routes!(crate::routes::actions::my_records))
+        .routes(utoipa_axum::routes!(crate::routes::live::by_admin))
+        .routes(utoipa_axum::routes!(crate::routes::live::by_operator))
         .routes(utoipa_axum::routes!(revoke::by_admin))
         .routes(utoipa_axum::routes!(revoke::by_operator))
         .routes(utoipa_axum::routes!(principals::deactivate_by_admin))

@@ -321,6 +321,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
     ),
     (
+        "console.js",
+        include_str!("../assets/console.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
         "portal.js",
         include_str!("../assets/portal.js"),
         "text/javascript; charset=utf-8",

@@ -4,7 +4,7 @@
 use actas_shared::{
     ids::PrincipalId,
     principal::PrincipalKind,
-    proto::{self, Action, session_service_server::SessionService},
+    proto::{self, Action, AuditKind, session_service_server::SessionService},
 };
 use serde_json::{Map, Value};
 use tonic::{Request, Response, Status};
@@ -360,6 +360,52 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
         }))
     }
 
+    async fn list_impersonations(
+        &self,
+        request: Request<proto::ListImpersonationsRequest>,
+    ) -> Result<Response<proto::ListImpersonationsResponse>, Status> {
+        self.gateway_only(&request)?;
+        let request = request.into_inner();
+        let page = self
+            .inner
+            .live_impersonations(
+                &request.reader_session_token,
+                optional_id(&request.after_session_id, "afterSessionId")?,
+                request.limit,
+            )
+            .await?;
+        Ok(Response::new(proto::ListImpersonationsResponse {
+            impersonations: page
+                .sessions
+                .into_iter()
+                .map(|session| proto::Impersonation {
+                    session_id: session.id.to_string(),
+                    actor_id: session
+                        .imitating_user_id
+                        .map(|actor| actor.to_string())
+                        .unwrap_or_default(),
+                    target_id: session.principal_id.to_string(),
+                    sales_channel_id: session
+                        .sales_channel_id
+                        .map(|channel| channel.to_string())
+                        .unwrap_or_default(),
+                    profile_id: session.profile_id.unwrap_or_default(),
+                    action: session
+                        .grant_action
+                        .as_deref()
+                        .and_then(Action::parse)
+                        .unwrap_or_default()
+                        .into(),
+                    started_at_unix: session.created_at / 1000,
+                    last_seen_at_unix: session.last_seen_at / 1000,
+                    expires_at_unix: session.expires_at / 1000,
+                    read_only: session.read_only,
+                })
+                .collect(),
+            next_after_session_id: page.next_after.map(|id| id.to_string()).unwrap_or_default(),
+        }))
+    }
+
     async fn get_issue_policy(
         &self,
         request: Request<proto::GetIssuePolicyRequest>,
@@ -388,6 +434,7 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
             .revoke_impersonations(Revoke {
                 actor: optional(&request.actor_id, "actorId")?,
                 target: optional(&request.target_id, "targetId")?,
+                session: optional_id(&request.session_id, "sessionId")?,
                 revoker_token: request.revoker_session_token,
                 reason: request.reason,
                 client_ip: request.client_ip,
@@ -475,6 +522,10 @@ impl<S: Sessions> SessionService for SessionGrpc<S> {
                     since: bound(request.since_unix_ms),
                     until: bound(request.until_unix_ms),
                     offset: request.offset,
+                    kind: match request.kind() {
+                        AuditKind::Unspecified => None,
+                        kind => Some(kind),
+                    },
                 },
             )
             .await?;

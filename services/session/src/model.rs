@@ -125,4 +125,6 @@ pub struct AuditFilter {
     pub until: Option<i64>,
     /// Records to skip, newest first.
     pub offset: u32,
+    /// Only records of this kind.
+    pub kind: Option<AuditKind>,
 }

@@ -26,10 +26,12 @@ use serde_json::{Map, Value};
 mod actions;
 mod context;
 mod guests;
+mod live;
 mod refresh;
 mod team;
 
 pub use actions::{ActionLimit, ReportedAction};
+pub use live::LiveImpersonations;
 pub use team::{TeamMember, TeamRoster};
 
 use crate::{
@@ -94,6 +96,14 @@ pub trait Sessions: Send + Sync + 'static {
     /// The team of a team administrator's own session profile, with what
     /// the administrator may do to each member.
     async fn team_members(&self, token: &str) -> Result<TeamRoster, Error>;
+    /// A page of the live impersonated sessions after `after`, for a
+    /// reader (their own session token) holding `impersonation:revoke`.
+    async fn live_impersonations(
+        &self,
+        reader_token: &str,
+        after: Option<SessionId>,
+        limit: u32,
+    ) -> Result<LiveImpersonations, Error>;
 }
 
 #[derive(Debug)]
@@ -160,6 +170,8 @@ pub struct Revoke {
     pub revoker_token: String,
     pub actor: Option<PrincipalId>,
     pub target: Option<PrincipalId>,
+    /// Only this impersonated session.
+    pub session: Option<SessionId>,
     pub reason: String,
     pub client_ip: String,
     pub user_agent: String,
@@ -835,6 +847,15 @@ impl Sessions for SessionManager {
         self.roster(token).await
     }
 
+    async fn live_impersonations(
+        &self,
+        reader_token: &str,
+        after: Option<SessionId>,
+        limit: u32,
+    ) -> Result<LiveImpersonations, Error> {
+        self.live(reader_token, after, limit).await
+    }
+
     async fn record_action(&self, report: ReportedAction) -> Result<ActionRecord, Error> {
         self.append_action(report).await
     }
@@ -1259,9 +1280,9 @@ impl Sessions for SessionManager {
         }
         self.require_privilege(revoker.principal_id, REVOKE_IMPERSONATIONS)
             .await?;
-        if request.actor.is_none() && request.target.is_none() {
+        if request.actor.is_none() && request.target.is_none() && request.session.is_none() {
             return Err(Error::Missing {
-                field: "actorId or targetId",
+                field: "actorId, targetId or sessionId",
             });
         }
         let reason = match reason {
@@ -1274,6 +1295,7 @@ impl Sessions for SessionManager {
                 whose: Whose::Impersonations {
                     actor: request.actor,
                     target: request.target,
+                    session: request.session,
                 },
                 reason,
                 client_ip: request.client_ip,

@@ -198,10 +198,12 @@ pub const REVOKE_BATCH: i64 = 1000;
 /// Which live sessions a revocation ends.
 #[derive(Clone, Copy, Debug)]
 pub enum Whose {
-    /// The impersonations of this actor, of this target, or of both.
+    /// The impersonations of this actor, of this target, or of both; with
+    /// a session, only that one (when it matches the others).
     Impersonations {
         actor: Option<PrincipalId>,
         target: Option<PrincipalId>,
+        session: Option<SessionId>,
     },
     /// Every session of a principal: its own, the impersonations it started
     /// and those acting as it (a deactivation).
@@ -818,15 +820,21 @@ impl SessionStore for SqlSessions {
         // own by primary key, so the work grows with the count, not its
         // square as re-selecting the rest after every batch would.
         let ids: Vec<String> = match revocation.whose {
-            Whose::Impersonations { actor, target } => with_pool!(&self.pool, |pool| {
+            Whose::Impersonations {
+                actor,
+                target,
+                session,
+            } => with_pool!(&self.pool, |pool| {
                 sqlx::query_scalar(
                     "SELECT id FROM session WHERE imitating_user_id IS NOT NULL \
                      AND ended_at IS NULL AND expires_at > $1 \
-                     AND ($2 IS NULL OR imitating_user_id = $2) AND ($3 IS NULL OR principal_id = $3)",
+                     AND ($2 IS NULL OR imitating_user_id = $2) AND ($3 IS NULL OR principal_id = $3) \
+                     AND ($4 IS NULL OR id = $4)",
                 )
                 .bind(revocation.at)
                 .bind(actor.map(|a| a.to_string()))
                 .bind(target.map(|t| t.to_string()))
+                .bind(session.map(|s| s.to_string()))
                 .fetch_all(pool)
                 .await?
             }),
@@ -1016,6 +1024,7 @@ impl SessionStore for SqlSessions {
                  WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR target_id = $2) \
                  AND ($4 = FALSE OR session_id IS NOT NULL) \
                  AND ($5 IS NULL OR occurred_at >= $5) AND ($6 IS NULL OR occurred_at < $6) \
+                 AND ($8 IS NULL OR kind = $8) \
                  ORDER BY occurred_at DESC, id DESC LIMIT $3 OFFSET $7",
             )
             .bind(filter.actor_id.map(|a| a.to_string()))
@@ -1025,6 +1034,7 @@ impl SessionStore for SqlSessions {
             .bind(filter.since)
             .bind(filter.until)
             .bind(i64::from(filter.offset))
+            .bind(filter.kind.map(|kind| kind.as_str()))
             .fetch_all(pool)
             .await?
         });

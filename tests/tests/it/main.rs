@@ -17,6 +17,7 @@ mod helpers;
 mod invariants;
 mod keys;
 mod limits;
+mod live;
 mod policy;
 mod reasons;
 mod refresh;

@@ -7,6 +7,8 @@ use actas_shared::{
     ids::PrincipalId,
     proto::{Action, AuditKind, AuditRecord, ListAuditRecordsRequest, TeamImpersonationConsent},
 };
+use std::collections::HashMap;
+
 use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +18,7 @@ use crate::{
     error::HttpError,
     extract::{AdminSession, Body, BodyObject, CoworkerSession, FromBody, OperatorSession, Query, parse_id},
     openapi::{Id, ShopwareId, errors},
-    routes::store::simple_id,
+    routes::{names, store::simple_id},
 };
 
 /// One record of the audit trail.
@@ -40,8 +42,13 @@ pub struct AuditRecordAnswer {
     pub action: &'static str,
     #[schema(value_type = Option<ShopwareId>)]
     pub actor_id: Option<String>,
+    /// The actor's display name now (the trail keeps ids); null when the
+    /// directory no longer knows it.
+    pub actor_name: Option<String>,
     #[schema(value_type = Option<ShopwareId>)]
     pub target_id: Option<String>,
+    /// The target's display name now; null when unknown.
+    pub target_name: Option<String>,
     /// The sales channel id as stored (dashed form), or empty when the
     /// impersonation names none.
     pub audience: String,
@@ -107,7 +114,9 @@ fn string_enum<'a>(
     "kind": "impersonation_started",
     "action": "impersonate_team_member",
     "actorId": "018f8d3a5e007000800000000000c005",
+    "actorName": "Tina Teamadmin",
     "targetId": "018f8d3a5e007000800000000000c006",
+    "targetName": "Max Member",
     "audience": "",
     "sessionId": "018f8d3a5e0070008000000000005e01",
     "reason": "",
@@ -127,13 +136,15 @@ pub struct AuditRecordList {
     pub limit: Option<u32>,
 }
 
-fn record_json(record: &AuditRecord) -> AuditRecordAnswer {
+fn record_json(record: &AuditRecord, names: &HashMap<String, String>) -> AuditRecordAnswer {
     AuditRecordAnswer {
         id: simple_id(&record.id),
         kind: record.kind().as_str(),
         action: record.action().as_str(),
         actor_id: simple_id(&record.actor_id),
+        actor_name: names.get(&record.actor_id).cloned(),
         target_id: simple_id(&record.target_id),
+        target_name: names.get(&record.target_id).cloned(),
         audience: record.audience.clone(),
         session_id: simple_id(&record.session_id),
         reason: record.reason.clone(),
@@ -153,8 +164,15 @@ async fn list(state: &AppState, request: ListAuditRecordsRequest) -> Result<Audi
         .await?
         .into_inner()
         .records;
+    let names = names::principal_names(
+        state,
+        records
+            .iter()
+            .flat_map(|record| [record.actor_id.as_str(), record.target_id.as_str()]),
+    )
+    .await;
     Ok(AuditRecordList {
-        records: records.iter().map(record_json).collect(),
+        records: records.iter().map(|record| record_json(record, &names)).collect(),
         page: None,
         limit: None,
     })
@@ -173,6 +191,9 @@ pub struct AuditQuery {
     #[serde(rename = "targetId")]
     #[param(value_type = Option<Id>, example = "018f8d3a5e007000800000000000c001")]
     target_id: Option<String>,
+    /// Only records of this kind (empty: any).
+    #[param(value_type = Option<AuditKindName>)]
+    kind: Option<String>,
     /// Records at or after this time (RFC 3339).
     #[param(format = DateTime)]
     since: Option<String>,
@@ -234,6 +255,18 @@ impl AuditQuery {
             "limit",
         )?;
         let page = number(self.page, 1, 1_000_000, ErrorCode::InvalidPage, "page")?;
+        let kind = match self.kind.as_deref().map(str::trim) {
+            None | Some("") => AuditKind::Unspecified,
+            Some(text) => AuditKind::parse(text).ok_or_else(|| {
+                HttpError::new(
+                    ErrorCode::InvalidRequestParameter,
+                    format!(
+                        "kind must be one of: {}.",
+                        AuditKind::ALL.map(|kind| kind.as_str()).join(", ")
+                    ),
+                )
+            })?,
+        };
         let request = ListAuditRecordsRequest {
             actor_id: id(self.actor_id, "actorId")?,
             target_id: id(self.target_id, "targetId")?,
@@ -243,6 +276,7 @@ impl AuditQuery {
             since_unix_ms: time(self.since, "since")?,
             until_unix_ms: time(self.until, "until")?,
             offset: (page - 1).saturating_mul(limit),
+            kind: kind.into(),
         };
         Ok((request, page, limit))
     }
@@ -267,7 +301,7 @@ errors!(ListAuditRecordsErrors {
     InvalidRequestBody => "`since`/`until` not RFC 3339",
     InvalidLimit,
     InvalidPage,
-    InvalidRequestParameter,
+    InvalidRequestParameter => "an unknown `kind`",
     Unauthorized,
     MissingPrivilege => "no `impersonation:audit`",
     ForbiddenWhileImpersonating,
@@ -302,7 +336,7 @@ errors!(AdminAuditRecordsErrors {
     InvalidRequestBody => "`since`/`until` not RFC 3339",
     InvalidLimit,
     InvalidPage,
-    InvalidRequestParameter,
+    InvalidRequestParameter => "an unknown `kind`",
     Unauthorized,
     MissingPrivilege => "no `impersonation:audit`",
     ForbiddenWhileImpersonating,

@@ -5,6 +5,8 @@ pub mod admin;
 pub mod audit;
 pub mod coworkers;
 pub mod jwks;
+pub mod live;
+pub mod names;
 pub mod policy;
 pub mod portal;
 pub mod principals;

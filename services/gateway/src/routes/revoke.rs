@@ -3,7 +3,10 @@
 //! of a target, or of both. Sessions live in the database, so the next
 //! request at any gateway replica finds them ended.
 
-use actas_shared::{ids::PrincipalId, proto};
+use actas_shared::{
+    ids::{PrincipalId, SessionId},
+    proto,
+};
 use axum::{Json, extract::State};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,6 +31,10 @@ pub struct RevokeImpersonationsRequest {
     /// End the impersonations of this person.
     #[schema(value_type = Option<Id>)]
     pub target_id: Option<PrincipalId>,
+    /// End this one impersonated session (a row of the live list); with
+    /// actorId or targetId, only when it is theirs.
+    #[schema(value_type = Option<Id>)]
+    pub session_id: Option<SessionId>,
     /// Why; kept in each `impersonation_revoked` record.
     #[schema(value_type = Option<String>, max_length = 500)]
     pub reason: String,
@@ -35,15 +42,16 @@ pub struct RevokeImpersonationsRequest {
 
 impl FromBody for RevokeImpersonationsRequest {
     fn from_body(body: BodyObject) -> Result<Self, HttpError> {
-        let id = |field: &str| -> Result<Option<PrincipalId>, HttpError> {
+        fn id<T: std::str::FromStr>(body: &BodyObject, field: &str) -> Result<Option<T>, HttpError> {
             match body.text_or_empty(field)?.trim() {
                 "" => Ok(None),
                 text => parse_id(text, field).map(Some),
             }
-        };
+        }
         Ok(Self {
-            actor_id: id("actorId")?,
-            target_id: id("targetId")?,
+            actor_id: id(&body, "actorId")?,
+            target_id: id(&body, "targetId")?,
+            session_id: id(&body, "sessionId")?,
             reason: body.reason()?,
         })
     }
@@ -64,7 +72,9 @@ async fn revoke(
     client: Client,
     request: RevokeImpersonationsRequest,
 ) -> Result<Json<Revoked>, HttpError> {
-    let id = |id: Option<PrincipalId>| id.map(|id| id.to_string()).unwrap_or_default();
+    fn id<T: ToString>(id: Option<T>) -> String {
+        id.map(|id| id.to_string()).unwrap_or_default()
+    }
     let revoked = state
         .sessions
         .clone()
@@ -72,6 +82,7 @@ async fn revoke(
             revoker_session_token: token,
             actor_id: id(request.actor_id),
             target_id: id(request.target_id),
+            session_id: id(request.session_id),
             reason: request.reason,
             client_ip: client.ip,
             user_agent: client.user_agent,
@@ -85,7 +96,7 @@ async fn revoke(
 }
 
 errors!(RevokeImpersonationsErrors {
-    MissingParameter => "neither actorId nor targetId",
+    MissingParameter => "none of actorId, targetId and sessionId",
     InvalidUuid,
     InvalidRequestBody => "malformed body",
     InvalidReason => "a bad reason",
@@ -100,7 +111,7 @@ errors!(RevokeImpersonationsErrors {
     tag = "admin",
     operation_id = "revokeImpersonations",
     summary = "Revoke impersonations (admin)",
-    description = "Ends every live impersonated session of the actor and/or of the target, each with an `impersonation_revoked` audit record (client IP, user agent, who revoked and why). Sessions live in the database, so the next request at any gateway replica finds them ended. Needs the privilege `impersonation:revoke`; an impersonated session cannot revoke.",
+    description = "Ends every live impersonated session of the actor and/or of the target (or the one `sessionId` names), each with an `impersonation_revoked` audit record (client IP, user agent, who revoked and why). Sessions live in the database, so the next request at any gateway replica finds them ended. Needs the privilege `impersonation:revoke`; an impersonated session cannot revoke.",
     security(("adminBearer" = [])),
     request_body = RevokeImpersonationsRequest,
     responses(
@@ -108,7 +119,7 @@ errors!(RevokeImpersonationsErrors {
         RevokeImpersonationsErrors,
     ),
 )]
-/// `POST /api/_action/impersonations/revoke` {actorId?, targetId?, reason?} (admins)
+/// `POST /api/_action/impersonations/revoke` {actorId?, targetId?, sessionId?, reason?} (admins)
 pub async fn by_admin(
     State(state): State<AppState>,
     admin: AdminSession,
@@ -119,7 +130,7 @@ pub async fn by_admin(
 }
 
 errors!(RevokeImpersonationsAsOperatorErrors {
-    MissingParameter => "neither actorId nor targetId",
+    MissingParameter => "none of actorId, targetId and sessionId",
     InvalidUuid,
     InvalidRequestBody => "malformed body",
     InvalidReason => "a bad reason",
@@ -134,7 +145,7 @@ errors!(RevokeImpersonationsAsOperatorErrors {
     tag = "operator",
     operation_id = "revokeImpersonationsAsOperator",
     summary = "Revoke impersonations (operator)",
-    description = "Ends every live impersonated session of the actor and/or of the target, each with an `impersonation_revoked` audit record (client IP, user agent, who revoked and why). Sessions live in the database, so the next request at any gateway replica finds them ended. Needs the privilege `impersonation:revoke`; an impersonated session cannot revoke.",
+    description = "Ends every live impersonated session of the actor and/or of the target (or the one `sessionId` names), each with an `impersonation_revoked` audit record (client IP, user agent, who revoked and why). Sessions live in the database, so the next request at any gateway replica finds them ended. Needs the privilege `impersonation:revoke`; an impersonated session cannot revoke.",
     security(("operatorBearer" = [])),
     request_body = RevokeImpersonationsRequest,
     responses(
@@ -142,7 +153,7 @@ errors!(RevokeImpersonationsAsOperatorErrors {
         RevokeImpersonationsAsOperatorErrors,
     ),
 )]
-/// `POST /api/sys/impersonations/revoke` {actorId?, targetId?, reason?} (operators)
+/// `POST /api/sys/impersonations/revoke` {actorId?, targetId?, sessionId?, reason?} (operators)
 pub async fn by_operator(
     State(state): State<AppState>,
     operator: OperatorSession,

@@ -73,7 +73,7 @@ fn the_document_has_the_routes_users_call() {
     assert!(has("GET", "/api/public/coworkers/team"), "{routes:?}");
     assert!(has("POST", "/api/public/auth/logout"), "{routes:?}");
     assert!(has("GET", "/portal"), "{routes:?}");
-    assert_eq!(routes.len(), 49, "{routes:?}");
+    assert_eq!(routes.len(), 51, "{routes:?}");
 }
 
 #[test]

@@ -34,6 +34,7 @@ pub const CHECKS: &[Check] = checks![
     spent_tokens_are_forgotten_only_after_they_expire,
     end_happens_once,
     revocation_ends_every_match_in_batches_each_on_the_record,
+    a_revocation_of_one_session_ends_that_one_only,
     a_deactivation_ends_every_session_of_the_principal,
     open_impersonations_come_by_id_after_a_cursor,
     latest_payload_is_the_newest_per_channel,
@@ -334,6 +335,7 @@ async fn revocation_ends_every_match_in_batches_each_on_the_record(subject: Subj
         whose: Whose::Impersonations {
             actor: None,
             target: Some(target),
+            session: None,
         },
         reason: "revoked by someone: INC-9".to_owned(),
         client_ip: "203.0.113.9".to_owned(),
@@ -383,6 +385,59 @@ async fn revocation_ends_every_match_in_batches_each_on_the_record(subject: Subj
     assert_eq!(counted, i64::try_from(many)?, "one record per session ended");
     // Nothing left: a second revocation ends none.
     assert!(store.revoke_impersonations(&revocation).await?.is_empty());
+    Ok(())
+}
+
+async fn a_revocation_of_one_session_ends_that_one_only(subject: Subject) -> anyhow::Result<()> {
+    let store = subject.store.as_ref();
+    let now = now_millis();
+    let (actor, target) = (PrincipalId::new_random(), PrincipalId::new_random());
+    // The same pair twice: "End" on one row leaves the other running.
+    let (chosen, chosen_start) = impersonation(actor, target, now);
+    store
+        .start_impersonation(&chosen, &chosen_start, &spent())
+        .await?;
+    let (sibling, sibling_start) = impersonation(actor, target, now);
+    store
+        .start_impersonation(&sibling, &sibling_start, &spent())
+        .await?;
+    let revocation = |actor: Option<PrincipalId>| Revocation {
+        whose: Whose::Impersonations {
+            actor,
+            target: None,
+            session: Some(chosen.id),
+        },
+        reason: "revoked by someone".to_owned(),
+        client_ip: String::new(),
+        user_agent: String::new(),
+        trace_id: String::new(),
+        at: now + 1,
+    };
+    // A session named with an actor that is not its own ends nothing.
+    assert!(
+        store
+            .revoke_impersonations(&revocation(Some(target)))
+            .await?
+            .is_empty()
+    );
+    assert_eq!(
+        store.revoke_impersonations(&revocation(Some(actor))).await?,
+        std::slice::from_ref(&chosen.token_hash)
+    );
+    let stored = store.by_token_hash(&chosen.token_hash).await?.expect("kept");
+    assert_eq!(stored.ended_at, Some(now + 1));
+    let sibling = store.by_token_hash(&sibling.token_hash).await?.expect("kept");
+    assert!(sibling.is_live(now + 2));
+    let revoked = store
+        .audit_records(&AuditFilter {
+            target_id: Some(target),
+            kind: Some(AuditKind::ImpersonationRevoked),
+            limit: ALL,
+            ..AuditFilter::default()
+        })
+        .await?;
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].session_id, Some(chosen.id));
     Ok(())
 }
 

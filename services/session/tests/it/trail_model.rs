@@ -32,6 +32,8 @@ struct Query {
     since: Option<i64>,
     until: Option<i64>,
     page: u32,
+    /// Only records of this kind.
+    kind: Option<AuditKind>,
 }
 
 const ACTORS: usize = 3;
@@ -58,15 +60,23 @@ fn query() -> impl Strategy<Value = Query> {
         proptest::option::of(0i64..30),
         proptest::option::of(0i64..30),
         1u32..8,
+        proptest::option::of(prop_oneof![
+            Just(AuditKind::ImpersonationStarted),
+            Just(AuditKind::TokenIssued),
+            Just(AuditKind::ImpersonationRevoked),
+        ]),
     )
-        .prop_map(|((actor, target), sessions_only, since, until, page)| Query {
-            actor,
-            target,
-            sessions_only,
-            since,
-            until,
-            page,
-        })
+        .prop_map(
+            |((actor, target), sessions_only, since, until, page, kind)| Query {
+                actor,
+                target,
+                sessions_only,
+                since,
+                until,
+                page,
+                kind,
+            },
+        )
 }
 
 async fn check(store: &dyn SessionStore, records: &[Drawn], query: &Query) -> anyhow::Result<()> {
@@ -107,6 +117,7 @@ async fn check(store: &dyn SessionStore, records: &[Drawn], query: &Query) -> an
         .filter(|r| !query.sessions_only || r.session_id.is_some())
         .filter(|r| since.is_none_or(|s| r.occurred_at >= s))
         .filter(|r| until.is_none_or(|u| r.occurred_at < u))
+        .filter(|r| query.kind.is_none_or(|k| r.kind == k))
         .collect();
     expected.sort_by_key(|r| std::cmp::Reverse(r.occurred_at));
 
@@ -122,6 +133,7 @@ async fn check(store: &dyn SessionStore, records: &[Drawn], query: &Query) -> an
                 since,
                 until,
                 offset,
+                kind: query.kind,
             })
             .await?;
         anyhow::ensure!(page.len() <= query.page as usize, "a page longer than its limit");
