@@ -101,11 +101,11 @@
       const tr = document.createElement('tr');
       tr.dataset.kind = record.kind;
       tr.append(
-        cell(when(record.occurredAt)),
+        cell(when(record.occurredAt), 'nowrap'),
         cell(t(`console.kinds.${record.kind}`)),
         person(record.actorName, record.actorId),
         person(record.targetName, record.targetId),
-        cell(record.reason),
+        cell(record.reason, 'reason'),
         cell(record.clientIp),
         cell(record.userAgent, 'wrap'),
         cell(record.traceId || '', 'mono'),
@@ -140,9 +140,10 @@
     const items = rows.map((row) => {
       const tr = document.createElement('tr');
       tr.dataset.sessionId = row.sessionId;
-      const where = row.teamName
-        ? t('console.live.team', { team: row.teamName })
-        : t('console.live.channel', { channel: row.salesChannelId || '' });
+      // A team, a sales channel, or neither: an operator's access.
+      const where = row.teamName ? t('console.live.team', { team: row.teamName })
+        : row.salesChannelId ? t('console.live.channel', { channel: row.salesChannelId })
+          : t('console.live.operator');
       const actor = row.actorName || row.actorId;
       const target = row.targetName || row.targetId;
       const actions = document.createElement('td');
@@ -158,10 +159,10 @@
       tr.append(
         person(row.actorName, row.actorId),
         person(row.targetName, row.targetId),
-        cell(where),
-        cell(when(row.startedAt)),
-        cell(when(row.lastSeenAt)),
-        cell(row.readOnly ? t('console.live.readOnly') : t('console.live.readWrite')),
+        cell(where, 'where'),
+        cell(when(row.startedAt), 'nowrap'),
+        cell(when(row.lastSeenAt), 'nowrap'),
+        cell(row.readOnly ? t('console.live.readOnly') : t('console.live.readWrite'), 'nowrap'),
         actions,
       );
       return tr;

@@ -219,6 +219,7 @@
     el.profiles.replaceChildren();
     el.selectMembers.replaceChildren();
     el.teamMembers.replaceChildren();
+    document.dispatchEvent(new CustomEvent('actas:history-closed'));
     el.password.value = '';
     show(el.signin);
     el.email.focus();
@@ -338,8 +339,22 @@
     el.profile.hidden = false;
     el.team.hidden = Boolean(acting) || !own.team;
     if (!el.team.hidden) renderTeam(own.team);
+    showHistory();
     show(el.home);
     el.homeHeading.focus();
+  }
+
+  // "My account" (history.js) is the person's own: handed their bearer's
+  // calls on their own session only, taken back otherwise.
+  function showHistory() {
+    if (acting || !own) {
+      document.dispatchEvent(new CustomEvent('actas:history-closed'));
+      return;
+    }
+    const token = own.token;
+    document.dispatchEvent(new CustomEvent('actas:history', {
+      detail: { api: (method, path, body) => api(method, path, { token, body }), t, failed },
+    }));
   }
 
   function roleLabel(role) {

@@ -149,12 +149,16 @@ pub fn snippets(lang: Lang) -> &'static Snippets {
 }
 
 /// The page templates, by name.
-pub const TEMPLATES: [(&str, &str); 5] = [
+pub const TEMPLATES: [(&str, &str); 6] = [
     ("base.html", include_str!("../templates/base.html")),
     ("admin.html", include_str!("../templates/admin.html")),
     ("account.html", include_str!("../templates/account.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("portal.html", include_str!("../templates/portal.html")),
+    (
+        "history_head.html",
+        include_str!("../templates/history_head.html"),
+    ),
 ];
 
 /// `t("key", name=value...)`: the snippet of the page's language with each
@@ -323,6 +327,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     (
         "console.js",
         include_str!("../assets/console.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "history.js",
+        include_str!("../assets/history.js"),
         "text/javascript; charset=utf-8",
     ),
     (

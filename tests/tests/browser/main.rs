@@ -18,6 +18,8 @@ use actas_shared::testing::{TestDatabase, free_port, redis_url, unique_prefix};
 use fantoccini::{Client, Locator, elements::Element};
 use serde_json::{Value, json};
 
+mod console;
+mod history;
 mod portal;
 
 const CHROMIUM: &str = "/usr/bin/chromium";

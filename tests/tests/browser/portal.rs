@@ -17,7 +17,7 @@ const OLGA: uuid::Uuid = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_0000000
 const PROFILE_OLGA_ACME: i64 = 1009;
 
 impl Browsing {
-    async fn portal_sign_in(&self, lang: &str, email: &str, password: &str) {
+    pub(crate) async fn portal_sign_in(&self, lang: &str, email: &str, password: &str) {
         self.browser()
             .goto(&self.eu(&format!("/portal?lang={lang}")))
             .await
@@ -27,8 +27,18 @@ impl Browsing {
         self.click("#portal-signin-submit").await;
     }
 
+    /// Signs in to the portal (en-GB) and continues with `profile` from
+    /// the selection.
+    pub(crate) async fn portal_continue_as(&self, email: &str, password: &str, profile: i64) {
+        self.portal_sign_in("en-GB", email, password).await;
+        self.until("the selection", || self.displayed("#portal-select"))
+            .await;
+        self.click(&format!("#portal-profiles [data-profile-id=\"{profile}\"]"))
+            .await;
+    }
+
     /// A public API answer as `email` sees it, outside the browser.
-    async fn public_json(&self, email: &str, path: &str) -> Value {
+    pub(crate) async fn public_json(&self, email: &str, path: &str) -> Value {
         let http = reqwest::Client::new();
         let password = format!("{}-demo-password", email.split('@').next().unwrap_or_default());
         let session: Value = http
@@ -222,14 +232,8 @@ async fn a_team_admin_signs_in_as_a_member_from_the_selection_and_stops_in_both_
 async fn the_team_permissions_page_says_why_a_member_is_closed_and_asks_the_required_reason() {
     let b = Browsing::start_with(|options| options.require_reason = true).await;
     owner_and_an_opt_out(&b).await;
-    b.portal_sign_in("en-GB", "tina@example.com", "tina-demo-password")
+    b.portal_continue_as("tina@example.com", "tina-demo-password", seed::PROFILE_TINA_ACME)
         .await;
-    b.until("the selection", || b.displayed("#portal-select")).await;
-    b.click(&format!(
-        "#portal-profiles [data-profile-id=\"{}\"]",
-        seed::PROFILE_TINA_ACME
-    ))
-    .await;
     b.until("the team page", || b.displayed("#portal-team")).await;
     assert_eq!(
         b.text("#portal-team-heading").await,

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod admin;
 pub mod audit;
 pub mod coworkers;
+pub mod history;
 pub mod jwks;
 pub mod live;
 pub mod names;

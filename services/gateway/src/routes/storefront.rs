@@ -23,6 +23,7 @@ use crate::{
     openapi::errors,
     routes::{
         coworkers::EmailPasswordRequest,
+        history,
         store::{ImitateCustomerRequest, exchange},
     },
     ui::{Locale, Page},
@@ -173,10 +174,25 @@ pub async fn account(
         Some(context! {
             actor => actor,
             since_iso => since.to_rfc3339(),
-            since_text => since.format("%Y-%m-%d %H:%M UTC").to_string(),
+            since_text => utc_text(context.created_at_unix),
         })
     } else {
         None
+    };
+    // Who accessed the account is the customer's own: never shown to
+    // whoever acts as them. A failed read leaves the rest of the page up.
+    let history = match (&imitation, cookie_token(&headers)) {
+        (None, Some(token)) => match history::of_reader(&state, &token).await {
+            Ok(accesses) => Some(accesses),
+            Err(error) => {
+                tracing::warn!(
+                    code = error.0.code.as_str(),
+                    "who accessed the account could not be read"
+                );
+                None
+            }
+        },
+        _ => None,
     };
     Page {
         template: "account.html",
@@ -184,9 +200,30 @@ pub async fn account(
         context: context! {
             customer => context! { name => customer.display_name, email => customer.email },
             imitation => imitation,
+            own => imitation.is_none(),
+            history => history.as_ref().map(|accesses| accesses
+                .iter()
+                .map(|access| context! {
+                    session_id => access.session_id,
+                    actor => access.actor,
+                    started => utc_text(access.started_at),
+                    reason => access.reason,
+                    ending => access.ending,
+                    minutes => access.minutes,
+                    actions => access.actions,
+                })
+                .collect::<Vec<_>>()),
         },
     }
     .render(locale)
+}
+
+/// A time as the storefront pages print it (they know no time zone of the reader).
+fn utc_text(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string()
 }
 
 /// A flag of the login page's query: present and `true`, or absent.
