@@ -8,6 +8,7 @@
   'use strict';
 
   const AUDIT_PAGE = 20;
+  const ACTIONS_SHOWN = 100; // per impersonation; the rest at /action-records
   const AUDIT = 'impersonation:audit';
   const REVOKE = 'impersonation:revoke';
   const POLICY = 'impersonation:policy';
@@ -88,7 +89,9 @@
       const answer = await ctx.api('GET', `${ctx.base}/audit-records?${query}`);
       if (seen !== epoch) return;
       auditPage = page;
-      renderAudit(Array.isArray(answer && answer.records) ? answer.records : []);
+      const records = Array.isArray(answer && answer.records) ? answer.records : [];
+      renderAudit(records);
+      loadActions(records, seen);
     } catch (err) {
       if (seen === epoch) ctx.handleError(err, 'console.audit.failed');
     } finally {
@@ -100,6 +103,7 @@
     const rows = records.map((record) => {
       const tr = document.createElement('tr');
       tr.dataset.kind = record.kind;
+      if (record.sessionId) tr.dataset.sessionId = record.sessionId;
       tr.append(
         cell(when(record.occurredAt), 'nowrap'),
         cell(t(`console.kinds.${record.kind}`)),
@@ -118,6 +122,56 @@
     $('audit-prev').disabled = auditPage <= 1;
     // A short page is the last one.
     $('audit-next').disabled = records.length < AUDIT_PAGE;
+  }
+
+  // What was done under each impersonation the page shows: its action
+  // records (reported by services and by the gateway), in a row under the
+  // record of its start, oldest first as it happened.
+  async function loadActions(records, seen) {
+    const sessions = [...new Set(records
+      .filter((record) => record.kind === 'impersonation_started' && record.sessionId)
+      .map((record) => record.sessionId))];
+    const answers = await Promise.all(sessions.map((session) => {
+      const query = new URLSearchParams({ sessionId: session, limit: String(ACTIONS_SHOWN) });
+      return ctx.api('GET', `${ctx.base}/action-records?${query}`)
+        .then((answer) => [session, Array.isArray(answer && answer.records) ? answer.records : []])
+        .catch((err) => [session, err]);
+    }));
+    if (seen !== epoch) return;
+    for (const [session, actions] of answers) {
+      const start = $('audit-rows').querySelector(`tr[data-kind="impersonation_started"][data-session-id="${CSS.escape(session)}"]`);
+      if (start) start.after(actionsRow(session, actions));
+    }
+  }
+
+  function actionsRow(session, actions) {
+    const tr = document.createElement('tr');
+    tr.className = 'audit-actions';
+    tr.dataset.actionsOf = session;
+    const td = document.createElement('td');
+    td.colSpan = 8;
+    const label = document.createElement('span');
+    label.className = 'eyebrow';
+    label.textContent = t('console.audit.done');
+    td.append(label, ' ');
+    if (!Array.isArray(actions)) {
+      td.append(t('console.audit.actionsFailed'));
+    } else if (actions.length === 0) {
+      td.append(t('console.audit.nothingDone'));
+    } else {
+      const list = document.createElement('ul');
+      list.className = 'plain-list';
+      for (const action of [...actions].reverse()) {
+        const li = document.createElement('li');
+        li.className = 'mono';
+        li.textContent = [when(action.occurredAt), action.action, action.detail, action.outcome]
+          .filter(Boolean).join(' · ');
+        list.append(li);
+      }
+      td.append(list);
+    }
+    tr.append(td);
+    return tr;
   }
 
   // --------------------------------------------------- live impersonations

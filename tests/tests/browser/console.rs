@@ -166,7 +166,7 @@ impl Browsing {
         let mut kinds = Vec::new();
         for row in self
             .browser()
-            .find_all(Locator::Css("#audit-rows tr"))
+            .find_all(Locator::Css("#audit-rows tr[data-kind]"))
             .await
             .unwrap_or_default()
         {
@@ -229,6 +229,16 @@ async fn the_admin_ends_one_live_row_then_all_of_an_actor_and_reads_it_in_the_tr
         )
         .await;
     b.operator_acts_as_admin().await;
+    // One write as Alice: the gateway records it under her impersonation.
+    let patched = reqwest::Client::new()
+        .patch(b.eu("/store-api/context"))
+        .header("sw-access-key", seed::STOREFRONT_EU_ACCESS_KEY)
+        .header("sw-context-token", &as_alice)
+        .json(&json!({ "languageId": "2fbb5fe2e29a4d70aa5854ce7ce3e20b" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(patched.status(), StatusCode::OK);
     let bob_row = row_of(&b, seed::ADMIN, seed::BOB).await;
     let alice_row = row_of(&b, seed::ADMIN, seed::ALICE).await;
 
@@ -334,6 +344,19 @@ async fn the_admin_ends_one_live_row_then_all_of_an_actor_and_reads_it_in_the_tr
         .await;
     let kinds = b.audit_kinds().await;
     assert!(kinds.contains(&"impersonation_started".to_owned()), "{kinds:?}");
+    // What was done as Alice, under the start of that impersonation.
+    b.until("the actions under the starts", || async {
+        b.text("#audit-rows")
+            .await
+            .contains("PATCH /store-api/context · 200")
+    })
+    .await;
+    assert!(
+        b.text("#audit-rows")
+            .await
+            .contains(&snippet("en-GB", "console.audit.nothingDone")),
+        "the impersonation of Bob did nothing"
+    );
     b.browser()
         .execute(
             "document.getElementById('audit-panel').scrollIntoView({ block: 'start', inline: 'nearest' })",
