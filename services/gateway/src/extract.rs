@@ -451,6 +451,32 @@ where
     }
 }
 
+/// Any verified session outside a sales channel, by its bearer: a
+/// customer's or an operator's own, or an impersonation exchanged at
+/// `POST /api/public/auth/login/{token}` (of a customer or an admin). Only
+/// logout takes it: ending the session one holds is never an escalation.
+pub struct BearerSession {
+    pub token: String,
+}
+
+impl<S> FromRequestParts<S> for BearerSession
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        let (token, context) = bearer_session(parts, &AppState::from_ref(state)).await?;
+        // A storefront's or the Store API's session ends at their own logout.
+        if !context.sales_channel_id.is_empty() {
+            return Err(HttpError(actas_shared::ApiError::unauthorized()));
+        }
+        guard::admit(&Intent::of(parts), &token, &context)?;
+        Ok(BearerSession { token })
+    }
+}
+
 /// A verified operator session (never an impersonated one).
 pub struct OperatorSession {
     pub token: String,

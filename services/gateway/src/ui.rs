@@ -149,12 +149,14 @@ pub fn snippets(lang: Lang) -> &'static Snippets {
 }
 
 /// The page templates, by name.
-pub const TEMPLATES: [(&str, &str); 6] = [
+pub const TEMPLATES: [(&str, &str); 8] = [
     ("base.html", include_str!("../templates/base.html")),
     ("admin.html", include_str!("../templates/admin.html")),
     ("account.html", include_str!("../templates/account.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("portal.html", include_str!("../templates/portal.html")),
+    ("operator.html", include_str!("../templates/operator.html")),
+    ("console.html", include_str!("../templates/console.html")),
     (
         "history_head.html",
         include_str!("../templates/history_head.html"),
@@ -332,6 +334,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
     (
         "history.js",
         include_str!("../assets/history.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "operator.js",
+        include_str!("../assets/operator.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "page.js",
+        include_str!("../assets/page.js"),
         "text/javascript; charset=utf-8",
     ),
     (

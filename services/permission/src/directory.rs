@@ -18,8 +18,8 @@ use crate::{
     error::Error,
     model::{
         Action, CUSTOMER_READ, ContextOption, CustomerPage, DEACTIVATE_PRINCIPALS, Decision, MANAGE_POLICY,
-        Policy, PolicyScope, Principal, Profile, Relation, ResolvedTarget, Rule, SalesChannel, Target,
-        a_kind, normalize_email,
+        Policy, PolicyScope, Principal, Profile, Relation, ResolvedTarget, Rule, SYS_IMPERSONATE_USERS,
+        SalesChannel, Target, UserPage, a_kind, normalize_email,
     },
     password,
     store::DirectoryStore,
@@ -70,6 +70,17 @@ pub trait Permission: Send + Sync + 'static {
         page: i64,
         limit: i64,
     ) -> Result<CustomerPage, Error>;
+
+    /// A page (1-based) of the users an operator holding
+    /// [`SYS_IMPERSONATE_USERS`] may act as (admins and customers, never
+    /// another operator) whose email or name contains `term`.
+    async fn search_users(
+        &self,
+        actor: PrincipalId,
+        term: &str,
+        page: i64,
+        limit: i64,
+    ) -> Result<UserPage, Error>;
 
     /// What a sales channel offers a storefront context (an unknown
     /// channel offers nothing).
@@ -564,14 +575,7 @@ impl Permission for Directory {
         page: i64,
         limit: i64,
     ) -> Result<CustomerPage, Error> {
-        if page < 1 {
-            return Err(Error::InvalidPage);
-        }
-        if !(1..=MAX_SEARCH_LIMIT).contains(&limit) {
-            return Err(Error::InvalidLimit {
-                max: MAX_SEARCH_LIMIT,
-            });
-        }
+        let offset = search_offset(page, limit)?;
         let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
             return Err(Error::Denied(ApiError::unauthorized()));
         };
@@ -580,7 +584,6 @@ impl Permission for Directory {
                 CUSTOMER_READ.to_owned(),
             ])));
         }
-        let offset = (page - 1).saturating_mul(limit);
         let (total, customers) = self.store.search_customers(term.trim(), offset, limit).await?;
         let mut channel_ids: Vec<SalesChannelId> = customers
             .iter()
@@ -595,6 +598,45 @@ impl Permission for Directory {
             sales_channels,
         })
     }
+
+    #[tracing::instrument(skip(self, term))]
+    async fn search_users(
+        &self,
+        actor_id: PrincipalId,
+        term: &str,
+        page: i64,
+        limit: i64,
+    ) -> Result<UserPage, Error> {
+        let offset = search_offset(page, limit)?;
+        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
+            return Err(Error::Denied(ApiError::unauthorized()));
+        };
+        if actor.kind != PrincipalKind::Operator || !actor.holds(SYS_IMPERSONATE_USERS) {
+            return Err(Error::Denied(ApiError::missing_privileges(vec![
+                SYS_IMPERSONATE_USERS.to_owned(),
+            ])));
+        }
+        // Operators act as admins and customers only: nobody acts as an equal.
+        let kinds = [PrincipalKind::Admin, PrincipalKind::Customer];
+        let (total, users) = self
+            .store
+            .search_principals(&kinds, term.trim(), offset, limit)
+            .await?;
+        Ok(UserPage { total, users })
+    }
+}
+
+/// The offset of a search page, or why the page or limit is refused.
+fn search_offset(page: i64, limit: i64) -> Result<i64, Error> {
+    if page < 1 {
+        return Err(Error::InvalidPage);
+    }
+    if !(1..=MAX_SEARCH_LIMIT).contains(&limit) {
+        return Err(Error::InvalidLimit {
+            max: MAX_SEARCH_LIMIT,
+        });
+    }
+    Ok((page - 1).saturating_mul(limit))
 }
 
 /// Privilege ordering: an actor only acts as someone with strictly fewer

@@ -270,6 +270,28 @@ impl<P: Permission> PermissionService for PermissionGrpc<P> {
         }))
     }
 
+    async fn search_users(
+        &self,
+        request: Request<proto::SearchUsersRequest>,
+    ) -> Result<Response<proto::SearchUsersResponse>, Status> {
+        // The actor id is the gateway's word, after verifying the session.
+        self.gateway_only(&request)?;
+        let request = request.into_inner();
+        let page = self
+            .inner
+            .search_users(
+                parse_id::<PrincipalId>(&request.actor_id, "actorId")?,
+                &request.term,
+                request.page,
+                request.limit,
+            )
+            .await?;
+        Ok(Response::new(proto::SearchUsersResponse {
+            total: page.total,
+            users: page.users.into_iter().map(to_proto).collect(),
+        }))
+    }
+
     async fn get_team_impersonation_consent(
         &self,
         request: Request<proto::TeamImpersonationConsent>,

@@ -48,6 +48,8 @@ impl Principal {
 pub const CUSTOMER_READ: &str = "customer:read";
 /// The privilege that lets an admin or operator read and set impersonation policy.
 pub const MANAGE_POLICY: &str = "impersonation:policy";
+/// The privilege an operator needs to find and impersonate users.
+pub const SYS_IMPERSONATE_USERS: &str = "sys_impersonate-users";
 /// The privilege to deactivate (and reactivate) admins and customers, which
 /// ends their sessions.
 pub const DEACTIVATE_PRINCIPALS: &str = "principal:deactivate";
@@ -120,6 +122,15 @@ pub struct StorefrontChannel {
     pub name: String,
     /// Sorted.
     pub domain_urls: Vec<String>,
+}
+
+/// One page of an operator's user search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPage {
+    /// Matches on all pages.
+    pub total: i64,
+    /// Admins and customers ordered by name; privileges are not loaded.
+    pub users: Vec<Principal>,
 }
 
 /// One page of a customer search.

@@ -92,8 +92,7 @@ pub const REVOKE_IMPERSONATIONS: &str = "impersonation:revoke";
 /// The privilege that lets an admin or operator read the audit trail.
 pub const AUDIT_IMPERSONATIONS: &str = "impersonation:audit";
 
-/// The privilege an operator needs to impersonate users.
-pub const SYS_IMPERSONATE_USERS: &str = "sys_impersonate-users";
+pub use crate::model::SYS_IMPERSONATE_USERS;
 
 pub const TEAM_ACME: i64 = 1;
 pub const TEAM_GLOBEX: i64 = 2;

@@ -54,14 +54,26 @@ pub trait DirectoryStore: Send + Sync + 'static {
     async fn sales_channel_by_access_key(&self, access_key: &str) -> Result<Option<SalesChannel>, Error>;
     /// The sales channel with a storefront domain on this host (`host[:port]`, lowercase).
     async fn sales_channel_by_host(&self, host: &str) -> Result<Option<SalesChannel>, Error>;
-    /// Customers whose email or name contains `term` (case-insensitively),
-    /// ordered by name: the total and the page `[offset, offset + limit)`.
+    /// Principals of one of `kinds` whose email or name contains `term`
+    /// (case-insensitively), ordered by name: the total and the page
+    /// `[offset, offset + limit)`. Customers come with their sales channels.
+    async fn search_principals(
+        &self,
+        kinds: &[PrincipalKind],
+        term: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<Principal>), Error>;
+    /// [`DirectoryStore::search_principals`] of customers only.
     async fn search_customers(
         &self,
         term: &str,
         offset: i64,
         limit: i64,
-    ) -> Result<(i64, Vec<Principal>), Error>;
+    ) -> Result<(i64, Vec<Principal>), Error> {
+        self.search_principals(&[PrincipalKind::Customer], term, offset, limit)
+            .await
+    }
     /// These sales channels with their domains, by id.
     async fn storefront_channels(&self, ids: &[SalesChannelId]) -> Result<Vec<StorefrontChannel>, Error>;
     /// Whether and how impersonations may happen in `scope`
@@ -415,12 +427,16 @@ impl DirectoryStore for SqlDirectory {
         .transpose()
     }
 
-    async fn search_customers(
+    async fn search_principals(
         &self,
+        kinds: &[PrincipalKind],
         term: &str,
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<Principal>), Error> {
+        if kinds.is_empty() {
+            return Ok((0, Vec::new()));
+        }
         // LIKE with the term's own wildcards escaped. SQLite's LOWER folds
         // ASCII only, so there a non-ASCII term matches case-sensitively.
         let pattern = format!(
@@ -430,17 +446,26 @@ impl DirectoryStore for SqlDirectory {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        const MATCHES: &str = "FROM principal WHERE kind = 'customer' \
-             AND (LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\')";
+        // The kinds are the enum's own fixed words, never caller text.
+        let kinds_sql = kinds
+            .iter()
+            .map(|kind| format!("'{}'", kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let matches = format!(
+            "FROM principal WHERE kind IN ({kinds_sql}) \
+             AND (LOWER(email) LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $2 ESCAPE '\\')"
+        );
+        let matches = matches.as_str();
         let (total, rows, channels) = with_pool!(&self.pool, |pool| {
-            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {MATCHES}")))
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {matches}")))
                 .bind(&pattern)
                 .bind(&pattern)
                 .fetch_one(pool)
                 .await?;
-            let rows: Vec<(String, String, String, bool, bool)> =
+            let rows: Vec<(String, String, String, String, bool, bool)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT id, email, display_name, active, guest {MATCHES} \
+                    "SELECT id, kind, email, display_name, active, guest {matches} \
                  ORDER BY LOWER(display_name), id LIMIT $3 OFFSET $4"
                 )))
                 .bind(&pattern)
@@ -464,9 +489,9 @@ impl DirectoryStore for SqlDirectory {
             };
             (total, rows, channels)
         });
-        let customers = rows
+        let found = rows
             .into_iter()
-            .map(|(id, email, display_name, active, guest)| {
+            .map(|(id, kind, email, display_name, active, guest)| {
                 let mut sales_channel_ids = channels
                     .iter()
                     .filter(|(customer, _)| *customer == id)
@@ -475,7 +500,7 @@ impl DirectoryStore for SqlDirectory {
                 sales_channel_ids.sort_unstable();
                 Ok(Principal {
                     id: parse_id(&id)?,
-                    kind: PrincipalKind::Customer,
+                    kind: PrincipalKind::parse(&kind).ok_or(Error::Corrupt("unknown principal kind"))?,
                     email,
                     display_name,
                     active,
@@ -485,7 +510,7 @@ impl DirectoryStore for SqlDirectory {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok((total, customers))
+        Ok((total, found))
     }
 
     async fn storefront_channels(&self, ids: &[SalesChannelId]) -> Result<Vec<StorefrontChannel>, Error> {

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 mod console;
 mod history;
+mod operator;
 mod portal;
 
 const CHROMIUM: &str = "/usr/bin/chromium";

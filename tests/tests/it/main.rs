@@ -29,4 +29,5 @@ mod storefront;
 mod team;
 mod tls;
 mod token_events;
+mod users;
 mod webhook;

@@ -366,12 +366,12 @@ pub async fn generate_imitate_customer_token(
 /// Search results a page holds unless the request asks for fewer.
 const DEFAULT_SEARCH_LIMIT: i64 = 25;
 
-/// A customer search.
+/// A search of customers (admins) or users (operators).
 #[derive(ToSchema)]
 #[schema(examples(json!({"term": "alice", "page": 1, "limit": 10})))]
-pub struct CustomerSearchRequest {
+pub struct SearchRequest {
     /// Matched case-insensitively against email and name; empty or absent
-    /// lists all customers.
+    /// lists all.
     #[schema(value_type = Option<String>)]
     pub term: String,
     #[schema(value_type = Option<i64>, minimum = 1, default = 1)]
@@ -380,7 +380,7 @@ pub struct CustomerSearchRequest {
     pub limit: i64,
 }
 
-impl FromBody for CustomerSearchRequest {
+impl FromBody for SearchRequest {
     fn from_body(body: BodyObject) -> Result<Self, HttpError> {
         Ok(Self {
             term: body.text_or_empty("term")?,
@@ -439,7 +439,7 @@ errors!(SearchCustomersErrors {
     summary = "Search customers",
     description = "Customers whose email or name contains the term, ordered by name, a page at a time, with their sales channels and storefront domains (what the admin page needs to offer \"Log in as customer\"). The admin needs the privilege `customer:read`.",
     security(("adminBearer" = [])),
-    request_body = CustomerSearchRequest,
+    request_body = SearchRequest,
     responses(
         (status = 200, description = "One page of customers.", body = CustomerSearchResult),
         SearchCustomersErrors,
@@ -451,9 +451,9 @@ errors!(SearchCustomersErrors {
 pub async fn search_customers(
     State(state): State<AppState>,
     admin: AdminSession,
-    Body(request): Body<CustomerSearchRequest>,
+    Body(request): Body<SearchRequest>,
 ) -> Result<Json<CustomerSearchResult>, HttpError> {
-    let CustomerSearchRequest { term, page, limit } = request;
+    let SearchRequest { term, page, limit } = request;
     let found = state
         .permission
         .clone()

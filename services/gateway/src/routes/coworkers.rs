@@ -19,8 +19,8 @@ use crate::{
     app::AppState,
     error::HttpError,
     extract::{
-        Body, BodyObject, Client, CoworkerSession, FromBody, Path, StatedReason, forget_context,
-        remember_context,
+        BearerSession, Body, BodyObject, Client, CoworkerSession, FromBody, Path, StatedReason,
+        forget_context, remember_context,
     },
     openapi::{ShopwareId, errors},
     routes::{admin::OneTimeToken, store::simple_id},
@@ -309,8 +309,8 @@ errors!(PublicLogoutErrors {
     tag = "public",
     operation_id = "publicLogout",
     summary = "End this public session only",
-    description = "Ends the session of the bearer and nothing else: an impersonated session ends (its audit record says so) and the administrator's own session goes on, so a portal returns to it. The bearer answers 401 afterwards.",
-    security(("publicBearer" = [])),
+    description = "Ends the session of the bearer and nothing else: a customer's or an operator's own session, or an impersonation exchanged at `POST /api/public/auth/login/{token}` (of a customer or an admin). An impersonated session ends (its audit record says so) and the actor's own session goes on, so a portal or the operator console returns to it. The bearer answers 401 afterwards; a storefront's or the Store API's session ends at their own logout.",
+    security(("publicBearer" = []), ("operatorBearer" = [])),
     responses(
         (status = 204, description = "The session has ended."),
         PublicLogoutErrors,
@@ -319,7 +319,7 @@ errors!(PublicLogoutErrors {
 /// `POST /api/public/auth/logout`
 pub async fn logout(
     State(state): State<AppState>,
-    session: CoworkerSession,
+    session: BearerSession,
 ) -> Result<axum::http::StatusCode, HttpError> {
     let ended = state
         .sessions

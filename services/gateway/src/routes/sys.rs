@@ -6,19 +6,21 @@ use actas_shared::{
     ErrorCode,
     ids::PrincipalId,
     principal::PrincipalKind,
-    proto::{Action, IssueImpersonationTokenRequest, LoginRequest},
+    proto::{Action, IssueImpersonationTokenRequest, LoginRequest, SearchUsersRequest},
 };
 use axum::{Json, extract::State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::{
     app::AppState,
     error::HttpError,
     extract::{Body, Client, OperatorSession, Query, StatedReason, missing, parse_id},
-    openapi::{Id, errors},
+    openapi::{Id, ShopwareId, errors},
     routes::{
-        admin::OneTimeToken,
+        admin::{OneTimeToken, SearchRequest},
         coworkers::{EmailPasswordRequest, PublicSession, session_json},
+        store::simple_id,
     },
 };
 
@@ -153,4 +155,112 @@ pub async fn impersonate(
         .await?
         .into_inner();
     Ok(Json(OneTimeToken { token: issued.token }))
+}
+
+/// One page of the users an operator may act as.
+#[derive(Serialize, ToSchema)]
+pub struct UserSearchResult {
+    /// Matches on all pages.
+    pub total: i64,
+    pub page: i64,
+    pub limit: i64,
+    pub data: Vec<FoundUser>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundUser {
+    #[schema(value_type = Option<ShopwareId>)]
+    pub id: Option<String>,
+    /// `admin` or `customer` (operators never act as operators).
+    #[schema(examples("customer"))]
+    pub kind: String,
+    #[schema(format = Email)]
+    pub email: String,
+    pub name: String,
+    pub active: bool,
+    pub guest: bool,
+}
+
+errors!(SearchUsersErrors {
+    InvalidRequestBody => "the body is not a JSON object or a field has the wrong type",
+    InvalidPage => "page below 1",
+    InvalidLimit => "limit outside 1..=100",
+    Unauthorized,
+    MissingPrivilege => "the operator lacks `sys_impersonate-users` (listed in `meta.missingPrivileges`)",
+    Unavailable => "a downstream service or its database is unavailable",
+});
+#[utoipa::path(
+    post,
+    path = "/api/sys/search/user",
+    tag = "operator",
+    operation_id = "searchUsers",
+    summary = "Search the users an operator may act as",
+    description = "Admins and customers (never operators) whose email or name contains the term, ordered by name, a page at a time. Needs the privilege `sys_impersonate-users`.",
+    security(("operatorBearer" = [])),
+    request_body = SearchRequest,
+    responses(
+        (status = 200, description = "One page of users.", body = UserSearchResult),
+        SearchUsersErrors,
+    ),
+)]
+/// `POST /api/sys/search/user` {term?, page?, limit?}: the admins and
+/// customers an operator may act as, by email or name.
+pub async fn search_users(
+    State(state): State<AppState>,
+    operator: OperatorSession,
+    Body(SearchRequest { term, page, limit }): Body<SearchRequest>,
+) -> Result<Json<UserSearchResult>, HttpError> {
+    let found = state
+        .permission
+        .clone()
+        .search_users(SearchUsersRequest {
+            actor_id: operator.operator_id.to_string(),
+            term,
+            page,
+            limit,
+        })
+        .await?
+        .into_inner();
+    let data = found
+        .users
+        .iter()
+        .map(|user| FoundUser {
+            id: simple_id(&user.id),
+            kind: PrincipalKind::from_proto(user.kind)
+                .map_or("", PrincipalKind::as_str)
+                .to_owned(),
+            email: user.email.clone(),
+            name: user.display_name.clone(),
+            active: user.active,
+            guest: user.guest,
+        })
+        .collect();
+    Ok(Json(UserSearchResult {
+        total: found.total,
+        page,
+        limit,
+        data,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/operator",
+    tag = "pages",
+    operation_id = "operatorPage",
+    summary = "The operator console (HTML)",
+    description = "Sign in, find an admin or a customer, act as them with a stated reason (with the banner and Stop), and the audit trail, live impersonations and policies over `/api/sys/*`. Texts in en-GB or de-DE (`?lang=`, then the `actas-lang` cookie, then `Accept-Language`). The page's script keeps its bearers in memory only.",
+    security(()),
+    params(
+        ("lang" = Option<crate::ui::Lang>, Query, description = "`en-GB` or `de-DE`; remembered in the `actas-lang` cookie.")
+    ),
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+    ),
+)]
+/// `GET /operator`: the operator console. Its script talks to the operator
+/// API above with the bearers kept in memory only.
+pub async fn page(locale: crate::ui::Locale) -> axum::response::Response {
+    crate::ui::scripted_page("operator.html", "operator.title", locale)
 }

@@ -20,6 +20,7 @@ const NO_ENVELOPE_NEEDED: &[&str] = &[
     "/account/imitation/stop",
     "/admin",
     "/portal",
+    "/operator",
     "/assets/{file}",
 ];
 
@@ -73,7 +74,9 @@ fn the_document_has_the_routes_users_call() {
     assert!(has("GET", "/api/public/coworkers/team"), "{routes:?}");
     assert!(has("POST", "/api/public/auth/logout"), "{routes:?}");
     assert!(has("GET", "/portal"), "{routes:?}");
-    assert_eq!(routes.len(), 51, "{routes:?}");
+    assert!(has("GET", "/operator"), "{routes:?}");
+    assert!(has("POST", "/api/sys/search/user"), "{routes:?}");
+    assert_eq!(routes.len(), 53, "{routes:?}");
 }
 
 #[test]

@@ -8,13 +8,21 @@ use actas_gateway::ui::{Lang, TEMPLATES, snippets};
 
 const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 const PORTAL_JS: &str = include_str!("../../assets/portal.js");
-const GROUPS: [&str; 6] = [
+const OPERATOR_JS: &str = include_str!("../../assets/operator.js");
+const CONSOLE_JS: &str = include_str!("../../assets/console.js");
+const HISTORY_JS: &str = include_str!("../../assets/history.js");
+const PAGE_JS: &str = include_str!("../../assets/page.js");
+const GROUPS: [&str; 10] = [
     "common.",
     "admin.",
     "account.",
     "login.",
     "privileges.",
     "portal.",
+    "operator.",
+    "console.",
+    "history.",
+    "consent.",
 ];
 
 fn keys(lang: Lang) -> BTreeSet<String> {
@@ -26,8 +34,12 @@ fn quoted_keys(source: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     for quote in ['"', '\''] {
         for (i, piece) in source.split(quote).enumerate() {
+            // A prefix the page completes (`history.endings.`) or a
+            // template's file name is no key.
             let is_key = i % 2 == 1
                 && GROUPS.iter().any(|group| piece.starts_with(group))
+                && !piece.ends_with('.')
+                && !piece.ends_with(".html")
                 && piece
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
@@ -63,6 +75,23 @@ fn every_key_the_pages_use_exists() {
     let known = keys(Lang::EnGb);
     let mut used = quoted_keys(ADMIN_JS);
     used.extend(quoted_keys(PORTAL_JS));
+    used.extend(quoted_keys(OPERATOR_JS));
+    used.extend(quoted_keys(CONSOLE_JS));
+    used.extend(quoted_keys(HISTORY_JS));
+    used.extend(quoted_keys(PAGE_JS));
+    // "Who accessed my account" names how each impersonation ended.
+    for ending in [
+        "impersonation_ended",
+        "impersonation_revoked",
+        "impersonation_expired",
+        "ongoing",
+    ] {
+        used.insert(format!("history.endings.{ending}"));
+    }
+    // The operator console names each user's kind.
+    for kind in ["admin", "customer"] {
+        used.insert(format!("operator.kind.{kind}"));
+    }
     // The portal builds these from a member's role and refusal.
     for role in ["member", "admin", "owner"] {
         used.insert(format!("portal.team.roles.{role}"));
@@ -74,7 +103,16 @@ fn every_key_the_pages_use_exists() {
         used.extend(quoted_keys(source));
     }
     // The title keys the handlers pass.
-    used.extend(["admin.title", "account.title", "login.title", "portal.title"].map(str::to_owned));
+    used.extend(
+        [
+            "admin.title",
+            "account.title",
+            "login.title",
+            "portal.title",
+            "operator.title",
+        ]
+        .map(str::to_owned),
+    );
     assert!(used.len() > 30, "the scan finds the keys: {used:?}");
     let missing: Vec<_> = used.difference(&known).collect();
     assert!(

@@ -30,7 +30,58 @@ pub const CHECKS: &[Check] = &[
     ("demo_customer_search", |store| {
         Box::pin(demo_customer_search(store))
     }),
+    ("demo_user_search", |store| Box::pin(demo_user_search(store))),
 ];
+
+/// The operator finds admins and customers, never an operator; nobody
+/// else searches users.
+async fn demo_user_search(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let directory = seeded(store).await?;
+    let page = directory.search_users(principal(seed::OPS), "a", 1, 100).await?;
+    let kinds: Vec<PrincipalKind> = page.users.iter().map(|user| user.kind).collect();
+    assert!(
+        kinds.contains(&PrincipalKind::Admin) && kinds.contains(&PrincipalKind::Customer),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&PrincipalKind::Operator),
+        "never an operator: {kinds:?}"
+    );
+    assert_eq!(page.total, i64::try_from(page.users.len())?);
+    let ada = directory.search_users(principal(seed::OPS), "ADA", 1, 10).await?;
+    assert_eq!(
+        ada.users
+            .iter()
+            .map(|user| (user.id, user.kind))
+            .collect::<Vec<_>>(),
+        [(principal(seed::ADMIN), PrincipalKind::Admin)]
+    );
+    let oli = directory
+        .search_users(principal(seed::OPS), "ops@example.com", 1, 10)
+        .await?;
+    assert_eq!(oli.total, 0, "the operator is not in it");
+    for outsider in [seed::ADMIN, seed::ALICE, uuid::Uuid::from_u128(7)] {
+        let refused = directory
+            .search_users(principal(outsider), "", 1, 10)
+            .await
+            .expect_err("refused");
+        let code = actas_shared::ApiError::from(refused).code;
+        assert!(
+            matches!(code, ErrorCode::MissingPrivilege | ErrorCode::Unauthorized),
+            "{outsider}: {code:?}"
+        );
+    }
+    for (page, limit) in [(0, 10), (1, 0), (1, 101)] {
+        let refused = directory
+            .search_users(principal(seed::OPS), "", page, limit)
+            .await;
+        assert!(
+            matches!(refused, Err(Error::InvalidPage | Error::InvalidLimit { .. })),
+            "{page}/{limit}"
+        );
+    }
+    Ok(())
+}
 
 /// Admins with customer:read search customers; nobody else does.
 async fn demo_customer_search(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {

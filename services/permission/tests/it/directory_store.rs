@@ -39,6 +39,7 @@ pub const CHECKS: &[Check] = checks![
     rules_come_from_the_migration,
     storefront_domains_find_their_channel,
     customer_search_matches_pages_and_escapes,
+    a_principal_search_finds_the_kinds_asked_only,
     policy_defaults_to_on_and_opt_outs_toggle,
     context_options_belong_to_their_channel,
     replaced_domains_are_the_channels_only_ones,
@@ -618,6 +619,55 @@ async fn customer_search_matches_pages_and_escapes(store: Arc<dyn DirectoryStore
     );
     assert_eq!(store.search_customers("e_x", 0, 10).await?.0, 0);
     assert_eq!(store.search_customers("nobody", 0, 10).await?, (0, Vec::new()));
+    Ok(())
+}
+
+async fn a_principal_search_finds_the_kinds_asked_only(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
+    let eu = channel("EU");
+    store.insert_sales_channel(&eu, "KEY-EU").await?;
+    let customer = NewPrincipal {
+        display_name: "Carla Customer".to_owned(),
+        sales_channel_ids: vec![eu.id],
+        ..new_principal(PrincipalKind::Customer, "carla@example.com")
+    };
+    let admin = NewPrincipal {
+        display_name: "Anna Admin".to_owned(),
+        ..new_principal(PrincipalKind::Admin, "anna@example.com")
+    };
+    let operator = NewPrincipal {
+        display_name: "Otto Operator".to_owned(),
+        ..new_principal(PrincipalKind::Operator, "otto@example.com")
+    };
+    for principal in [&customer, &admin, &operator] {
+        store.insert_principal(principal).await?;
+    }
+    let found = |kinds: &'static [PrincipalKind], term: &'static str| {
+        let store = store.clone();
+        async move {
+            let (total, page) = store.search_principals(kinds, term, 0, 10).await?;
+            let ids: Vec<(PrincipalId, PrincipalKind)> = page.iter().map(|p| (p.id, p.kind)).collect();
+            anyhow::Ok((total, ids, page))
+        }
+    };
+    let (total, ids, page) = found(&[PrincipalKind::Admin, PrincipalKind::Customer], "example.com").await?;
+    assert_eq!(
+        (total, ids),
+        (
+            2,
+            vec![
+                (admin.id, PrincipalKind::Admin),
+                (customer.id, PrincipalKind::Customer)
+            ]
+        ),
+        "by name, never the operator"
+    );
+    assert_eq!(page[1].sales_channel_ids, [eu.id], "a customer with its channels");
+    assert!(page[0].sales_channel_ids.is_empty());
+    let (total, ids, _) = found(&[PrincipalKind::Operator], "OTTO").await?;
+    assert_eq!((total, ids), (1, vec![(operator.id, PrincipalKind::Operator)]));
+    let (total, ids, _) = found(&[PrincipalKind::Admin], "carla").await?;
+    assert_eq!((total, ids), (0, Vec::new()), "a customer is no admin");
+    assert_eq!(found(&[], "").await?.0, 0, "no kind, nobody");
     Ok(())
 }
 
