@@ -10,32 +10,9 @@
   const PAGE_SIZE = 10;
   // One right under two names: the seed's, and the one Shopware ships.
   const LOGIN_AS_CUSTOMER = ['api_proxy_login-as-customer', 'api_proxy_imitate-customer'];
-  const MAX_NOTIFICATIONS = 5;
 
-  const $ = (id) => document.getElementById(id);
+  const { $, t, snippets, ApiError, request, notifier } = window.actasPage;
   const lang = document.documentElement.lang || undefined;
-
-  // ---------------------------------------------------------------- texts
-
-  const snippets = (() => {
-    try {
-      return JSON.parse($('snippets').textContent) || {};
-    } catch (_) {
-      return {};
-    }
-  })();
-
-  // Same rule as the server side: look the dotted key up, replace {name}
-  // placeholders; a missing key yields the key itself (easy to spot).
-  function t(key, params) {
-    let node = snippets;
-    for (const part of key.split('.')) {
-      node = node !== null && typeof node === 'object' && Object.hasOwn(node, part) ? node[part] : undefined;
-    }
-    if (typeof node !== 'string') return key;
-    return node.replace(/\{(\w+)\}/g, (match, name) =>
-      params && Object.hasOwn(params, name) ? String(params[name]) : match);
-  }
 
   // Privilege names contain ':', '-' and '_', so they are direct keys of the
   // "privileges" group rather than dotted paths.
@@ -97,99 +74,25 @@
 
   // ------------------------------------------------------------------- api
 
-  class ApiError extends Error {
-    constructor(status, detail, { network = false, handled = false } = {}) {
-      super(detail || String(status));
-      this.status = status;
-      this.detail = detail;
-      this.network = network;
-      this.handled = handled; // already dealt with (expired session), no notification
-    }
-  }
-
-  // The server answers errors with {"errors":[{status, code, title, detail}]}.
-  function errorDetail(body, status) {
-    const first = body && Array.isArray(body.errors) ? body.errors[0] : null;
-    const detail = first && (first.detail || first.title || first.code);
-    return detail ? String(detail) : t('admin.notifications.httpStatus', { status });
-  }
-
+  // With the admin's bearer unless `auth` is off; a 401 on it means the
+  // token expired (or was revoked): back to the sign-in form.
   async function api(method, path, body, { auth = true } = {}) {
-    const headers = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (auth) headers.authorization = `Bearer ${session ? session.token : ''}`;
-
-    let response;
     try {
-      response = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: 'same-origin',
-        cache: 'no-store',
-      });
-    } catch (_) {
-      throw new ApiError(0, '', { network: true });
+      return await request(method, path, { token: auth && session ? session.token : undefined, body });
+    } catch (err) {
+      if (err.status === 401 && auth) {
+        expireSession();
+        throw new ApiError(401, err.code, err.detail, { handled: true });
+      }
+      throw err;
     }
-
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (_) {
-      data = null;
-    }
-
-    if (response.status === 401 && auth) {
-      // The token expired (or was revoked): back to the sign-in form.
-      expireSession();
-      throw new ApiError(401, errorDetail(data, 401), { handled: true });
-    }
-    if (!response.ok) throw new ApiError(response.status, errorDetail(data, response.status));
-    return data;
   }
 
   // ----------------------------------------------------------- notifications
 
-  function notifyError(message, detail) {
-    const box = document.createElement('div');
-    box.className = 'notification notification-error';
-    box.setAttribute('role', 'alert');
-
-    const text = document.createElement('p');
-    text.className = 'notification-text';
-    text.textContent = message;
-    if (detail) {
-      const extra = document.createElement('span');
-      extra.className = 'notification-detail';
-      extra.textContent = detail;
-      text.append(' ', extra);
-    }
-
-    const dismiss = document.createElement('button');
-    dismiss.type = 'button';
-    dismiss.className = 'notification-dismiss';
-    dismiss.textContent = t('common.dismiss');
-    dismiss.addEventListener('click', () => {
-      const hadFocus = box.contains(document.activeElement);
-      box.remove();
-      if (hadFocus) focusAfterDismiss();
-    });
-
-    box.append(text, dismiss);
-    el.notifications.append(box);
-    // Keep the stack short; the oldest message goes first.
-    while (el.notifications.children.length > MAX_NOTIFICATIONS) {
-      el.notifications.firstElementChild.remove();
-    }
-  }
-
   // Focus must not fall back to <body> when its notification disappears.
-  function focusAfterDismiss() {
-    const next = el.notifications.querySelector('.notification-dismiss');
-    if (next) next.focus();
-    else if (!el.workspace.hidden) el.searchTerm.focus();
-    else el.signinUsername.focus();
-  }
+  const notifyError = notifier(el.notifications,
+    () => (!el.workspace.hidden ? el.searchTerm : el.signinUsername).focus());
 
   // One place that turns any failure into a message; nothing is rethrown.
   function handleError(err, key) {
@@ -237,13 +140,13 @@
         password,
       }, { auth: false });
       if (!grant || typeof grant.access_token !== 'string' || !grant.access_token) {
-        throw new ApiError(200, '');
+        throw new ApiError(200, '', '');
       }
       session = { token: grant.access_token, me: null };
 
       const info = await api('GET', '/api/_info/me');
       const me = info && info.data;
-      if (!me || typeof me.id !== 'string') throw new ApiError(200, '');
+      if (!me || typeof me.id !== 'string') throw new ApiError(200, '', '');
       me.privileges = Array.isArray(me.privileges) ? me.privileges : [];
       session.me = me;
       enterWorkspace();
@@ -272,7 +175,7 @@
     const seen = epoch;
     document.dispatchEvent(new CustomEvent('actas:console', {
       detail: {
-        api: (method, path, body) => (seen === epoch ? api(method, path, body) : Promise.reject(new ApiError(401, '', { handled: true }))),
+        api: (method, path, body) => (seen === epoch ? api(method, path, body) : Promise.reject(new ApiError(401, '', '', { handled: true }))),
         t,
         handleError,
         privileges: me.privileges.slice(),
@@ -580,7 +483,7 @@
       if (startedIn !== epoch) return; // signed out meanwhile
       const action = imitateAction(channel.domain);
       if (!result || typeof result.token !== 'string' || !result.token || !action) {
-        throw new ApiError(200, '');
+        throw new ApiError(200, '', '');
       }
       openStorefront(action, { token: result.token, customerId: customer.id, userId: session.me.id });
     } catch (err) {

@@ -7,34 +7,11 @@
 (() => {
   'use strict';
 
-  const MAX_NOTIFICATIONS = 5;
+  const { $, t, ApiError, request, notifier, headerText } = window.actasPage;
+
   const REASON_HEADER = 'X-Impersonation-Reason';
 
-  const $ = (id) => document.getElementById(id);
   const lang = document.documentElement.lang || undefined;
-
-  // ---------------------------------------------------------------- texts
-
-  const snippets = (() => {
-    try {
-      return JSON.parse($('snippets').textContent) || {};
-    } catch (_) {
-      return {};
-    }
-  })();
-
-  // The server's rule: the dotted key's text with {name} replaced; a
-  // missing key yields the key itself (easy to spot, and tests look).
-  function t(key, params) {
-    let node = snippets;
-    for (const part of key.split('.')) {
-      node = node !== null && typeof node === 'object' && Object.hasOwn(node, part) ? node[part] : undefined;
-    }
-    if (typeof node !== 'string') return key;
-    return node.replace(/\{(\w+)\}/g, (match, name) =>
-      params && Object.hasOwn(params, name) ? String(params[name]) : match);
-  }
-
   const dateTime = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
 
   // -------------------------------------------------------------- elements
@@ -86,77 +63,16 @@
 
   // ------------------------------------------------------------------- api
 
-  class ApiError extends Error {
-    constructor(status, code, detail, { network = false } = {}) {
-      super(detail || String(status));
-      this.status = status;
-      this.code = code;
-      this.detail = detail;
-      this.network = network;
-    }
-  }
-
-  // Errors come as {"errors":[{status, code, title, detail}]}.
-  async function api(method, path, { token, body, headers = {} } = {}) {
-    const sent = { accept: 'application/json', ...headers };
-    if (body !== undefined) sent['content-type'] = 'application/json';
-    if (token) sent.authorization = `Bearer ${token}`;
-    let response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers: sent,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: 'omit',
-        cache: 'no-store',
-      });
-    } catch (_) {
-      throw new ApiError(0, '', '', { network: true });
-    }
-    if (response.status === 204) return null;
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (_) {
-      data = null;
-    }
-    if (!response.ok) {
-      const first = data && Array.isArray(data.errors) ? data.errors[0] : null;
-      throw new ApiError(response.status, first ? String(first.code || '') : '',
-        first ? String(first.detail || first.title || '') : '');
-    }
-    return data;
-  }
+  // Each call names the bearer it is made with (the own session's or the
+  // member's), so a 401 is the failed call's to read (see `failed`).
+  const api = request;
 
   // The page's current session: the member's while impersonating.
   const current = () => acting || own;
 
   // ---------------------------------------------------------- notifications
 
-  function notify(message, detail) {
-    const box = document.createElement('div');
-    box.className = 'notification notification-error';
-    box.setAttribute('role', 'alert');
-    const text = document.createElement('p');
-    text.className = 'notification-text';
-    text.textContent = message;
-    if (detail) {
-      const extra = document.createElement('span');
-      extra.className = 'notification-detail';
-      extra.textContent = detail;
-      text.append(' ', extra);
-    }
-    const dismiss = document.createElement('button');
-    dismiss.type = 'button';
-    dismiss.className = 'notification-dismiss';
-    dismiss.textContent = t('common.dismiss');
-    dismiss.addEventListener('click', () => box.remove());
-    box.append(text, dismiss);
-    el.notifications.append(box);
-    while (el.notifications.children.length > MAX_NOTIFICATIONS) {
-      el.notifications.firstElementChild.remove();
-    }
-  }
+  const notify = notifier(el.notifications, () => $('main').focus());
 
   // One place that turns a failure into what the person reads. A 401 of
   // the member's session means the impersonation ended elsewhere (revoked,
@@ -422,12 +338,6 @@
     el.reason.focus();
   }
 
-  // Non-Latin-1 text cannot travel in a header as is: RFC 8187's form.
-  function reasonHeader(reason) {
-    // eslint-disable-next-line no-control-regex
-    return /^[\x20-\x7e]*$/.test(reason) ? reason : `UTF-8''${encodeURIComponent(reason)}`;
-  }
-
   async function onImpersonate(event) {
     event.preventDefault();
     if (busy || !chosen) return;
@@ -442,7 +352,7 @@
     const member = chosen;
     const mine = epoch;
     try {
-      const headers = reason ? { [REASON_HEADER]: reasonHeader(reason) } : {};
+      const headers = reason ? { [REASON_HEADER]: headerText(reason) } : {};
       const issued = await api('GET', `/api/public/coworkers/${encodeURIComponent(member.Id)}/impersonate`,
         { token: own.token, headers });
       // The one-time token goes straight to the exchange and is dropped.
