@@ -39,7 +39,6 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
     Ok(handle)
 }
 
-/// Serves `GET /metrics` on the admin listener until `shutdown`.
 /// How often histogram samples are folded into their buckets.
 const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -61,6 +60,8 @@ fn spawn_upkeep(handle: PrometheusHandle) {
     }
 }
 
+/// Serves `GET /metrics` (and `/healthz`) on the admin listener until
+/// `shutdown`.
 pub async fn serve_admin(
     listener: TcpListener,
     handle: PrometheusHandle,

@@ -26,7 +26,7 @@ pub struct Session {
     pub expires_at: i64,
     pub ended_at: Option<i64>,
     /// When it was last used, as far as the store knows (coarse, see
-    /// [`crate::sessions::TOUCH_INTERVAL`]); its start until then.
+    /// [`crate::sessions::touch_interval`]); its start until then.
     pub last_seen_at: i64,
     /// Impersonated sessions under a read-only policy: they may only look.
     pub read_only: bool,
