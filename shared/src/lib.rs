@@ -17,6 +17,7 @@ pub mod proto;
 pub mod reason;
 pub mod secret;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::{ApiError, ErrorCode};
