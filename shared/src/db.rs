@@ -1,7 +1,7 @@
 //! One SQL pool for either backend: PostgreSQL in production, SQLite for the
 //! embedded local run. Stores write portable SQL (`$n` parameters, TEXT ids,
-//! BIGINT unix milliseconds) so one implementation serves both; migrations
-//! are per backend because DDL differs.
+//! BIGINT unix milliseconds) so one implementation serves both; so do the
+//! migrations, but for the few whose DDL differs ([`Ddl`]).
 
 use std::{borrow::Cow, str::FromStr, time::Duration};
 
@@ -19,12 +19,23 @@ pub enum Pool {
     Sqlite(SqlitePool),
 }
 
-/// Migrations of one service, one list per backend: `(version, description, sql)`.
+/// Migrations of one service, in order: `(version, description, ddl)`.
 pub struct Migrations {
     /// The table recording applied versions; one per service so services may share a database.
     pub table: &'static str,
-    pub postgres: &'static [(i64, &'static str, &'static str)],
-    pub sqlite: &'static [(i64, &'static str, &'static str)],
+    pub list: &'static [(i64, &'static str, Ddl)],
+}
+
+/// One migration's SQL: one text for both backends, or one each where their
+/// DDL differs (triggers, for instance). A text must never change once
+/// released: sqlx keeps its checksum and refuses a database migrated with
+/// another.
+pub enum Ddl {
+    Both(&'static str),
+    Each {
+        postgres: &'static str,
+        sqlite: &'static str,
+    },
 }
 
 impl Pool {
@@ -64,18 +75,21 @@ impl Pool {
 
     /// Applies the migrations for this pool's backend.
     pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
-        let list = match self {
-            Pool::Postgres(_) => migrations.postgres,
-            Pool::Sqlite(_) => migrations.sqlite,
-        };
         let mut migrator = Migrator::with_migrations(
-            list.iter()
-                .map(|&(version, description, sql)| {
+            migrations
+                .list
+                .iter()
+                .map(|&(version, description, ref ddl)| {
+                    let sql = match (self, ddl) {
+                        (_, Ddl::Both(sql)) => sql,
+                        (Pool::Postgres(_), Ddl::Each { postgres, .. }) => postgres,
+                        (Pool::Sqlite(_), Ddl::Each { sqlite, .. }) => sqlite,
+                    };
                     Migration::new(
                         version,
                         Cow::Borrowed(description),
                         MigrationType::Simple,
-                        sqlx::SqlSafeStr::into_sql_str(sql),
+                        sqlx::SqlSafeStr::into_sql_str(*sql),
                         false,
                     )
                 })

@@ -403,3 +403,45 @@ pub async fn check_grpc_service_binary(
     anyhow::ensure!(exit.success(), "{binary}: no graceful exit on SIGTERM: {exit}");
     Ok(())
 }
+
+/// The tables and their columns a migrated database ends on, by name
+/// (`(table, column)`), leaving out the migration bookkeeping: what both
+/// dialects' migrations must agree on.
+pub async fn schema(pool: &Pool) -> anyhow::Result<std::collections::BTreeSet<(String, String)>> {
+    let rows: Vec<(String, String)> = match pool {
+        Pool::Postgres(pool) => {
+            sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_actas\\_%'",
+            )
+            .fetch_all(pool)
+            .await?
+        }
+        Pool::Sqlite(pool) => {
+            sqlx::query_as(
+                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+                 AND m.name NOT LIKE '\\_actas\\_%' ESCAPE '\\'",
+            )
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows.into_iter().collect())
+}
+
+/// Migrates a fresh PostgreSQL database and a fresh SQLite file with
+/// `migrations` and checks both end on the same tables and columns; the
+/// number of columns.
+pub async fn same_schema_on_both_backends(migrations: &Migrations) -> anyhow::Result<usize> {
+    let postgres = TestBackend::postgres(migrations).await?;
+    let sqlite = TestBackend::sqlite(migrations).await?;
+    let (on_postgres, on_sqlite) = (schema(&postgres.pool).await?, schema(&sqlite.pool).await?);
+    anyhow::ensure!(
+        on_postgres == on_sqlite,
+        "the dialects differ: only on PostgreSQL {:?}, only on SQLite {:?}",
+        on_postgres.difference(&on_sqlite).collect::<Vec<_>>(),
+        on_sqlite.difference(&on_postgres).collect::<Vec<_>>(),
+    );
+    Ok(on_postgres.len())
+}

@@ -2,7 +2,7 @@
 //! implementation, which runs the same portable SQL on PostgreSQL and SQLite.
 
 use actas_shared::{
-    db::{Pool, now_millis},
+    db::{Ddl, Migrations, Pool, now_millis},
     ids::{PrincipalId, SalesChannelId},
     principal::PrincipalKind,
     with_pool,
@@ -125,56 +125,33 @@ pub struct DecisionReads {
     pub policy: Policy,
 }
 
-pub const MIGRATIONS: actas_shared::db::Migrations = actas_shared::db::Migrations {
+pub const MIGRATIONS: Migrations = Migrations {
     table: "_actas_permission_migrations",
-    postgres: &[
+    list: &[
         (
             1,
             "directory",
-            include_str!("../migrations/postgres/0001_directory.sql"),
+            Ddl::Both(include_str!("../migrations/0001_directory.sql")),
         ),
         (
             2,
             "storefront domains",
-            include_str!("../migrations/postgres/0002_storefront_domains.sql"),
+            Ddl::Both(include_str!("../migrations/0002_storefront_domains.sql")),
         ),
         (
             3,
             "policy",
-            include_str!("../migrations/postgres/0003_policy.sql"),
+            Ddl::Both(include_str!("../migrations/0003_policy.sql")),
         ),
         (
             4,
             "read-only policy",
-            include_str!("../migrations/postgres/0004_read_only_policy.sql"),
+            Ddl::Both(include_str!("../migrations/0004_read_only_policy.sql")),
         ),
         (
             5,
             "context options",
-            include_str!("../migrations/postgres/0005_context_options.sql"),
-        ),
-    ],
-    sqlite: &[
-        (
-            1,
-            "directory",
-            include_str!("../migrations/sqlite/0001_directory.sql"),
-        ),
-        (
-            2,
-            "storefront domains",
-            include_str!("../migrations/sqlite/0002_storefront_domains.sql"),
-        ),
-        (3, "policy", include_str!("../migrations/sqlite/0003_policy.sql")),
-        (
-            4,
-            "read-only policy",
-            include_str!("../migrations/sqlite/0004_read_only_policy.sql"),
-        ),
-        (
-            5,
-            "context options",
-            include_str!("../migrations/sqlite/0005_context_options.sql"),
+            Ddl::Both(include_str!("../migrations/0005_context_options.sql")),
         ),
     ],
 };

@@ -2,7 +2,7 @@
 //! one SQL implementation for PostgreSQL and SQLite.
 
 use actas_shared::{
-    db::{Migrations, Pool},
+    db::{Ddl, Migrations, Pool},
     ids::{PrincipalId, SalesChannelId, SessionId},
     principal::PrincipalKind,
     proto::Action,
@@ -119,74 +119,47 @@ pub trait SessionStore: GuestStore + ActionStore + Send + Sync + 'static {
 
 pub const MIGRATIONS: Migrations = Migrations {
     table: "_actas_session_migrations",
-    postgres: &[
+    list: &[
         (
             1,
             "sessions",
-            include_str!("../migrations/postgres/0001_sessions.sql"),
+            Ddl::Each {
+                postgres: include_str!("../migrations/postgres/0001_sessions.sql"),
+                sqlite: include_str!("../migrations/sqlite/0001_sessions.sql"),
+            },
         ),
         (
             2,
             "last seen",
-            include_str!("../migrations/postgres/0002_last_seen.sql"),
+            Ddl::Both(include_str!("../migrations/0002_last_seen.sql")),
         ),
         (
             3,
             "outbox",
-            include_str!("../migrations/postgres/0003_outbox.sql"),
+            Ddl::Both(include_str!("../migrations/0003_outbox.sql")),
         ),
         (
             4,
             "read-only",
-            include_str!("../migrations/postgres/0004_read_only.sql"),
+            Ddl::Both(include_str!("../migrations/0004_read_only.sql")),
         ),
         (
             5,
             "spent tokens",
-            include_str!("../migrations/postgres/0005_spent_tokens.sql"),
+            Ddl::Both(include_str!("../migrations/0005_spent_tokens.sql")),
         ),
         (
             6,
             "guests and refresh tokens",
-            include_str!("../migrations/postgres/0006_guests_and_refresh.sql"),
+            Ddl::Both(include_str!("../migrations/0006_guests_and_refresh.sql")),
         ),
         (
             7,
             "action records",
-            include_str!("../migrations/postgres/0007_action_records.sql"),
-        ),
-    ],
-    sqlite: &[
-        (
-            1,
-            "sessions",
-            include_str!("../migrations/sqlite/0001_sessions.sql"),
-        ),
-        (
-            2,
-            "last seen",
-            include_str!("../migrations/sqlite/0002_last_seen.sql"),
-        ),
-        (3, "outbox", include_str!("../migrations/sqlite/0003_outbox.sql")),
-        (
-            4,
-            "read-only",
-            include_str!("../migrations/sqlite/0004_read_only.sql"),
-        ),
-        (
-            5,
-            "spent tokens",
-            include_str!("../migrations/sqlite/0005_spent_tokens.sql"),
-        ),
-        (
-            6,
-            "guests and refresh tokens",
-            include_str!("../migrations/sqlite/0006_guests_and_refresh.sql"),
-        ),
-        (
-            7,
-            "action records",
-            include_str!("../migrations/sqlite/0007_action_records.sql"),
+            Ddl::Each {
+                postgres: include_str!("../migrations/postgres/0007_action_records.sql"),
+                sqlite: include_str!("../migrations/sqlite/0007_action_records.sql"),
+            },
         ),
     ],
 };

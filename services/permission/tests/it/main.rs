@@ -6,6 +6,15 @@ mod binary;
 mod demo;
 mod directory_store;
 
+/// The one set of migrations (per-dialect files only where the DDL differs)
+/// leaves both backends with the same tables and columns.
+#[tokio::test]
+async fn both_dialects_end_on_the_same_schema() -> anyhow::Result<()> {
+    let columns = actas_shared::testing::same_schema_on_both_backends(&MIGRATIONS).await?;
+    assert!(columns > 20, "the migrations made the tables: {columns} columns");
+    Ok(())
+}
+
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use actas_permission::store::{DirectoryStore, MIGRATIONS, SqlDirectory};

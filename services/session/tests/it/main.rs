@@ -5,6 +5,15 @@ mod binary;
 mod session_store;
 mod trail_model;
 
+/// The one set of migrations (per-dialect files only where the DDL differs)
+/// leaves both backends with the same tables and columns.
+#[tokio::test]
+async fn both_dialects_end_on_the_same_schema() -> anyhow::Result<()> {
+    let columns = actas_shared::testing::same_schema_on_both_backends(&MIGRATIONS).await?;
+    assert!(columns > 40, "the migrations made the tables: {columns} columns");
+    Ok(())
+}
+
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use actas_session::store::{MIGRATIONS, SessionStore, SqlSessions};
