@@ -4,12 +4,13 @@
 //! is refused, as Shopware refuses it.
 
 use actas_shared::{
+    ApiError,
     ids::{SalesChannelId, parse_uuid},
     proto::{self, ContextOptionKind},
 };
 use serde_json::{Map, Value};
 
-use super::SessionManager;
+use super::{SessionManager, Sessions as _, StoreContext};
 use crate::error::Error;
 
 /// The settable keys and what each names among the channel's options;
@@ -26,6 +27,31 @@ const KEYS: &[(&str, Option<ContextOptionKind>)] = &[
 ];
 
 impl SessionManager {
+    /// Applies `changes` to the context behind `token` (a guest's or a
+    /// session's); an impersonation under a read-only policy changes nothing.
+    pub(super) async fn change_context(
+        &self,
+        token: &str,
+        changes: Map<String, Value>,
+    ) -> Result<StoreContext, Error> {
+        let mut session = match self.store_context(token).await? {
+            StoreContext::Session(session) => session,
+            StoreContext::Guest(guest) => return self.update_guest(guest, changes).await,
+        };
+        if session.read_only {
+            return Err(Error::Denied(ApiError::new(
+                actas_shared::ErrorCode::ReadOnlyImpersonation,
+                "This impersonation is read-only: the context cannot be changed.",
+            )));
+        }
+        session.payload = self
+            .apply_changes(session.sales_channel_id, &session.payload, changes)
+            .await?;
+        self.store.update_payload(session.id, &session.payload).await?;
+        self.cache.forget(&session.token_hash);
+        Ok(StoreContext::Session(session))
+    }
+
     /// `payload` (a JSON object) with `changes` set, each checked against
     /// what `channel` offers; ids kept in Shopware's simple form.
     pub(super) async fn apply_changes(
