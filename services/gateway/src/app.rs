@@ -1,27 +1,9 @@
 //! Startup wiring: typed config, gRPC clients, the router, and the HTTP
 //! server on an injected listener with graceful shutdown.
 
-use std::{
-    future::Future,
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{future::Future, net::SocketAddr, sync::atomic::Ordering, time::Duration};
 
-use actas_shared::grpc::Channel;
-use actas_shared::{
-    ErrorCode,
-    cache::TtlCache,
-    grpc,
-    proto::{
-        RecordActionRequest, SessionContext, permission_service_client::PermissionServiceClient,
-        session_service_client::SessionServiceClient, token_issuer_client::TokenIssuerClient,
-    },
-};
-use anyhow::Context as _;
+use actas_shared::{ErrorCode, proto::RecordActionRequest};
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
@@ -29,162 +11,19 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse as _, Response},
 };
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 
-use ipnet::IpNet;
-
 use crate::{
+    config::Config,
     error::HttpError,
     guard,
-    limits::Limits,
     routes::{admin, audit, coworkers, store, storefront, sys},
     serve::ConnectionLimits,
+    state::AppState,
 };
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Config {
-    /// `ACTAS_HTTP_ADDR`
-    pub http_addr: String,
-    /// `ACTAS_ADMIN_ADDR`: `/metrics` for Prometheus.
-    pub admin_addr: String,
-    /// `ACTAS_PERMISSION_URL`
-    pub permission_url: String,
-    /// `ACTAS_SESSION_URL`
-    pub session_url: String,
-    /// `ACTAS_TOKEN_ISSUER_URL`
-    pub token_issuer_url: String,
-    /// `ACTAS_COOKIE_SECURE`: mark the storefront cookie `Secure` (behind HTTPS).
-    pub cookie_secure: bool,
-    /// `ACTAS_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of
-    /// the proxies in front; only their `X-Forwarded-For` is believed.
-    pub trusted_proxies: String,
-    /// `ACTAS_ISSUE_LIMIT_PER_MINUTE`: tokens one actor may ask for (0: off).
-    pub issue_limit_per_minute: u32,
-    /// `ACTAS_REDEEM_LIMIT_PER_MINUTE`: token redemptions per client address (0: off).
-    pub redeem_limit_per_minute: u32,
-    /// `ACTAS_GUEST_CONTEXT_LIMIT_PER_MINUTE`: new guest contexts per client
-    /// address (0: off). A frontend that renders on a server opens them for
-    /// its visitors: raise it, or list it in `ACTAS_TRUSTED_PROXIES` and
-    /// forward the visitors' addresses.
-    pub guest_context_limit_per_minute: u32,
-    /// `ACTAS_HTTP_HEADER_READ_TIMEOUT_SECS`: a request's headers must be
-    /// complete this long after its first byte (a new connection's, after the accept).
-    pub http_header_read_timeout_secs: u64,
-    /// `ACTAS_HTTP_BODY_READ_TIMEOUT_SECS`: a request body must have arrived
-    /// this long after the handler started reading it (then 408).
-    pub http_body_read_timeout_secs: u64,
-    /// `ACTAS_HTTP_IDLE_TIMEOUT_SECS`: a kept-alive connection with no
-    /// request in flight is closed after this.
-    pub http_idle_timeout_secs: u64,
-    /// `ACTAS_HTTP_MAX_CONNECTIONS`: connections served at once; more wait
-    /// in the listen backlog.
-    pub http_max_connections: usize,
-    /// `ACTAS_GRPC_TLS_CERT`, `ACTAS_GRPC_TLS_KEY`, `ACTAS_GRPC_TLS_CA`:
-    /// mutual TLS on the channels to the services.
-    #[serde(flatten)]
-    pub grpc_tls: grpc::TlsConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        let defaults = ConnectionLimits::default();
-        Self {
-            http_addr: "127.0.0.1:8080".into(),
-            admin_addr: "127.0.0.1:9104".into(),
-            permission_url: "http://127.0.0.1:50051".into(),
-            session_url: "http://127.0.0.1:50053".into(),
-            token_issuer_url: "http://127.0.0.1:50052".into(),
-            cookie_secure: false,
-            trusted_proxies: String::new(),
-            issue_limit_per_minute: 30,
-            redeem_limit_per_minute: 30,
-            guest_context_limit_per_minute: 300,
-            http_header_read_timeout_secs: defaults.header_read_timeout.as_secs(),
-            http_body_read_timeout_secs: DEFAULT_BODY_READ_TIMEOUT.as_secs(),
-            http_idle_timeout_secs: defaults.idle_timeout.as_secs(),
-            http_max_connections: defaults.max_connections,
-            grpc_tls: grpc::TlsConfig::default(),
-        }
-    }
-}
-
-/// Bodies here are at most 64 KiB: 10 s is slower than any real client.
-const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl Config {
-    /// The connection limits, each of them checked: a zero would close every
-    /// connection at once, or accept none.
-    pub fn connection_limits(&self) -> anyhow::Result<ConnectionLimits> {
-        anyhow::ensure!(
-            self.http_max_connections > 0,
-            "ACTAS_HTTP_MAX_CONNECTIONS must be at least 1"
-        );
-        Ok(ConnectionLimits {
-            header_read_timeout: seconds(
-                self.http_header_read_timeout_secs,
-                "ACTAS_HTTP_HEADER_READ_TIMEOUT_SECS",
-            )?,
-            idle_timeout: seconds(self.http_idle_timeout_secs, "ACTAS_HTTP_IDLE_TIMEOUT_SECS")?,
-            max_connections: self.http_max_connections,
-        })
-    }
-
-    /// `ACTAS_HTTP_BODY_READ_TIMEOUT_SECS`, checked like the others.
-    pub fn body_read_timeout(&self) -> anyhow::Result<Duration> {
-        seconds(
-            self.http_body_read_timeout_secs,
-            "ACTAS_HTTP_BODY_READ_TIMEOUT_SECS",
-        )
-    }
-}
-
-/// A timeout of whole seconds; zero would close or refuse everything at once.
-fn seconds(value: u64, variable: &str) -> anyhow::Result<Duration> {
-    anyhow::ensure!(value > 0, "{variable} must be at least 1");
-    Ok(Duration::from_secs(value))
-}
-
-/// What every handler gets: one multiplexed channel per downstream service.
-#[derive(Clone)]
-pub struct AppState {
-    pub permission: PermissionServiceClient<Channel>,
-    pub sessions: SessionServiceClient<Channel>,
-    pub tokens: TokenIssuerClient<Channel>,
-    pub cookie_secure: bool,
-    pub limits: Arc<Limits>,
-    pub trusted_proxies: Arc<Vec<IpNet>>,
-    /// Sales channels by `sw-access-key`, trusted for a second: every
-    /// Store API request names one, and they almost never change.
-    pub access_keys: Arc<TtlCache<String, Arc<crate::extract::StoreChannel>>>,
-    /// Customers as the directory holds them, trusted for a second: the
-    /// context answers their email and flags, and a page asks it in bursts.
-    pub customers: Arc<TtlCache<String, actas_shared::proto::Principal>>,
-    /// Session contexts by token hash, as the session service answered them
-    /// within [`CONTEXT_TTL`]: most requests of a session come in bursts
-    /// (a storefront page is several calls), and each would otherwise be a
-    /// gRPC call. Changes made through this gateway drop their entry at once.
-    pub contexts: Arc<TtlCache<String, SessionContext>>,
-    /// `ACTAS_HTTP_BODY_READ_TIMEOUT_SECS`
-    pub body_read_timeout: Duration,
-    ready: Arc<AtomicBool>,
-}
-
-/// How long a resolved access key is trusted (the same bound as sessions).
-const ACCESS_KEY_TTL: Duration = Duration::from_secs(1);
-
-/// How long this gateway trusts a session context. Half the revocation
-/// bound: the session service may itself answer from its own cache of the
-/// same age (`actas_session::sessions::RECHECK_INTERVAL`), and together
-/// they stay within the second that SECURITY.md promises.
-pub const CONTEXT_TTL: Duration = Duration::from_millis(500);
-
-/// Contexts kept per gateway replica at most (a few MiB).
-const CONTEXT_CAPACITY: usize = 50_000;
 
 pub struct Application {
     listener: TcpListener,
@@ -404,29 +243,7 @@ async fn ready(State(state): State<AppState>) -> StatusCode {
 
 impl Application {
     pub async fn build(config: &Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let tls = config.grpc_tls.load()?;
-        let channel = |url: &str, variable: &'static str| grpc::channel(url, tls.as_ref()).context(variable);
-        let state = AppState {
-            permission: PermissionServiceClient::new(channel(
-                &config.permission_url,
-                "ACTAS_PERMISSION_URL",
-            )?),
-            sessions: SessionServiceClient::new(channel(&config.session_url, "ACTAS_SESSION_URL")?),
-            tokens: TokenIssuerClient::new(channel(&config.token_issuer_url, "ACTAS_TOKEN_ISSUER_URL")?),
-            cookie_secure: config.cookie_secure,
-            limits: Arc::new(Limits::new(
-                config.issue_limit_per_minute,
-                config.redeem_limit_per_minute,
-                config.guest_context_limit_per_minute,
-            )),
-            trusted_proxies: Arc::new(parse_trusted_proxies(&config.trusted_proxies)?),
-            // Only keys that resolved are kept, so guessing fills nothing.
-            access_keys: Arc::new(TtlCache::new("access_key", ACCESS_KEY_TTL, 10_000)),
-            customers: Arc::new(TtlCache::new("customer", ACCESS_KEY_TTL, CONTEXT_CAPACITY)),
-            contexts: Arc::new(TtlCache::new("context", CONTEXT_TTL, CONTEXT_CAPACITY)),
-            body_read_timeout: config.body_read_timeout()?,
-            ready: Arc::new(AtomicBool::new(true)),
-        };
+        let state = AppState::new(config)?;
         let limits = config.connection_limits()?;
         Ok(Self {
             listener,
@@ -460,21 +277,6 @@ impl Application {
         .await?;
         Ok(())
     }
-}
-
-/// `ACTAS_TRUSTED_PROXIES`: `10.0.0.0/8, 192.168.1.7` (a bare address is a /32 or /128).
-pub fn parse_trusted_proxies(text: &str) -> anyhow::Result<Vec<IpNet>> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse::<IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| {
-                    anyhow::anyhow!("ACTAS_TRUSTED_PROXIES: {item:?} is not an IP address or CIDR range")
-                })
-        })
-        .collect()
 }
 
 /// How long in-flight requests get to finish after the shutdown signal.

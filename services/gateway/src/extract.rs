@@ -20,9 +20,9 @@ use ipnet::IpNet;
 use serde_json::{Map, Value};
 
 use crate::{
-    app::AppState,
     error::HttpError,
     guard::{self, Intent},
+    state::{AppState, StoreChannel},
 };
 
 /// Header carrying the storefront context token (Shopware's name).
@@ -329,7 +329,7 @@ async fn bearer_session(parts: &Parts, state: &AppState) -> Result<(String, Sess
 }
 
 /// The live session behind `token`, from this gateway's cache when the
-/// session service answered for it within [`crate::app::CONTEXT_TTL`]
+/// session service answered for it within [`crate::state::CONTEXT_TTL`]
 /// and it has not reached its maximum since; otherwise asked (and kept).
 /// Refusals are not kept: a bad token is asked about each time.
 pub async fn session_context(state: &AppState, token: &str) -> Result<SessionContext, HttpError> {
@@ -508,27 +508,8 @@ where
 /// The sales channel named by the `sw-access-key` header.
 pub struct SalesChannelKey(pub SalesChannelId);
 
-/// A Store API sales channel as the directory holds it: its name and, of
-/// each kind of context option, its default (the context answers them).
-#[derive(Clone, Debug)]
-pub struct StoreChannel {
-    pub id: SalesChannelId,
-    pub name: String,
-    pub defaults: Vec<actas_shared::proto::ContextOption>,
-}
-
-impl StoreChannel {
-    /// The default id of `kind`, if the channel offers one.
-    pub fn default_of(&self, kind: actas_shared::proto::ContextOptionKind) -> Option<&str> {
-        self.defaults
-            .iter()
-            .find(|option| option.kind == i32::from(kind))
-            .map(|option| option.id.as_str())
-    }
-}
-
 /// The sales channel of the request's `sw-access-key`, from the cache or
-/// the directory (then kept for [`crate::app::AppState::access_keys`]' second).
+/// the directory (then kept for [`crate::state::AppState::access_keys`]' second).
 pub async fn store_channel(parts: &Parts, state: &AppState) -> Result<Arc<StoreChannel>, HttpError> {
     let Some(access_key) = header(&parts.headers, ACCESS_KEY_HEADER) else {
         return Err(HttpError::new(

@@ -2,6 +2,7 @@
 //! storefront pages into gRPC calls; one place maps errors to HTTP.
 
 pub mod app;
+pub mod config;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -9,6 +10,8 @@ pub mod limits;
 pub mod openapi;
 pub mod routes;
 pub mod serve;
+pub mod state;
 pub mod ui;
 
-pub use app::{Application, Config};
+pub use app::Application;
+pub use config::Config;

@@ -166,7 +166,7 @@ pub struct SessionManager {
 /// How long a positive re-check of an impersonating actor's right stands,
 /// and how long a session read is served from memory. Half of the second
 /// promised for revocation: the gateway may keep the answer for as long
-/// again (`actas_gateway::app::CONTEXT_TTL`). A context read costs at most
+/// again (`actas_gateway::state::CONTEXT_TTL`). A context read costs at most
 /// one decision per session per interval.
 pub const RECHECK_INTERVAL: Duration = Duration::from_millis(500);
 

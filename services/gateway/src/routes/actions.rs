@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{AdminSession, CoworkerSession, OperatorSession, Query, parse_id},
     openapi::{Id, ShopwareId, errors},
     routes::store::simple_id,
+    state::AppState,
 };
 
 /// One thing done on an impersonated session's behalf.

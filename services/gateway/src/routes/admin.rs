@@ -15,11 +15,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{AdminSession, Body, BodyObject, Client, FromBody},
     openapi::{Id, ShopwareId, errors},
     routes::store::simple_id,
+    state::AppState,
     ui::Locale,
 };
 

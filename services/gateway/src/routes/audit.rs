@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{AdminSession, Body, BodyObject, CoworkerSession, FromBody, OperatorSession, Query, parse_id},
     openapi::{Id, ShopwareId, errors},
     routes::{names, store::simple_id},
+    state::AppState,
 };
 
 /// One record of the audit trail.

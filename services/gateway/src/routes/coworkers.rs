@@ -16,7 +16,6 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{
         BearerSession, Body, BodyObject, Client, CoworkerSession, FromBody, Path, StatedReason,
@@ -24,6 +23,7 @@ use crate::{
     },
     openapi::{ShopwareId, errors},
     routes::{admin::OneTimeToken, store::simple_id},
+    state::AppState,
 };
 
 /// A person's (or operator's) credentials.

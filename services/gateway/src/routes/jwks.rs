@@ -12,7 +12,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{app::AppState, error::HttpError, openapi::errors};
+use crate::{error::HttpError, openapi::errors, state::AppState};
 
 /// An Ed25519 public key as a JWK (RFC 7517, RFC 8037).
 #[derive(Serialize, ToSchema)]

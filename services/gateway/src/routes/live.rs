@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{AdminSession, OperatorSession, Query, parse_id},
     openapi::{Id, ShopwareId, errors},
     routes::{audit::ActionName, names, store::simple_id},
+    state::AppState,
 };
 
 /// One live impersonated session.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use actas_shared::proto::{GetPrincipalRequest, GetProfileRequest};
 use futures::{StreamExt, stream};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Lookups asked at once for one page: a page costs a few round trips, and
 /// does not flood the permission service.

@@ -13,10 +13,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{AdminSession, Body, BodyObject, FromBody, OperatorSession, Path, missing},
     openapi::errors,
+    state::AppState,
 };
 
 /// How impersonation goes in one sales channel or team. Without a policy:

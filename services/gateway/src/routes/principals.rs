@@ -10,11 +10,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{AdminSession, Body, BodyObject, Client, FromBody, OperatorSession, Path, parse_id},
     openapi::{ShopwareId, errors},
     routes::{coworkers::Kind, store::simple_id},
+    state::AppState,
 };
 
 /// Why a principal is switched off or on again; `{}` states no reason.

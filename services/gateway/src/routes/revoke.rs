@@ -12,10 +12,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{AdminSession, Body, BodyObject, Client, FromBody, OperatorSession, parse_id},
     openapi::{Id, errors},
+    state::AppState,
 };
 
 /// Whose impersonations to end: at least one of actorId and targetId.

@@ -20,14 +20,14 @@ use serde_json::{Map, Value, json};
 use utoipa::{PartialSchema as _, ToSchema};
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{
         Body, BodyObject, CONTEXT_TOKEN_HEADER, Client, ContextToken, FromBody, SalesChannelKey,
-        StoreChannel, forget_context, not_logged_in, remember_context, store_context,
+        forget_context, not_logged_in, remember_context, store_context,
     },
     guard::Intent,
     openapi::{Id, ShopwareId, errors},
+    state::{AppState, StoreChannel},
 };
 
 /// Ids leave the gateway in Shopware's form; an empty id stays `null`.

@@ -16,7 +16,6 @@ use minijinja::context;
 use serde::Deserialize;
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{Body, Client, Query, SameOrigin, StorefrontHost, customer_context, forget_context},
     guard::Intent,
@@ -26,6 +25,7 @@ use crate::{
         history,
         store::{ImitateCustomerRequest, exchange},
     },
+    state::AppState,
     ui::{Locale, Page},
 };
 

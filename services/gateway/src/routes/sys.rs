@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    app::AppState,
     error::HttpError,
     extract::{Body, Client, OperatorSession, Query, StatedReason, missing, parse_id},
     openapi::{Id, ShopwareId, errors},
@@ -22,6 +21,7 @@ use crate::{
         coworkers::{EmailPasswordRequest, PublicSession, session_json},
         store::simple_id,
     },
+    state::AppState,
 };
 
 errors!(OperatorLoginErrors {

@@ -9,7 +9,7 @@ use axum::{Json, extract::State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{app::AppState, error::HttpError, extract::CoworkerSession, openapi::errors};
+use crate::{error::HttpError, extract::CoworkerSession, openapi::errors, state::AppState};
 
 /// A member's role in the team.
 #[derive(Serialize, ToSchema)]

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use actas_gateway::{app::parse_trusted_proxies, extract::client_ip};
+use actas_gateway::{config::parse_trusted_proxies, extract::client_ip};
 use axum::http::{HeaderMap, HeaderValue};
 
 fn ip(text: &str) -> IpAddr {
