@@ -7,23 +7,14 @@ use actas_shared::{ErrorCode, proto::RecordActionRequest};
 use axum::{
     Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
-    http::{Method, StatusCode},
+    http::Method,
     middleware::{self, Next},
     response::{IntoResponse as _, Response},
 };
 use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
-use utoipa::OpenApi as _;
-use utoipa_axum::router::OpenApiRouter;
 
-use crate::{
-    config::Config,
-    error::HttpError,
-    guard,
-    routes::{admin, audit, coworkers, store, storefront, sys},
-    serve::ConnectionLimits,
-    state::AppState,
-};
+use crate::{config::Config, error::HttpError, guard, serve::ConnectionLimits, state::AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -107,66 +98,10 @@ async fn deadline(request: Request, next: Next) -> Response {
     }
 }
 
-/// Every route with its handler, each documented by its `#[utoipa::path]`:
-/// the router and the OpenAPI document are built from this one table.
-pub fn routes() -> OpenApiRouter<AppState> {
-    use crate::routes::{jwks, policy, principals, revoke};
-    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
-        .routes(utoipa_axum::routes!(admin::oauth_token))
-        .routes(utoipa_axum::routes!(admin::me))
-        .routes(utoipa_axum::routes!(admin::generate_imitate_customer_token))
-        .routes(utoipa_axum::routes!(admin::search_customers))
-        .routes(utoipa_axum::routes!(coworkers::login))
-        .routes(utoipa_axum::routes!(coworkers::exchange))
-        .routes(utoipa_axum::routes!(coworkers::profiles))
-        .routes(utoipa_axum::routes!(coworkers::switch_profile))
-        .routes(utoipa_axum::routes!(coworkers::impersonate))
-        .routes(utoipa_axum::routes!(coworkers::logout))
-        .routes(utoipa_axum::routes!(crate::routes::team::members))
-        .routes(utoipa_axum::routes!(audit::my_impersonations))
-        .routes(utoipa_axum::routes!(audit::consent, audit::set_consent))
-        .routes(utoipa_axum::routes!(sys::login))
-        .routes(utoipa_axum::routes!(sys::impersonate))
-        .routes(utoipa_axum::routes!(sys::search_users))
-        .routes(utoipa_axum::routes!(audit::records))
-        .routes(utoipa_axum::routes!(audit::records_for_admins))
-        .routes(utoipa_axum::routes!(crate::routes::actions::records))
-        .routes(utoipa_axum::routes!(crate::routes::actions::records_for_admins))
-        .routes(utoipa_axum::routes!(crate::routes::actions::my_records))
-        .routes(utoipa_axum::routes!(crate::routes::live::by_admin))
-        .routes(utoipa_axum::routes!(crate::routes::live::by_operator))
-        .routes(utoipa_axum::routes!(revoke::by_admin))
-        .routes(utoipa_axum::routes!(revoke::by_operator))
-        .routes(utoipa_axum::routes!(principals::deactivate_by_admin))
-        .routes(utoipa_axum::routes!(principals::reactivate_by_admin))
-        .routes(utoipa_axum::routes!(principals::deactivate_by_operator))
-        .routes(utoipa_axum::routes!(principals::reactivate_by_operator))
-        .routes(utoipa_axum::routes!(policy::get_by_admin, policy::set_by_admin))
-        .routes(utoipa_axum::routes!(
-            policy::get_by_operator,
-            policy::set_by_operator
-        ))
-        .routes(utoipa_axum::routes!(store::login))
-        .routes(utoipa_axum::routes!(store::imitate_customer))
-        .routes(utoipa_axum::routes!(store::logout))
-        .routes(utoipa_axum::routes!(store::context, store::update_context))
-        .routes(utoipa_axum::routes!(storefront::account))
-        .routes(utoipa_axum::routes!(storefront::login_page, storefront::login))
-        .routes(utoipa_axum::routes!(storefront::imitate_customer))
-        .routes(utoipa_axum::routes!(storefront::stop_imitation))
-        .routes(utoipa_axum::routes!(storefront::logout))
-        .routes(utoipa_axum::routes!(admin::page))
-        .routes(utoipa_axum::routes!(crate::routes::portal::page))
-        .routes(utoipa_axum::routes!(sys::page))
-        .routes(utoipa_axum::routes!(crate::ui::asset))
-        .routes(utoipa_axum::routes!(healthz))
-        .routes(utoipa_axum::routes!(ready))
-        .routes(utoipa_axum::routes!(crate::openapi::serve))
-        .routes(utoipa_axum::routes!(jwks::jwks))
-}
-
 pub fn router(state: AppState) -> Router {
-    let (router, _) = routes().split_for_parts();
+    let (router, _) = crate::routes::table()
+        .routes(utoipa_axum::routes!(crate::document::serve))
+        .split_for_parts();
     router
         .fallback(|| async { HttpError::new(ErrorCode::RouteNotFound, "No route matches this path.") })
         .method_not_allowed_fallback(|| async {
@@ -206,39 +141,6 @@ pub fn router(state: AppState) -> Router {
             http::HeaderValue::from_static("no-store"),
         ))
         .with_state(state)
-}
-
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    tag = "probes",
-    operation_id = "healthz",
-    summary = "Liveness",
-    security(()),
-    responses((status = 200, description = "The process is alive.", body = String, content_type = "text/plain")),
-)]
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    tag = "probes",
-    operation_id = "readyz",
-    summary = "Readiness (off while draining)",
-    security(()),
-    responses(
-        (status = 200, description = "Ready; empty body."),
-        (status = 503, description = "Draining after the shutdown signal; empty body (no envelope)."),
-    ),
-)]
-async fn ready(State(state): State<AppState>) -> StatusCode {
-    if state.ready.load(Ordering::Relaxed) {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    }
 }
 
 impl Application {

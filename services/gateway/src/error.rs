@@ -93,7 +93,7 @@ pub struct ErrorObject {
     /// The HTTP status, as a string.
     #[schema(examples("403"))]
     pub status: String,
-    #[schema(value_type = crate::openapi::ErrorCodes)]
+    #[schema(value_type = ErrorCodes)]
     pub code: &'static str,
     /// The status's reason phrase.
     #[schema(examples("Forbidden"))]
@@ -144,6 +144,25 @@ impl IntoResponse for HttpError {
             );
         }
         response
+    }
+}
+
+/// `components.schemas.ErrorCode`: every stable code, from [`ErrorCode::ALL`].
+pub struct ErrorCodes;
+
+impl utoipa::PartialSchema for ErrorCodes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("The stable error codes (see README's error table)."))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCodes {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
     }
 }
 

@@ -280,7 +280,6 @@ pub fn check(intent: &Intent, context: &SessionContext) -> Result<(), HttpError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
 
     fn intent(method: Method, route: &str) -> Intent {
         Intent {
@@ -295,19 +294,6 @@ mod tests {
             imitated: true,
             read_only,
             ..SessionContext::default()
-        }
-    }
-
-    #[test]
-    fn every_listed_route_is_a_documented_route_and_method() {
-        let document: Value = serde_json::to_value(crate::openapi::document()).expect("the OpenAPI document");
-        let listed = SENSITIVE
-            .iter()
-            .map(|rule| (rule.method, rule.route))
-            .chain(ENDS_IMPERSONATION.iter().copied());
-        for (method, route) in listed {
-            let documented = document["paths"][route][method.to_ascii_lowercase()].is_object();
-            assert!(documented, "{method} {route} is listed but is no route");
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod document;
 pub mod error;
 pub mod extract;
 pub mod guard;

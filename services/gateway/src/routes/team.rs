@@ -35,7 +35,7 @@ impl TeamRole {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct Denial {
-    #[schema(value_type = crate::openapi::ErrorCodes)]
+    #[schema(value_type = crate::error::ErrorCodes)]
     pub code: &'static str,
     pub detail: String,
 }

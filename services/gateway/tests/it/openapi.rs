@@ -25,7 +25,7 @@ const NO_ENVELOPE_NEEDED: &[&str] = &[
 ];
 
 fn spec() -> Value {
-    serde_json::to_value(actas_gateway::openapi::document()).expect("the document serializes")
+    serde_json::to_value(actas_gateway::document::document()).expect("the document serializes")
 }
 
 fn spec_routes(spec: &Value) -> Vec<(String, String)> {
@@ -118,7 +118,7 @@ fn the_handler_serves_the_document_as_json_and_the_checked_in_copy_is_it() {
     use axum::response::IntoResponse as _;
 
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let response = runtime.block_on(actas_gateway::openapi::serve()).into_response();
+    let response = runtime.block_on(actas_gateway::document::serve()).into_response();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body = runtime
@@ -156,4 +156,19 @@ fn the_documented_error_codes_and_audit_kinds_are_the_codes() {
         .map(|kind| kind.as_str().to_owned())
         .collect();
     assert_eq!(words(&spec["components"]["schemas"]["AuditKind"]["enum"]), kinds);
+}
+
+/// The guard's lists name routes the table serves, with their methods.
+#[test]
+fn every_listed_route_is_a_documented_route_and_method() {
+    let document: Value =
+        serde_json::to_value(actas_gateway::document::document()).expect("the OpenAPI document");
+    let listed = actas_gateway::guard::SENSITIVE
+        .iter()
+        .map(|rule| (rule.method, rule.route))
+        .chain(actas_gateway::guard::ENDS_IMPERSONATION.iter().copied());
+    for (method, route) in listed {
+        let documented = document["paths"][route][method.to_ascii_lowercase()].is_object();
+        assert!(documented, "{method} {route} is listed but is no route");
+    }
 }
