@@ -10,8 +10,12 @@ use actas_shared::{
 };
 use async_trait::async_trait;
 
-use crate::actions::ActionStore;
-pub use crate::guests::GuestStore;
+mod actions;
+mod guests;
+
+pub use actions::ActionStore;
+pub use guests::GuestStore;
+
 use crate::model::{AuditFilter, AuditKind, AuditRecord, Ending, Session, SpentToken};
 
 /// What a refresh writes: the new credential hashes and the session's new
