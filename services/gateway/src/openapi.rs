@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use actas_shared::ErrorCode;
+use actas_shared::{ErrorCode, proto::Action};
 use serde_json::json;
 use utoipa::{
     PartialSchema, ToSchema,
@@ -244,6 +244,34 @@ macro_rules! errors {
     (@meaning $meaning:literal) => { Some($meaning) };
 }
 pub(crate) use errors;
+
+/// The actions an impersonation is for, from [`Action`] itself; empty on
+/// records of no impersonation (a deactivation).
+pub struct ActionName;
+
+impl utoipa::PartialSchema for ActionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let actions = (0..)
+            .map_while(|number| Action::try_from(number).ok())
+            .map(|action| action.as_str());
+        string_enum(actions)
+    }
+}
+
+impl ToSchema for ActionName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Action".into()
+    }
+}
+
+pub fn string_enum<'a>(
+    values: impl Iterator<Item = &'a str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(values.collect::<Vec<_>>()))
+        .into()
+}
 
 #[cfg(test)]
 mod tests {

@@ -18,8 +18,8 @@ use crate::{
     error::HttpError,
     extract::{AdminSession, CoworkerSession, OperatorSession, Query, parse_id},
     openapi::{Id, ShopwareId, errors},
-    routes::store::simple_id,
     state::AppState,
+    wire::simple_id,
 };
 
 /// One thing done on an impersonated session's behalf.

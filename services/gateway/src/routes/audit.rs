@@ -5,7 +5,7 @@
 use actas_shared::{
     ErrorCode,
     ids::PrincipalId,
-    proto::{Action, AuditKind, AuditRecord, ListAuditRecordsRequest, TeamImpersonationConsent},
+    proto::{AuditKind, AuditRecord, ListAuditRecordsRequest, TeamImpersonationConsent},
 };
 use std::collections::HashMap;
 
@@ -16,9 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::HttpError,
     extract::{AdminSession, Body, BodyObject, CoworkerSession, FromBody, OperatorSession, Query, parse_id},
-    openapi::{Id, ShopwareId, errors},
-    routes::{names, store::simple_id},
+    names,
+    openapi::{ActionName, Id, ShopwareId, errors, string_enum},
     state::AppState,
+    wire::simple_id,
 };
 
 /// One record of the audit trail.
@@ -77,34 +78,6 @@ impl ToSchema for AuditKindName {
     fn name() -> std::borrow::Cow<'static, str> {
         "AuditKind".into()
     }
-}
-
-/// The actions an impersonation is for, from [`Action`] itself; empty on
-/// records of no impersonation (a deactivation).
-pub struct ActionName;
-
-impl utoipa::PartialSchema for ActionName {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        let actions = (0..)
-            .map_while(|number| Action::try_from(number).ok())
-            .map(|action| action.as_str());
-        string_enum(actions)
-    }
-}
-
-impl ToSchema for ActionName {
-    fn name() -> std::borrow::Cow<'static, str> {
-        "Action".into()
-    }
-}
-
-fn string_enum<'a>(
-    values: impl Iterator<Item = &'a str>,
-) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(values.collect::<Vec<_>>()))
-        .into()
 }
 
 /// Audit records, newest first.

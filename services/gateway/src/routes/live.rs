@@ -14,9 +14,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::HttpError,
     extract::{AdminSession, OperatorSession, Query, parse_id},
-    openapi::{Id, ShopwareId, errors},
-    routes::{audit::ActionName, names, store::simple_id},
+    names,
+    openapi::{ActionName, Id, ShopwareId, errors},
     state::AppState,
+    wire::simple_id,
 };
 
 /// One live impersonated session.

@@ -13,8 +13,9 @@ use crate::{
     error::HttpError,
     extract::{AdminSession, Body, BodyObject, Client, FromBody, OperatorSession, Path, parse_id},
     openapi::{ShopwareId, errors},
-    routes::{coworkers::Kind, store::simple_id},
+    public_session::Kind,
     state::AppState,
+    wire::simple_id,
 };
 
 /// Why a principal is switched off or on again; `{}` states no reason.

@@ -17,14 +17,12 @@ use serde::Deserialize;
 
 use crate::{
     error::HttpError,
+    exchange::{ImitateCustomerRequest, exchange},
     extract::{Body, Client, Query, SameOrigin, StorefrontHost, customer_context, forget_context},
     guard::Intent,
+    history,
     openapi::errors,
-    routes::{
-        coworkers::EmailPasswordRequest,
-        history,
-        store::{ImitateCustomerRequest, exchange},
-    },
+    public_session::EmailPasswordRequest,
     state::AppState,
     ui::{Locale, Page},
 };

@@ -16,12 +16,9 @@ use crate::{
     error::HttpError,
     extract::{Body, Client, OperatorSession, Query, StatedReason, missing, parse_id},
     openapi::{Id, ShopwareId, errors},
-    routes::{
-        admin::{OneTimeToken, SearchRequest},
-        coworkers::{EmailPasswordRequest, PublicSession, session_json},
-        store::simple_id,
-    },
+    public_session::{EmailPasswordRequest, PublicSession, session_json},
     state::AppState,
+    wire::{OneTimeToken, SearchRequest, simple_id},
 };
 
 errors!(OperatorLoginErrors {

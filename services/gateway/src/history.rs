@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use actas_shared::proto::{AuditKind, ListActionRecordsRequest, ListAuditRecordsRequest};
 use serde::Serialize;
 
-use crate::{error::HttpError, routes::names, state::AppState};
+use crate::{error::HttpError, names, state::AppState};
 
 /// The most action records listed per page view: the page is a summary,
 /// the trail holds the rest.
