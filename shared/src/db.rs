@@ -110,7 +110,7 @@ impl Pool {
         }
     }
 
-    /// A health probe for [`crate::grpc::serve`]; also records the pool's
+    /// A health probe for [`crate::grpc::GrpcServer::health`]; also records the pool's
     /// connection gauges for `service`.
     pub fn probe(&self, service: &'static str) -> crate::grpc::Probe {
         let pool = self.clone();

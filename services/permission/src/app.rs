@@ -91,16 +91,14 @@ impl Application {
             PermissionGrpc::new(self.directory).check_callers(self.tls.is_some()),
             grpc::tls::only_from(self.tls.is_some(), &["session", "gateway"]),
         ));
-        grpc::serve(
-            "actas-permission",
-            self.listener,
-            self.tls.as_ref(),
-            routes,
-            &["actas.v1.PermissionService"],
-            self.pool.probe("actas-permission"),
-            shutdown,
-        )
-        .await?;
+        grpc::GrpcServer::new("actas-permission", self.listener, routes)
+            .health(
+                &["actas.v1.PermissionService"],
+                self.pool.probe("actas-permission"),
+            )
+            .tls(self.tls.as_ref())
+            .serve(shutdown)
+            .await?;
         self.pool.close().await;
         Ok(())
     }

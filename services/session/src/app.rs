@@ -292,16 +292,11 @@ impl Application {
         let drainer = self
             .webhook
             .map(|webhook| tokio::spawn(webhook.drain(self.store.clone())));
-        grpc::serve(
-            "actas-session",
-            self.listener,
-            self.tls.as_ref(),
-            routes,
-            &["actas.v1.SessionService"],
-            self.pool.probe("actas-session"),
-            shutdown,
-        )
-        .await?;
+        grpc::GrpcServer::new("actas-session", self.listener, routes)
+            .health(&["actas.v1.SessionService"], self.pool.probe("actas-session"))
+            .tls(self.tls.as_ref())
+            .serve(shutdown)
+            .await?;
         gauge.abort();
         sweeper.abort();
         if let Some(drainer) = drainer {

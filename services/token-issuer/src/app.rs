@@ -174,16 +174,11 @@ impl Application {
             let store = store.clone();
             Box::pin(async move { store.ping().await.is_ok() })
         });
-        grpc::serve(
-            "actas-token-issuer",
-            self.listener,
-            self.tls.as_ref(),
-            routes,
-            &["actas.v1.TokenIssuer"],
-            probe,
-            shutdown,
-        )
-        .await?;
+        grpc::GrpcServer::new("actas-token-issuer", self.listener, routes)
+            .health(&["actas.v1.TokenIssuer"], probe)
+            .tls(self.tls.as_ref())
+            .serve(shutdown)
+            .await?;
         Ok(())
     }
 }
