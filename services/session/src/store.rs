@@ -262,108 +262,84 @@ impl SqlSessions {
 
 const SESSION_COLUMNS: &str = "id, token_hash, principal_id, principal_kind, sales_channel_id, \
      imitating_user_id, profile_id, grant_action, payload, created_at, expires_at, ended_at, \
-     COALESCE(last_seen_at, created_at), read_only";
+     COALESCE(last_seen_at, created_at) AS last_seen_at, read_only";
 
-type SessionRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    i64,
-    bool,
-);
+/// A `session` row as [`SESSION_COLUMNS`] reads it, column by name.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    token_hash: String,
+    principal_id: String,
+    principal_kind: String,
+    sales_channel_id: Option<String>,
+    imitating_user_id: Option<String>,
+    profile_id: Option<i64>,
+    grant_action: Option<String>,
+    payload: String,
+    created_at: i64,
+    expires_at: i64,
+    ended_at: Option<i64>,
+    /// Its start until it was first used.
+    last_seen_at: i64,
+    read_only: bool,
+}
 
 fn parse<T: std::str::FromStr>(text: &str) -> Result<T, Error> {
     text.parse().map_err(|_| Error::Corrupt("id is not a UUID"))
 }
 
 fn session_from_row(row: SessionRow) -> Result<Session, Error> {
-    let (
-        id,
-        token_hash,
-        principal_id,
-        kind,
-        channel,
-        imitating,
-        profile_id,
-        grant_action,
-        payload,
-        created_at,
-        expires_at,
-        ended_at,
-        last_seen_at,
-        read_only,
-    ) = row;
     Ok(Session {
-        id: parse(&id)?,
-        token_hash,
-        principal_id: parse(&principal_id)?,
-        principal_kind: PrincipalKind::parse(&kind).ok_or(Error::Corrupt("unknown principal kind"))?,
-        sales_channel_id: channel.as_deref().map(parse).transpose()?,
-        imitating_user_id: imitating.as_deref().map(parse).transpose()?,
-        profile_id,
-        grant_action,
-        payload,
-        created_at,
-        expires_at,
-        ended_at,
-        last_seen_at,
-        read_only,
+        id: parse(&row.id)?,
+        token_hash: row.token_hash,
+        principal_id: parse(&row.principal_id)?,
+        principal_kind: PrincipalKind::parse(&row.principal_kind)
+            .ok_or(Error::Corrupt("unknown principal kind"))?,
+        sales_channel_id: row.sales_channel_id.as_deref().map(parse).transpose()?,
+        imitating_user_id: row.imitating_user_id.as_deref().map(parse).transpose()?,
+        profile_id: row.profile_id,
+        grant_action: row.grant_action,
+        payload: row.payload,
+        created_at: row.created_at,
+        expires_at: row.expires_at,
+        ended_at: row.ended_at,
+        last_seen_at: row.last_seen_at,
+        read_only: row.read_only,
     })
 }
 
-type AuditRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    i64,
-    String,
-);
+/// An `audit_record` row, column by name.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: String,
+    kind: String,
+    action: String,
+    actor_id: String,
+    target_id: String,
+    audience: String,
+    session_id: Option<String>,
+    reason: String,
+    client_ip: String,
+    user_agent: String,
+    occurred_at: i64,
+    trace_id: String,
+}
 
 fn audit_from_row(row: AuditRow) -> Result<AuditRecord, Error> {
-    let (
-        id,
-        kind,
-        action,
-        actor,
-        target,
-        audience,
-        session,
-        reason,
-        client_ip,
-        user_agent,
-        occurred_at,
-        trace_id,
-    ) = row;
     Ok(AuditRecord {
-        id: parse(&id)?,
-        kind: AuditKind::parse(&kind).ok_or(Error::Corrupt("unknown audit record kind"))?,
+        id: parse(&row.id)?,
+        kind: AuditKind::parse(&row.kind).ok_or(Error::Corrupt("unknown audit record kind"))?,
         // Empty (unspecified) is kept as it was written, not refused.
-        action: Action::parse(&action).unwrap_or(Action::Unspecified),
-        actor_id: parse(&actor)?,
-        target_id: parse(&target)?,
-        audience,
-        session_id: session.as_deref().map(parse).transpose()?,
-        reason,
-        client_ip,
-        user_agent,
-        occurred_at,
-        trace_id,
+        action: Action::parse(&row.action).unwrap_or(Action::Unspecified),
+        actor_id: parse(&row.actor_id)?,
+        target_id: parse(&row.target_id)?,
+        audience: row.audience,
+        session_id: row.session_id.as_deref().map(parse).transpose()?,
+        reason: row.reason,
+        client_ip: row.client_ip,
+        user_agent: row.user_agent,
+        occurred_at: row.occurred_at,
+        trace_id: row.trace_id,
     })
 }
 
