@@ -27,6 +27,7 @@
   let ctx = null;
   let epoch = 0; // bumped on close: late answers of an old session are dropped
   let auditPage = 1;
+  let auditLoads = 0; // only the newest load of the trail is shown
   let ending = null; // { body, label } of the open "end" dialog
 
   const t = (key, params) => (ctx ? ctx.t(key, params) : key);
@@ -77,6 +78,7 @@
 
   async function loadAudit(page) {
     const seen = epoch;
+    const load = ++auditLoads;
     const query = new URLSearchParams({ page: String(page), limit: String(AUDIT_PAGE) });
     const fields = { actorId: $('audit-actor').value.trim(), targetId: $('audit-target').value.trim(), kind: $('audit-kind').value };
     for (const [name, value] of Object.entries(fields)) if (value) query.set(name, value);
@@ -90,8 +92,9 @@
       if (seen !== epoch) return;
       auditPage = page;
       const records = Array.isArray(answer && answer.records) ? answer.records : [];
+      if (load !== auditLoads) return; // a newer load is on its way
       renderAudit(records);
-      loadActions(records, seen);
+      loadActions(records, seen, load);
     } catch (err) {
       if (seen === epoch) ctx.handleError(err, 'console.audit.failed');
     } finally {
@@ -127,7 +130,7 @@
   // What was done under each impersonation the page shows: its action
   // records (reported by services and by the gateway), in a row under the
   // record of its start, oldest first as it happened.
-  async function loadActions(records, seen) {
+  async function loadActions(records, seen, load) {
     const sessions = [...new Set(records
       .filter((record) => record.kind === 'impersonation_started' && record.sessionId)
       .map((record) => record.sessionId))];
@@ -137,7 +140,7 @@
         .then((answer) => [session, Array.isArray(answer && answer.records) ? answer.records : []])
         .catch((err) => [session, err]);
     }));
-    if (seen !== epoch) return;
+    if (seen !== epoch || load !== auditLoads) return;
     for (const [session, actions] of answers) {
       const start = $('audit-rows').querySelector(`tr[data-kind="impersonation_started"][data-session-id="${CSS.escape(session)}"]`);
       if (start) start.after(actionsRow(session, actions));

@@ -181,8 +181,15 @@
     renderBanner();
   }
 
+  // Ends a session by its bearer; the page has forgotten it either way.
+  function endQuietly(token) {
+    if (token) request('POST', '/api/public/auth/logout', { token }).catch(() => {});
+  }
+
+  // The operator's session ended: an impersonation it started ends too.
   function expire() {
     if (!own) return;
+    endQuietly(acting && acting.token);
     signedOut();
     el.signinError.textContent = t('admin.signin.sessionExpired');
     el.signinError.hidden = false;
@@ -190,18 +197,12 @@
   }
 
   // Ends the operator's own session, and an impersonation still running.
-  async function onSignout() {
+  function onSignout() {
     const tokens = [acting && acting.token, own && own.token].filter(Boolean);
     signedOut();
     el.signinError.hidden = true;
     el.email.focus();
-    for (const token of tokens) {
-      try {
-        await api('POST', '/api/public/auth/logout', { token });
-      } catch (_) {
-        // The page has forgotten the bearer either way.
-      }
-    }
+    for (const token of tokens) endQuietly(token);
   }
 
   // ---------------------------------------------------------------- search
@@ -322,10 +323,16 @@
     try {
       const issued = await api('GET', `/api/sys/users/impersonate?userId=${encodeURIComponent(user.id)}`,
         { headers: { [REASON_HEADER]: headerText(reason) } });
+      // Signed out meanwhile: the unused token expires on its own.
+      if (mine !== epoch) return;
       // The exchange answers the impersonation's own bearer; the one-time
       // token is not kept.
       const session = await api('POST', `/api/public/auth/login/${encodeURIComponent(issued.token)}`, { token: null });
-      if (mine !== epoch) return;
+      if (mine !== epoch) {
+        // Signed out during the exchange: end what it started.
+        endQuietly(session && session.access_token);
+        return;
+      }
       acting = { token: session.access_token, session, user };
       renderBanner();
       renderCard();

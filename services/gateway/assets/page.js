@@ -112,9 +112,11 @@
     };
   }
 
-  // Non-Latin-1 text cannot travel in a header as is: RFC 8187's form.
+  // Non-Latin-1 text cannot travel in a header as is: RFC 8187's form. So
+  // does plain text that reads as that form, which the server would decode.
   function headerText(text) {
-    return /^[\x20-\x7e]*$/.test(text) ? text : `UTF-8''${encodeURIComponent(text)}`;
+    const plain = /^[\x20-\x7e]*$/.test(text) && !/^utf-8''/i.test(text);
+    return plain ? text : `UTF-8''${encodeURIComponent(text)}`;
   }
 
   window.actasPage = Object.freeze({ $, t, snippets, ApiError, request, notifier, headerText });
