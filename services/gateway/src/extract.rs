@@ -451,10 +451,11 @@ where
     }
 }
 
-/// Any verified session outside a sales channel, by its bearer: a
+/// A verified session outside a sales channel, by its bearer: a
 /// customer's or an operator's own, or an impersonation exchanged at
-/// `POST /api/public/auth/login/{token}` (of a customer or an admin). Only
-/// logout takes it: ending the session one holds is never an escalation.
+/// `POST /api/public/auth/login/{token}` (of a customer or an admin); not
+/// an admin's own OAuth session. Only logout takes it: ending the session
+/// one holds is never an escalation.
 pub struct BearerSession {
     pub token: String,
 }
@@ -468,8 +469,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
         let (token, context) = bearer_session(parts, &AppState::from_ref(state)).await?;
-        // A storefront's or the Store API's session ends at their own logout.
-        if !context.sales_channel_id.is_empty() {
+        // A storefront's or the Store API's session ends at their own logout;
+        // an admin's own session (OAuth) ends when it expires, as Shopware's.
+        let admin_own = PrincipalKind::from_proto(context.principal_kind) == Some(PrincipalKind::Admin)
+            && !context.imitated;
+        if !context.sales_channel_id.is_empty() || admin_own {
             return Err(HttpError(actas_shared::ApiError::unauthorized()));
         }
         guard::admit(&Intent::of(parts), &token, &context)?;

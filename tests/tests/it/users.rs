@@ -132,6 +132,11 @@ async fn the_operator_stops_acting_as_an_admin_and_signs_out_by_logout() {
     let search = system.search_users(&operator, json!({})).await;
     assert_eq!(search.status(), StatusCode::OK);
 
+    // An admin's own session ends when it expires, not here.
+    let admin = system.admin().await;
+    assert_eq!(system.logout(&admin).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(system.me_status(&admin).await, StatusCode::OK);
+
     // A Store API context ends at the Store API's logout, not here.
     let alice = system.alice_own_context().await;
     assert_eq!(system.logout(&alice).await, StatusCode::UNAUTHORIZED);

@@ -160,7 +160,7 @@ errors!(PublicLogoutErrors {
     tag = "public",
     operation_id = "publicLogout",
     summary = "End this public session only",
-    description = "Ends the session of the bearer and nothing else: a customer's or an operator's own session, or an impersonation exchanged at `POST /api/public/auth/login/{token}` (of a customer or an admin). An impersonated session ends (its audit record says so) and the actor's own session goes on, so a portal or the operator console returns to it. The bearer answers 401 afterwards; a storefront's or the Store API's session ends at their own logout.",
+    description = "Ends the session of the bearer and nothing else: a customer's or an operator's own session, or an impersonation exchanged at `POST /api/public/auth/login/{token}` (of a customer or an admin). An impersonated session ends (its audit record says so) and the actor's own session goes on, so a portal or the operator console returns to it. The bearer answers 401 afterwards. A storefront's or the Store API's session ends at their own logout, and an admin's own session (OAuth) when it expires: both answer 401 here.",
     security(("publicBearer" = []), ("operatorBearer" = [])),
     responses(
         (status = 204, description = "The session has ended."),
