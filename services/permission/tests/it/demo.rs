@@ -36,7 +36,30 @@ pub const CHECKS: &[Check] = &[
 /// The operator finds admins and customers, never an operator; nobody
 /// else searches users.
 async fn demo_user_search(store: Arc<dyn DirectoryStore>) -> anyhow::Result<()> {
-    let directory = seeded(store).await?;
+    let directory = seeded(store.clone()).await?;
+    // An operator whose roles lack sys_impersonate-users searches nobody.
+    let unprivileged = uuid::Uuid::from_u128(0x018f8d3a_5e00_7000_8000_00000000f0b2);
+    store
+        .insert_principal(&actas_permission::model::NewPrincipal {
+            id: principal(unprivileged),
+            kind: PrincipalKind::Operator,
+            email: "nia@example.com".to_owned(),
+            display_name: "Nia Nopriv".to_owned(),
+            password_hash: String::new(),
+            active: true,
+            guest: false,
+            roles: vec!["viewer".to_owned()],
+            sales_channel_ids: Vec::new(),
+        })
+        .await?;
+    let refused = directory
+        .search_users(principal(unprivileged), "", 1, 10)
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        actas_shared::ApiError::from(refused).code,
+        ErrorCode::MissingPrivilege
+    );
     let page = directory.search_users(principal(seed::OPS), "a", 1, 100).await?;
     let kinds: Vec<PrincipalKind> = page.users.iter().map(|user| user.kind).collect();
     assert!(
