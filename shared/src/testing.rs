@@ -404,30 +404,39 @@ pub async fn check_grpc_service_binary(
     Ok(())
 }
 
-/// The tables and their columns a migrated database ends on, by name
-/// (`(table, column)`), leaving out the migration bookkeeping: what both
-/// dialects' migrations must agree on.
+/// What a migrated database ends on, leaving out the migration
+/// bookkeeping: each table's columns (`(table, column)`), the indexes made
+/// by name (`("index", name)`), and the tables that carry triggers
+/// (`("trigger on", table)`; the triggers themselves are per dialect). What
+/// both dialects' migrations must agree on.
 pub async fn schema(pool: &Pool) -> anyhow::Result<std::collections::BTreeSet<(String, String)>> {
-    let rows: Vec<(String, String)> = match pool {
-        Pool::Postgres(pool) => {
-            sqlx::query_as(
-                "SELECT table_name::text, column_name::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_actas\\_%'",
-            )
-            .fetch_all(pool)
-            .await?
-        }
-        Pool::Sqlite(pool) => {
-            sqlx::query_as(
-                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-                 AND m.name NOT LIKE '\\_actas\\_%' ESCAPE '\\'",
-            )
-            .fetch_all(pool)
-            .await?
-        }
-    };
-    Ok(rows.into_iter().collect())
+    const PG: [&str; 3] = [
+        "SELECT table_name::text, column_name::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_actas\\_%'",
+        // Not the indexes behind a primary key or unique constraint: SQLite
+        // names those itself.
+        "SELECT 'index', indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+         AND indexname NOT IN (SELECT conname FROM pg_constraint) AND tablename NOT LIKE '\\_actas\\_%'",
+        "SELECT DISTINCT 'trigger on', event_object_table::text FROM information_schema.triggers \
+         WHERE trigger_schema = current_schema()",
+    ];
+    const SQLITE: [&str; 3] = [
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+         AND m.name NOT LIKE '\\_actas\\_%' ESCAPE '\\'",
+        "SELECT 'index', name FROM sqlite_master WHERE type = 'index' \
+         AND name NOT LIKE 'sqlite\\_autoindex%' ESCAPE '\\' AND tbl_name NOT LIKE '\\_actas\\_%' ESCAPE '\\'",
+        "SELECT DISTINCT 'trigger on', tbl_name FROM sqlite_master WHERE type = 'trigger'",
+    ];
+    let mut found = std::collections::BTreeSet::new();
+    for (postgres, sqlite) in PG.into_iter().zip(SQLITE) {
+        let rows: Vec<(String, String)> = match pool {
+            Pool::Postgres(pool) => sqlx::query_as(postgres).fetch_all(pool).await?,
+            Pool::Sqlite(pool) => sqlx::query_as(sqlite).fetch_all(pool).await?,
+        };
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Migrates a fresh PostgreSQL database and a fresh SQLite file with
