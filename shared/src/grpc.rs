@@ -73,9 +73,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// health and reflection, and with mutual TLS when configured.
 ///
 /// ```text
-/// GrpcServer::new("actas-permission", listener, routes)
+/// GrpcServer::new("actas-permission", listener, routes, tls.as_ref())
 ///     .health(&["actas.v1.PermissionService"], probe)
-///     .tls(tls.as_ref())
 ///     .serve(shutdown)
 /// ```
 pub struct GrpcServer<'a> {
@@ -88,15 +87,18 @@ pub struct GrpcServer<'a> {
 }
 
 impl<'a> GrpcServer<'a> {
-    /// `service` names the process in spans and metrics.
-    pub fn new(service: &'static str, listener: TcpListener, routes: Routes) -> Self {
+    /// `service` names the process in spans and metrics. With `tls`
+    /// (mutual TLS), every connection must present a client certificate
+    /// signed by the configured CA; a caller says which, so plaintext is
+    /// never the default.
+    pub fn new(service: &'static str, listener: TcpListener, routes: Routes, tls: Option<&'a Tls>) -> Self {
         Self {
             service,
             listener,
             routes,
             service_names: &[],
             probe: Arc::new(|| Box::pin(async { true })),
-            tls: None,
+            tls,
         }
     }
 
@@ -104,13 +106,6 @@ impl<'a> GrpcServer<'a> {
     pub fn health(mut self, service_names: &'a [&'a str], probe: Probe) -> Self {
         self.service_names = service_names;
         self.probe = probe;
-        self
-    }
-
-    /// Mutual TLS: every connection must present a client certificate
-    /// signed by the configured CA.
-    pub fn tls(mut self, tls: Option<&'a Tls>) -> Self {
-        self.tls = tls;
         self
     }
 

@@ -91,12 +91,11 @@ impl Application {
             PermissionGrpc::new(self.directory).check_callers(self.tls.is_some()),
             grpc::tls::only_from(self.tls.is_some(), &["session", "gateway"]),
         ));
-        grpc::GrpcServer::new("actas-permission", self.listener, routes)
+        grpc::GrpcServer::new("actas-permission", self.listener, routes, self.tls.as_ref())
             .health(
                 &["actas.v1.PermissionService"],
                 self.pool.probe("actas-permission"),
             )
-            .tls(self.tls.as_ref())
             .serve(shutdown)
             .await?;
         self.pool.close().await;

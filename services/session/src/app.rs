@@ -292,9 +292,8 @@ impl Application {
         let drainer = self
             .webhook
             .map(|webhook| tokio::spawn(webhook.drain(self.store.clone())));
-        grpc::GrpcServer::new("actas-session", self.listener, routes)
+        grpc::GrpcServer::new("actas-session", self.listener, routes, self.tls.as_ref())
             .health(&["actas.v1.SessionService"], self.pool.probe("actas-session"))
-            .tls(self.tls.as_ref())
             .serve(shutdown)
             .await?;
         gauge.abort();

@@ -174,9 +174,8 @@ impl Application {
             let store = store.clone();
             Box::pin(async move { store.ping().await.is_ok() })
         });
-        grpc::GrpcServer::new("actas-token-issuer", self.listener, routes)
+        grpc::GrpcServer::new("actas-token-issuer", self.listener, routes, self.tls.as_ref())
             .health(&["actas.v1.TokenIssuer"], probe)
-            .tls(self.tls.as_ref())
             .serve(shutdown)
             .await?;
         Ok(())
