@@ -11,7 +11,7 @@
   // One right under two names: the seed's, and the one Shopware ships.
   const LOGIN_AS_CUSTOMER = ['api_proxy_login-as-customer', 'api_proxy_imitate-customer'];
 
-  const { $, t, snippets, ApiError, request, notifier } = window.actasPage;
+  const { $, t, snippets, ApiError, request, notifier, errorHandler } = window.actasPage;
   const lang = document.documentElement.lang || undefined;
 
   // Privilege names contain ':', '-' and '_', so they are direct keys of the
@@ -94,19 +94,7 @@
   const notifyError = notifier(el.notifications,
     () => (!el.workspace.hidden ? el.searchTerm : el.signinUsername).focus());
 
-  // One place that turns any failure into a message; nothing is rethrown.
-  function handleError(err, key) {
-    if (err instanceof ApiError) {
-      if (err.handled) return;
-      if (err.network) {
-        notifyError(t('admin.notifications.networkError'));
-        return;
-      }
-      notifyError(t(key), err.detail);
-      return;
-    }
-    notifyError(t(key));
-  }
+  const handleError = errorHandler(notifyError);
 
   // --------------------------------------------------------------- sign-in
 

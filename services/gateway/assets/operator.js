@@ -9,7 +9,7 @@
 (() => {
   'use strict';
 
-  const { $, t, ApiError, request, notifier, headerText } = window.actasPage;
+  const { $, t, ApiError, request, notifier, errorHandler, endSession, headerText } = window.actasPage;
 
   const PAGE_SIZE = 10;
   const REASON_HEADER = 'X-Impersonation-Reason';
@@ -87,12 +87,7 @@
 
   const notify = notifier(el.notifications, () => (el.workspace.hidden ? el.email : el.term).focus());
 
-  // One place that turns any failure into a message; nothing is rethrown.
-  function handleError(err, key) {
-    if (err instanceof ApiError && err.handled) return;
-    if (err instanceof ApiError && err.network) notify(t('admin.notifications.networkError'));
-    else notify(t(key), err instanceof ApiError ? err.detail : '');
-  }
+  const handleError = errorHandler(notify);
 
   // ---------------------------------------------------------------- banner
 
@@ -183,7 +178,7 @@
 
   // Ends a session by its bearer; the page has forgotten it either way.
   function endQuietly(token) {
-    if (token) request('POST', '/api/public/auth/logout', { token }).catch(() => {});
+    if (token) endSession(token).catch(() => {});
   }
 
   // The operator's session ended: an impersonation it started ends too.
@@ -349,14 +344,11 @@
     if (!acting || busy) return;
     busy = true;
     try {
-      await api('POST', '/api/public/auth/logout', { token: acting.token });
+      await endSession(acting.token);
     } catch (err) {
-      // Ended already (revoked, expired): nothing left to end.
-      if (!(err instanceof ApiError && err.status === 401)) {
-        busy = false;
-        handleError(err, 'operator.notifications.stopFailed');
-        return;
-      }
+      busy = false;
+      handleError(err, 'operator.notifications.stopFailed');
+      return;
     }
     acting = null;
     busy = false;

@@ -112,6 +112,27 @@
     };
   }
 
+  // One place that turns any failure into a notification, nothing rethrown:
+  // a failure the page dealt with already (an expired session) says
+  // nothing, an unreachable server says so, anything else says `key`.
+  function errorHandler(notify) {
+    return function handleError(err, key) {
+      if (err instanceof ApiError && err.handled) return;
+      if (err instanceof ApiError && err.network) notify(t('admin.notifications.networkError'));
+      else notify(t(key), err instanceof ApiError ? err.detail : '');
+    };
+  }
+
+  // Ends the session behind `token`, and only that one. A session that
+  // ended already (revoked, expired: 401) leaves nothing to end.
+  async function endSession(token) {
+    try {
+      await request('POST', '/api/public/auth/logout', { token });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 401)) throw err;
+    }
+  }
+
   // Non-Latin-1 text cannot travel in a header as is: RFC 8187's form. So
   // does plain text that reads as that form, which the server would decode.
   function headerText(text) {
@@ -119,5 +140,7 @@
     return plain ? text : `UTF-8''${encodeURIComponent(text)}`;
   }
 
-  window.actasPage = Object.freeze({ $, t, snippets, ApiError, request, notifier, headerText });
+  window.actasPage = Object.freeze({
+    $, t, snippets, ApiError, request, notifier, errorHandler, endSession, headerText,
+  });
 })();

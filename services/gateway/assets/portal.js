@@ -7,7 +7,7 @@
 (() => {
   'use strict';
 
-  const { $, t, ApiError, request, notifier, headerText } = window.actasPage;
+  const { $, t, ApiError, request, notifier, endSession, headerText } = window.actasPage;
 
   const REASON_HEADER = 'X-Impersonation-Reason';
 
@@ -379,14 +379,11 @@
     if (!acting || busy) return;
     busy = true;
     try {
-      await api('POST', '/api/public/auth/logout', { token: acting.token });
+      await endSession(acting.token);
     } catch (err) {
-      // Ended already (revoked, expired): nothing left to end.
-      if (!(err instanceof ApiError && err.status === 401)) {
-        busy = false;
-        failed(err, 'portal.notifications.stopFailed');
-        return;
-      }
+      busy = false;
+      failed(err, 'portal.notifications.stopFailed');
+      return;
     }
     acting = null;
     busy = false;
