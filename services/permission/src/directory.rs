@@ -165,20 +165,36 @@ impl Directory {
         Ok(channel)
     }
 
+    /// The actor, when it is active, of one of `kinds`, and holds
+    /// `privilege`: unknown or inactive is unauthorized, anything else
+    /// misses the privilege (and learns nothing more).
+    async fn privileged(
+        &self,
+        actor_id: PrincipalId,
+        kinds: &[PrincipalKind],
+        privilege: &str,
+    ) -> Result<Principal, Error> {
+        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
+            return Err(Error::Denied(ApiError::unauthorized()));
+        };
+        if !kinds.contains(&actor.kind) || !actor.holds(privilege) {
+            return Err(Error::Denied(ApiError::missing_privileges(vec![
+                privilege.to_owned(),
+            ])));
+        }
+        Ok(actor)
+    }
+
     /// The scope named by `text`, once the actor is found to hold
     /// [`MANAGE_POLICY`] (privilege first: nobody else learns which
     /// channels or teams exist) and the scope to exist.
     async fn policy_scope(&self, actor_id: PrincipalId, text: &str) -> Result<PolicyScope, Error> {
-        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
-            return Err(Error::Denied(ApiError::unauthorized()));
-        };
-        let may = matches!(actor.kind, PrincipalKind::Admin | PrincipalKind::Operator)
-            && actor.holds(MANAGE_POLICY);
-        if !may {
-            return Err(Error::Denied(ApiError::missing_privileges(vec![
-                MANAGE_POLICY.to_owned(),
-            ])));
-        }
+        self.privileged(
+            actor_id,
+            &[PrincipalKind::Admin, PrincipalKind::Operator],
+            MANAGE_POLICY,
+        )
+        .await?;
         let scope = PolicyScope::parse(text).ok_or(Error::InvalidScope)?;
         let exists = match scope {
             PolicyScope::SalesChannel(id) => self.store.sales_channel(id).await?.is_some(),
@@ -520,16 +536,13 @@ impl Permission for Directory {
         target_id: PrincipalId,
         active: bool,
     ) -> Result<Principal, Error> {
-        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
-            return Err(Error::Denied(ApiError::unauthorized()));
-        };
-        let may = matches!(actor.kind, PrincipalKind::Admin | PrincipalKind::Operator)
-            && actor.holds(DEACTIVATE_PRINCIPALS);
-        if !may {
-            return Err(Error::Denied(ApiError::missing_privileges(vec![
-                DEACTIVATE_PRINCIPALS.to_owned(),
-            ])));
-        }
+        let actor = self
+            .privileged(
+                actor_id,
+                &[PrincipalKind::Admin, PrincipalKind::Operator],
+                DEACTIVATE_PRINCIPALS,
+            )
+            .await?;
         // The privilege is checked before the target is looked up: an
         // admin without it learns nothing about who exists.
         let mut target = self.principal(target_id).await?;
@@ -576,14 +589,8 @@ impl Permission for Directory {
         limit: i64,
     ) -> Result<CustomerPage, Error> {
         let offset = search_offset(page, limit)?;
-        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
-            return Err(Error::Denied(ApiError::unauthorized()));
-        };
-        if actor.kind != PrincipalKind::Admin || !actor.holds(CUSTOMER_READ) {
-            return Err(Error::Denied(ApiError::missing_privileges(vec![
-                CUSTOMER_READ.to_owned(),
-            ])));
-        }
+        self.privileged(actor_id, &[PrincipalKind::Admin], CUSTOMER_READ)
+            .await?;
         let (total, customers) = self.store.search_customers(term.trim(), offset, limit).await?;
         let mut channel_ids: Vec<SalesChannelId> = customers
             .iter()
@@ -608,14 +615,8 @@ impl Permission for Directory {
         limit: i64,
     ) -> Result<UserPage, Error> {
         let offset = search_offset(page, limit)?;
-        let Some(actor) = self.store.principal(actor_id).await?.filter(|a| a.active) else {
-            return Err(Error::Denied(ApiError::unauthorized()));
-        };
-        if actor.kind != PrincipalKind::Operator || !actor.holds(SYS_IMPERSONATE_USERS) {
-            return Err(Error::Denied(ApiError::missing_privileges(vec![
-                SYS_IMPERSONATE_USERS.to_owned(),
-            ])));
-        }
+        self.privileged(actor_id, &[PrincipalKind::Operator], SYS_IMPERSONATE_USERS)
+            .await?;
         // Operators act as admins and customers only: nobody acts as an equal.
         let kinds = [PrincipalKind::Admin, PrincipalKind::Customer];
         let (total, users) = self
